@@ -1,0 +1,84 @@
+"""Flow: trade recommendations for one session, from stored data to report (dry-run by default)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger
+
+from settings import load_settings
+from tasks.data import load_market_data, preflight
+from tasks.live import (
+    build_portfolio,
+    detect_regime,
+    generate_trades,
+    load_positions,
+    monitor_model,
+    run_safety_checks,
+    score_universe,
+)
+from tasks.reporting import publish_daily
+from tasks.research import build_features, load_champion
+from trading_core.data.providers import BUNDLED_NOTE
+from trading_core.errors import ConfigError, SafetyViolation
+from trading_core.reporting.daily import DailyRun
+
+MARKET_TZ = ZoneInfo("America/New_York")
+
+
+@flow(name="daily-live")
+def daily_live(
+    run_date: date | None = None,
+    dry_run: bool = True,
+    home: str | None = None,
+    config: str | None = None,
+) -> dict:
+    """Score the universe, build the target portfolio and the trades for one session.
+
+    Args:
+        run_date: the session to run for (default: today in New York). Weekends and holidays
+            end cleanly with "market closed" and write nothing.
+        dry_run: recommendations only; nothing is sent to a broker (the only mode available).
+        home: alphapilot home directory (default $ALPHAPILOT_HOME or ./alphapilot_home).
+        config: a YAML settings file layered over the defaults.
+    """
+    settings = load_settings(config, home)
+    if not (dry_run and settings.live.dry_run):
+        raise ConfigError("live order placement is not available: no broker adapter is configured")
+    logger = get_run_logger()
+    today = datetime.now(MARKET_TZ).date()
+    session = preflight(settings, run_date or today, today)
+    if session.market_closed:
+        logger.info("%s: nothing to do", session.reason)
+        return {"date": f"{session.date:%Y-%m-%d}", "market_closed": True, "reason": session.reason}
+
+    data = load_market_data(settings, session.date)
+    dataset = build_features(data, settings)
+    model, model_info, warnings = load_champion(dataset, data, settings)
+    scores = score_universe(model, dataset, session.date)
+    regime = detect_regime(data, settings)
+    target = build_portfolio(scores, data, regime, settings)
+    positions = load_positions(settings)
+    trades = generate_trades(target, positions, data, settings)
+    verdict = run_safety_checks(target, trades, data, positions, settings)
+    monitoring, ic_series = monitor_model(model, dataset, model_info["trained_through"],
+                                          session.date, settings)
+    if not data.has_volume:
+        warnings = [*warnings, "liquidity check skipped: no volume in the data"]
+    if target.fallback_reason:
+        warnings = [*warnings, f"optimizer fallback: {target.fallback_reason}"]
+    run = DailyRun(
+        session=session.date, dry_run=True, data=data, scores=scores, regime=regime,
+        portfolio=target, positions=positions, trades=trades, verdict=verdict, model=model_info,
+        monitoring=monitoring, ic_series=ic_series, warnings=warnings,
+        notes=[BUNDLED_NOTE] if data.source.startswith("bundled") else [],
+        settings_fingerprint=settings.fingerprint(),
+    )
+    published = publish_daily(run, settings)
+    if not verdict.passed:
+        raise SafetyViolation(
+            f"trades for {session.date} BLOCKED: {'; '.join(verdict.violations)} "
+            f"(report: {published['files']['report.html']})"
+        )
+    return published

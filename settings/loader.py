@@ -1,0 +1,58 @@
+"""Load settings once per process entry point and turn validation errors into one clear line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from settings.model import DEFAULT_CONFIG, Settings
+from trading_core.errors import ConfigError
+
+CONFIG_ENV = "ALPHAPILOT_CONFIG"
+HOME_ENV = "ALPHAPILOT_HOME"
+
+
+def load_settings(
+    config: Path | str | None = None, home: Path | str | None = None, **overrides: Any
+) -> Settings:
+    """Settings from defaults, the user file (`config` or $ALPHAPILOT_CONFIG), env and overrides.
+
+    `home` (or $ALPHAPILOT_HOME) sets the working directory; overrides are top-level sections
+    given as dicts or values, used by tests and the CLI.
+    """
+    config = config or os.environ.get(CONFIG_ENV) or None
+    files = [DEFAULT_CONFIG]
+    if config is not None:
+        config = Path(config)
+        if not config.is_file():
+            raise ConfigError(f"config file not found: {config}")
+        files.append(config)
+    home = home or os.environ.get(HOME_ENV)
+    if home is not None:
+        overrides["home"] = Path(home)
+    cls = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "yaml_file": files}})
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, config)) from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed YAML
+        raise ConfigError(f"cannot read settings from {config or DEFAULT_CONFIG}: {exc}") from None
+
+
+def describe_validation_error(exc: ValidationError, config: Path | None) -> str:
+    """One line per problem: `invalid settings: portfolio.max_weight: must be <= 1 (got 1.5)`."""
+    problems = []
+    for err in exc.errors():
+        field = ".".join(str(part) for part in err["loc"]) or "settings"
+        message = err["msg"].removeprefix("Value error, ")
+        got = f" (got {err['input']!r})" if err["type"] != "extra_forbidden" else ""
+        if err["type"] == "extra_forbidden":
+            message = "unknown setting"
+        if "input" not in err or isinstance(err["input"], dict):
+            got = ""
+        problems.append(f"{field}: {message}{got}")
+    source = f" in {config}" if config else ""
+    return f"invalid settings{source}: " + "; ".join(problems)

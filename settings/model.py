@@ -1,0 +1,226 @@
+"""Typed settings: defaults from settings/config.yaml, a user YAML file on top, then environment.
+
+Precedence (last wins): packaged defaults < user file (--config / ALPHAPILOT_CONFIG) <
+environment (ALPHAPILOT__SECTION__FIELD) < explicit overrides. Unknown keys and invalid values fail
+at load with the offending field named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
+
+OptimizerName = Literal["equal_weight", "inverse_vol"]
+CandidateName = Literal["lightgbm", "xgboost_default"]
+
+
+class Section(BaseModel):
+    """A settings section: unknown keys are errors, not silently ignored typos."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def fraction(default: float) -> float:
+    """A field holding a fraction in [0, 1]."""
+    return Field(default, ge=0.0, le=1.0)
+
+
+class SyntheticSettings(Section):
+    symbols: int = Field(50, ge=2)
+    years: float = Field(8, gt=0)
+    ic: float = Field(0.05, ge=0.0, lt=1.0)
+    seed: int = 7
+
+
+class DataSettings(Section):
+    provider: Literal["bundled", "synthetic", "folder"] = "bundled"
+    path: Path | None = None
+    start_date: date | None = None
+    max_stale_sessions: int = Field(5, ge=1)
+    synthetic: SyntheticSettings = SyntheticSettings()
+
+    @model_validator(mode="after")
+    def _folder_needs_path(self) -> DataSettings:
+        if self.provider == "folder" and self.path is None:
+            raise ValueError("data.path is required when data.provider is 'folder'")
+        return self
+
+
+class FeatureSettings(Section):
+    momentum_windows: list[int] = Field(default_factory=lambda: [5, 20, 60, 120, 250], min_length=1)
+    reversal_window: int = Field(5, ge=1)
+    volatility_windows: list[int] = Field(default_factory=lambda: [20, 60], min_length=1)
+    volume_window: int = Field(20, ge=2)
+
+
+class ModelingSettings(Section):
+    label_horizon: int = Field(5, ge=1)
+    excess_label: bool = True
+    holdout_sessions: int = Field(504, ge=20)
+    train_sessions: int = Field(2520, ge=60)
+    n_estimators: int = Field(300, ge=1)
+    learning_rate: float = Field(0.03, gt=0.0, le=1.0)
+    num_leaves: int = Field(31, ge=2)
+    min_child_samples: int = Field(200, ge=1)
+
+
+class PortfolioSettings(Section):
+    optimizer: OptimizerName = "equal_weight"
+    top_k: int = Field(10, ge=1)
+    max_weight: float = Field(0.15, gt=0.0, le=1.0)
+    costs_bps: float = Field(5.0, ge=0.0)
+    slippage_bps: float = Field(5.0, ge=0.0)
+    max_turnover: float = Field(0.5, gt=0.0, le=2.0)
+    volatility_window: int = Field(60, ge=2)
+
+
+class RegimeExposure(Section):
+    risk_off: float = fraction(0.6)
+    normal: float = fraction(1.0)
+    risk_on: float = fraction(1.0)
+
+
+class RegimeSettings(Section):
+    fast_window: int = Field(50, ge=2)
+    slow_window: int = Field(200, ge=3)
+    exposure: RegimeExposure = RegimeExposure()
+
+    @model_validator(mode="after")
+    def _fast_before_slow(self) -> RegimeSettings:
+        if self.fast_window >= self.slow_window:
+            raise ValueError("regime.fast_window must be shorter than regime.slow_window")
+        return self
+
+
+class LiveSettings(Section):
+    dry_run: bool = True
+    initial_capital: float = Field(1_000_000.0, gt=0.0)
+    min_trade_size: float = fraction(0.005)
+    max_position_pct: float = Field(0.15, gt=0.0, le=1.0)
+    max_volume_pct: float = Field(0.05, gt=0.0, le=1.0)
+    max_daily_trades: int = Field(50, ge=1)
+    require_manual_approval: bool = False
+    fractional_shares: bool = False
+
+
+class KillSwitchSettings(Section):
+    max_daily_loss_pct: float = Field(0.03, gt=0.0, le=1.0)
+    min_live_sharpe_threshold: float = 0.5
+    lookback_weeks: int = Field(6, ge=1)
+
+
+class OpsSettings(Section):
+    kill_switch: KillSwitchSettings = KillSwitchSettings()
+    ic_lookback_days: int = Field(60, ge=5)
+    ic_alert_threshold: float = Field(0.0, ge=-1.0, le=1.0)
+
+
+class RiskSettings(Section):
+    max_sector_weight: float = Field(0.30, gt=0.0, le=1.0)
+
+
+class SelectionWeights(Section):
+    sharpe: float = fraction(0.35)
+    max_drawdown: float = fraction(0.20)
+    calmar: float = fraction(0.20)
+    turnover: float = fraction(0.10)
+    regime_consistency: float = fraction(0.15)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> SelectionWeights:
+        total = sum(self.model_dump().values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"model_selection.selection_weights must sum to 1, got {total:.4f}")
+        return self
+
+
+class SelectionThresholds(Section):
+    sharpe_min: float = 1.0
+    max_drawdown_max: float = Field(-0.20, le=0.0)
+    calmar_min: float = 0.5
+    turnover_max: float = Field(0.40, gt=0.0)
+
+
+class ModelSelectionSettings(Section):
+    candidates: list[CandidateName] = Field(
+        default_factory=lambda: ["lightgbm", "xgboost_default"], min_length=1
+    )
+    optimizers: list[OptimizerName] = Field(
+        default_factory=lambda: ["equal_weight", "inverse_vol"], min_length=1
+    )
+    selection_weights: SelectionWeights = SelectionWeights()
+    thresholds: SelectionThresholds = SelectionThresholds()
+    min_deflated_sharpe: float | None = None
+
+
+class NotificationSettings(Section):
+    slack_webhook_url: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    """Everything alphapilot can be told; one frozen object passed down the pipeline."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ALPHAPILOT__",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        yaml_file=[DEFAULT_CONFIG],
+    )
+
+    home: Path = Path("alphapilot_home")
+    seed: int = 42
+    data: DataSettings = DataSettings()
+    features: FeatureSettings = FeatureSettings()
+    modeling: ModelingSettings = ModelingSettings()
+    portfolio: PortfolioSettings = PortfolioSettings()
+    regime: RegimeSettings = RegimeSettings()
+    live: LiveSettings = LiveSettings()
+    ops: OpsSettings = OpsSettings()
+    risk: RiskSettings = RiskSettings()
+    model_selection: ModelSelectionSettings = ModelSelectionSettings()
+    notifications: NotificationSettings = NotificationSettings()
+
+    @model_validator(mode="after")
+    def _caps_are_consistent(self) -> Settings:
+        if self.portfolio.max_weight > self.live.max_position_pct + 1e-12:
+            raise ValueError(
+                "portfolio.max_weight must not exceed live.max_position_pct "
+                f"({self.portfolio.max_weight} > {self.live.max_position_pct})"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_files = settings_cls.model_config.get("yaml_file")
+        return (
+            init_settings,
+            env_settings,
+            YamlConfigSettingsSource(settings_cls, yaml_file=yaml_files, deep_merge=True),
+        )
+
+    def fingerprint(self) -> str:
+        """Stable hash of every setting except secrets and home: a cache key for derived data."""
+        payload = self.model_dump(mode="json", exclude={"home", "notifications"})
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

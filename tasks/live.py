@@ -1,0 +1,124 @@
+"""Daily-run tasks: score, regime, portfolio, trades, safety and monitoring for one session."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from settings import Settings
+from trading_core.costs import CostModel
+from trading_core.data.market import MarketData
+from trading_core.home import Home
+from trading_core.live.monitoring import OpsMonitor
+from trading_core.live.operations import LivePortfolioManager
+from trading_core.live.positions import Positions
+from trading_core.live.safety_checks import SafetyValidator, SafetyVerdict
+from trading_core.live.trade_generator import TradeGenerator, turnover
+from trading_core.ml.dataset import Dataset
+from trading_core.portfolio.construct import PortfolioResult, construct_portfolio
+from trading_core.regime import RegimeDetector, RegimeState
+
+
+@task(name="score-universe", cache_policy=NO_CACHE)
+def score_universe(model, dataset: Dataset, session: date) -> pd.Series:
+    """Model scores for every symbol priced on `session` (index: symbol)."""
+    rows = dataset.rows.xs(pd.Timestamp(session), level="date", drop_level=False)
+    scores = model.predict(rows).droplevel("date").rename_axis("symbol")
+    get_run_logger().info("scored %d symbols for %s", len(scores), session)
+    return scores
+
+
+@task(name="detect-regime", cache_policy=NO_CACHE)
+def detect_regime(data: MarketData, settings: Settings) -> RegimeState:
+    """The market regime at the close of the last date, from the benchmark trend."""
+    regime = RegimeDetector(settings.regime.fast_window, settings.regime.slow_window).detect(data)
+    get_run_logger().info("regime %s (from %s)", regime.label, regime.source)
+    return regime
+
+
+@task(name="build-portfolio", cache_policy=NO_CACHE)
+def build_portfolio(
+    scores: pd.Series, data: MarketData, regime: RegimeState, settings: Settings
+) -> PortfolioResult:
+    """Capped long-only target weights for the top-K names at the regime's exposure."""
+    p = settings.portfolio
+    exposure = getattr(settings.regime.exposure, regime.key)
+    result = construct_portfolio(
+        scores, data.close, exposure, optimizer=p.optimizer, top_k=p.top_k,
+        max_weight=min(p.max_weight, settings.live.max_position_pct),
+        volatility_window=p.volatility_window,
+    )
+    logger = get_run_logger()
+    logger.info("target: %d names, exposure %.0f%%, cash %.0f%% (%s)", (result.weights > 0).sum(),
+                100 * result.weights.sum(), 100 * result.cash, result.optimizer)
+    if result.fallback_reason:
+        logger.warning("optimizer fallback: %s", result.fallback_reason)
+    return result
+
+
+@task(name="load-positions", cache_policy=NO_CACHE)
+def load_positions(settings: Settings) -> Positions:
+    """Current holdings and cash (all cash at the initial capital before the first fill)."""
+    return LivePortfolioManager(Home(settings.home), settings.live.initial_capital).positions()
+
+
+@task(name="generate-trades", cache_policy=NO_CACHE)
+def generate_trades(
+    target: PortfolioResult, positions: Positions, data: MarketData, settings: Settings
+) -> pd.DataFrame:
+    """Trades from current positions to the target, sized in shares, with cost estimates."""
+    prices = data.close.iloc[-1]
+    value = positions.value(prices)
+    generator = TradeGenerator(
+        CostModel(settings.portfolio.costs_bps, settings.portfolio.slippage_bps),
+        min_trade_size=settings.live.min_trade_size,
+        max_daily_trades=settings.live.max_daily_trades,
+        fractional_shares=settings.live.fractional_shares,
+    )
+    trades = generator.generate_trades(positions.shares, target.weights, prices, value,
+                                       positions.cash)
+    get_run_logger().info("%d trades proposed, turnover %.1f%% of %.0f",
+                          (trades["status"] == "proposed").sum(), 100 * turnover(trades), value)
+    return trades
+
+
+@task(name="run-safety-checks", cache_policy=NO_CACHE)
+def run_safety_checks(
+    target: PortfolioResult, trades: pd.DataFrame, data: MarketData, positions: Positions,
+    settings: Settings,
+) -> SafetyVerdict:
+    """Every safety rule; a failure blocks every trade of the run."""
+    validator = SafetyValidator(
+        max_weight=min(settings.portfolio.max_weight, settings.live.max_position_pct),
+        max_stale_sessions=settings.data.max_stale_sessions,
+    )
+    held = positions.shares[positions.shares != 0].index.tolist()
+    verdict = validator.validate(target.weights, trades, data.close, held)
+    logger = get_run_logger()
+    if verdict.passed:
+        logger.info("safety checks passed (%d checks)", len(verdict.checks))
+    else:
+        logger.error("safety checks FAILED: %s", "; ".join(verdict.violations))
+    return verdict
+
+
+@task(name="monitor-model", cache_policy=NO_CACHE)
+def monitor_model(model, dataset: Dataset, trained_through: str, session: date,
+                  settings: Settings) -> tuple[dict, pd.Series]:
+    """Live rank IC since the model's training cutoff and today's feature coverage."""
+    monitor = OpsMonitor(settings.ops.ic_lookback_days, settings.ops.ic_alert_threshold)
+    cutoff = pd.Timestamp(trained_through)
+    dates = dataset.rows.index.get_level_values("date")
+    scores = model.predict(dataset.rows[dates > cutoff]) if (dates > cutoff).any() else None
+    ic = monitor.live_ic(scores, dataset, cutoff) if scores is not None else pd.Series(dtype=float)
+    today = dataset.rows.xs(pd.Timestamp(session), level="date")
+    report = monitor.report(ic, today)
+    get_run_logger().info(
+        "live rank IC %s over %d sessions; feature coverage %.0f%%",
+        "n/a" if report["live_ic"] is None else f"{report['live_ic']:.4f}",
+        report["live_ic_sessions"], 100 * report["feature_coverage"],
+    )
+    return report, ic

@@ -1,0 +1,325 @@
+"""The daily HTML report: escaped, honest about safety, deterministic, self-contained."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import dataclasses
+import re
+import time
+from datetime import date
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trading_core.reporting import DailyReportData, plots, render_daily_report
+
+HOSTILE = "<script>alert(1)</script>"
+HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+PNG_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+@pytest.fixture(scope="module")
+def report_data() -> DailyReportData:
+    rng = np.random.default_rng(7)
+    dates = pd.bdate_range("2023-01-02", periods=300)
+    benchmark = pd.Series(4000 * np.exp(np.cumsum(rng.normal(0, 0.01, 300))), index=dates)
+    regime_history = pd.Series(np.repeat([1, 0, 1, 2, 1], 60), index=dates)
+    ic_series = pd.Series(rng.normal(0.02, 0.1, 40), index=dates[-40:])
+    symbols = ["AAPL", "MSFT", HOSTILE, "JPM", "XOM"]
+    weights = pd.DataFrame(
+        {
+            "current_weight": [0.20, 0.15, 0.00, 0.25, 0.20],
+            "target_weight": [0.25, 0.00, 0.10, 0.25, 0.20],
+        },
+        index=symbols,
+    )
+    trades = pd.DataFrame(
+        {
+            "symbol": ["MSFT", "AAPL", HOSTILE],
+            "side": ["SELL", "BUY", "BUY"],
+            "shares": [375, 240, 5000],
+            "price": [400.0, 208.33, 20.0],
+            "notional": [150000.0, 49999.2, 100000.0],
+            "weight_change": [-0.15, 0.05, 0.10],
+            "commission_est": [15.0, 5.0, 10.0],
+            "slippage_est": [75.0, 25.0, 50.0],
+            "reason": ["left the top quantile", "score up", "new entry"],
+            "status": ["proposed", "proposed", "proposed"],
+        }
+    )
+    return DailyReportData(
+        run_date=date(2024, 2, 23),
+        generated_by="alphapilot 0.1.0",
+        dry_run=True,
+        regime="Normal",
+        regime_source="benchmark",
+        exposure=0.8,
+        model={
+            "name": "lgbm-ranker",
+            "trained_through": date(2023, 12, 29),
+            "features": ["mom_252_21", "rev_5", "vol_63"],
+            "metadata": {"notes": HOSTILE, "cv_ic": 0.031},
+        },
+        scores=pd.Series([0.9, -0.4, 0.7, 0.1, -0.8], index=symbols),
+        weights=weights,
+        trades=trades,
+        safety={
+            "passed": True,
+            "violations": [],
+            "checks": [
+                {"name": "max position", "passed": True, "detail": "largest 25.0% <= 25%"},
+                {"name": "turnover", "passed": True, "detail": "30.0% <= 60%"},
+            ],
+        },
+        monitoring={"live_ic": 0.021, "live_ic_sessions": 40, "ic_series": ic_series},
+        warnings=["no volume in data: liquidity checks skipped", HOSTILE],
+        benchmark=benchmark,
+        regime_history=regime_history,
+        portfolio_value=1_000_000.0,
+        notes=["Bundled S&P 500 data holds 20 survivors: backtests on it flatter the strategy."],
+    )
+
+
+class _Tables(HTMLParser):
+    """Cell texts of every table with an id: {id: [[cell, ...], ...]} (thead, tbody and tfoot)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._table: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and dict(attrs).get("id"):
+            self._table = dict(attrs)["id"]
+            self.tables[self._table] = []
+        elif self._table and tag == "tr":
+            self.tables[self._table].append([])
+        elif self._table and tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif self._table and tag in ("td", "th") and self._cell is not None:
+            self.tables[self._table][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@pytest.fixture(scope="module")
+def html(report_data) -> str:
+    """The fixture's report, rendered once for the tests that only read it."""
+    return render_daily_report(report_data)
+
+
+def tables(html: str) -> dict[str, list[list[str]]]:
+    parser = _Tables()
+    parser.feed(html)
+    return parser.tables
+
+
+def test_hostile_text_appears_only_escaped(html):
+
+    assert HOSTILE not in html
+    assert "<script" not in html.lower()
+    # symbol (trades, portfolio, scores), warning and model metadata each show it escaped
+    assert html.count(HOSTILE_ESCAPED) >= 5
+    warnings = html[html.index("<h2>Warnings</h2>") : html.index("</section>", html.index("Warn"))]
+    assert HOSTILE_ESCAPED in warnings
+    model = html[html.index("<h2>Model</h2>") :]
+    assert HOSTILE_ESCAPED in model[: model.index("</section>")]
+
+
+def test_hostile_violation_and_check_name_are_escaped(report_data):
+    safety = {
+        "passed": False,
+        "violations": [f"position {HOSTILE} above limit"],
+        "checks": [{"name": HOSTILE, "passed": False, "detail": f"detail {HOSTILE}"}],
+    }
+    html = render_daily_report(dataclasses.replace(report_data, safety=safety))
+
+    assert HOSTILE not in html
+    assert f"position {HOSTILE_ESCAPED} above limit" in html
+    assert f"detail {HOSTILE_ESCAPED}" in html
+
+
+def test_blocked_verdict_shows_blocked_and_every_violation(report_data):
+    violations = ["position AAPL 31.0% above max 25%", "turnover 140% above max 60%"]
+    safety = {
+        "passed": False,
+        "violations": violations,
+        "checks": [
+            {"name": "max position", "passed": False, "detail": "AAPL 31.0%"},
+            {"name": "turnover", "passed": False, "detail": "140%"},
+            {"name": "cash", "passed": True, "detail": "20% >= 2%"},
+        ],
+    }
+    html = render_daily_report(dataclasses.replace(report_data, safety=safety))
+
+    banner = html[html.index('<section class="verdict') : html.index("</section>")]
+    assert "verdict blocked" in banner
+    assert "BLOCKED" in banner
+    for violation in violations:
+        assert violation in banner
+    assert "ready" not in banner
+    assert html.count('class="mark fail"') == 2
+    assert html.count('class="mark ok"') == 1
+
+
+def test_missing_safety_verdict_is_blocked_not_ready(report_data):
+    html = render_daily_report(dataclasses.replace(report_data, safety={}))
+
+    banner = html[html.index('<section class="verdict') : html.index("</section>")]
+    assert "BLOCKED" in banner
+    assert "ready" not in banner
+
+
+def test_passed_verdict_says_trades_are_ready(html):
+
+    banner = html[html.index('<section class="verdict') : html.index("</section>")]
+    assert "3 trades ready" in banner
+    assert "BLOCKED" not in html
+
+
+def test_trades_table_lists_each_symbol_with_its_side(report_data, html):
+    rows = tables(html)["trades"]
+    body = [row for row in rows[1:] if not row[0].startswith("Total")]
+
+    pairs = {(row[1], row[0]) for row in body}
+    expected = set(zip(report_data.trades["symbol"], report_data.trades["side"]))
+    assert pairs == expected
+    assert len(body) == len(report_data.trades)
+
+
+def test_trades_are_coloured_by_side(html):
+
+    assert html.count('<span class="side buy">BUY</span>') == 2
+    assert html.count('<span class="side sell">SELL</span>') == 1
+
+
+def test_numbers_have_thousands_separators_and_weights_are_percent(html):
+    found = tables(html)
+    msft = next(row for row in found["trades"] if row[1] == "MSFT")
+    aapl = next(row for row in found["portfolio"] if row[0] == "AAPL")
+    cash = next(row for row in found["portfolio"] if row[0] == "Cash")
+
+    assert msft[2:7] == ["375", "$400.00", "$150,000.00", "-15.00%", "$90.00"]
+    assert aapl[1:4] == ["20.00%", "25.00%", "+5.00%"]
+    assert cash[1:4] == ["20.00%", "20.00%", "0.00%"]
+
+
+def test_key_figures_show_regime_turnover_costs_and_value(html):
+    figures = html[html.index('<section class="figures">') :]
+    figures = figures[: figures.index("</section>")]
+
+    assert "Normal" in figures
+    assert "80% invested" in figures and "20% cash" in figures
+    assert "30.0%" in figures  # turnover: 0.15 + 0.05 + 0.10
+    assert "$180.00" in figures  # costs: commissions 30 + slippage 150
+    assert "$1,000,000" in figures
+
+
+def test_rendering_twice_gives_identical_html(report_data, html):
+    again = render_daily_report(copy.deepcopy(report_data))
+
+    assert html == again
+
+
+def test_charts_are_embedded_as_png_when_inputs_exist(html):
+    images = PNG_URI.findall(html)
+
+    assert len(images) == 3  # weights, regime, IC
+    for encoded in images:
+        assert base64.b64decode(encoded).startswith(b"\x89PNG\r\n\x1a\n")
+    assert "No chart" not in html
+
+
+def test_without_benchmark_the_report_says_why_there_is_no_regime_chart(report_data):
+    html = render_daily_report(
+        dataclasses.replace(report_data, benchmark=None, regime_history=None)
+    )
+
+    assert len(PNG_URI.findall(html)) == 2
+    assert "No chart: no benchmark closes were supplied." in html
+
+
+def test_without_ic_history_the_report_says_why_the_live_ic_is_unknown(report_data):
+    monitoring = {"live_ic": None, "live_ic_sessions": 0, "ic_series": None}
+    html = render_daily_report(dataclasses.replace(report_data, monitoring=monitoring))
+
+    assert "not known yet" in html
+    assert "No chart: there is no daily IC history yet." in html
+    assert len(PNG_URI.findall(html)) == 2
+
+
+def test_dry_run_badge_only_in_dry_run(report_data, html):
+    assert "DRY-RUN" in html
+    assert "DRY-RUN" not in render_daily_report(dataclasses.replace(report_data, dry_run=False))
+
+
+def test_report_is_self_contained(html):
+
+    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", html)
+    assert "<link" not in html
+    assert " on" + "load=" not in html
+
+
+def test_empty_trades_and_weights_render_without_charts_or_tables(report_data):
+    empty = dataclasses.replace(
+        report_data,
+        trades=pd.DataFrame(columns=list(report_data.trades.columns)),
+        weights=pd.DataFrame(columns=["current_weight", "target_weight"]),
+    )
+    html = render_daily_report(empty)
+
+    assert "No trades" in html
+    assert "No chart: no symbol is held now or in the target portfolio." in html
+    assert 'id="trades"' not in html
+
+
+def test_charts_skip_missing_input():
+    assert plots.weights_chart(None) is None
+    assert plots.weights_chart(pd.DataFrame(columns=["current_weight", "target_weight"])) is None
+    assert plots.regime_chart(None, None) is None
+    assert plots.regime_chart(pd.Series(dtype="float64"), None) is None
+    assert plots.ic_chart(None) is None
+    assert plots.ic_chart(pd.Series([np.nan, np.nan])) is None
+    assert plots.png_data_uri(None) is None
+
+
+def test_chart_bytes_are_stable(report_data):
+    first = plots.regime_chart(report_data.benchmark, report_data.regime_history)
+
+    assert first == plots.regime_chart(report_data.benchmark, report_data.regime_history)
+    assert b"Software" not in first
+
+
+def test_dollar_signs_in_symbols_do_not_break_the_charts():
+    weights = pd.DataFrame(
+        {"current_weight": [0.1, 0.2], "target_weight": [0.2, 0.1]}, index=["$\\frac{", "A$B$"]
+    )
+
+    assert plots.weights_chart(weights).startswith(b"\x89PNG")
+
+
+def test_render_is_fast(report_data):
+    render_daily_report(report_data)  # warm caches (fonts, template)
+    start = time.perf_counter()
+    render_daily_report(report_data)
+
+    assert time.perf_counter() - start < 1.5  # target 0.5 s; slack for a busy CI machine
+
+
+@pytest.mark.parametrize("passed", ["False", "yes", 1, None])
+def test_only_a_real_true_counts_as_passed(report_data, passed):
+    safety = {"passed": passed, "violations": [], "checks": []}
+    html = render_daily_report(dataclasses.replace(report_data, safety=safety))
+
+    assert "BLOCKED" in html

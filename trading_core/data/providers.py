@@ -1,0 +1,111 @@
+"""Data providers: one interface, several sources, the same MarketData out.
+
+- `bundled`: real S&P 500 daily adjusted closes shipped with skfolio (20 survivors, 1990-2022),
+  the S&P 500 index as benchmark and a GICS sector map. No volume or OHLC.
+- `synthetic`: a seeded market with a planted signal (trading_core.data.synthetic).
+- `folder`: the data folder format of DESIGN.md.
+A real vendor is one more class with a `fetch` method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from trading_core.data.folder import read_folder
+from trading_core.data.market import MarketData
+from trading_core.data.validation import validate_market_data
+
+BUNDLED_NOTE = (
+    "The bundled S&P 500 set holds 20 companies that survived 1990-2022: an equal-weight portfolio "
+    "of them has a Sharpe near 1 against about 0.5 for the index. Backtests on it are flattered "
+    "by survivorship bias."
+)
+
+
+class DataProvider(Protocol):
+    """Anything that can return market data; `name` appears in the store manifest and reports."""
+
+    name: str
+
+    def fetch(self) -> MarketData:
+        """Return the provider's full validated history."""
+        ...
+
+
+@dataclass(frozen=True)
+class BundledProvider:
+    """The real S&P 500 sample that ships inside skfolio: works offline, no download."""
+
+    name: str = "bundled"
+
+    def fetch(self) -> MarketData:
+        from skfolio.datasets import load_sp500_dataset, load_sp500_index
+
+        prices = load_sp500_dataset()
+        close = prices.astype("float64")
+        close.index = pd.DatetimeIndex(close.index, name="date").as_unit("ns")
+        close.columns = pd.Index(close.columns.astype("str"), name="symbol")
+        index = load_sp500_index().iloc[:, 0].astype("float64")
+        index.index = pd.DatetimeIndex(index.index, name="date").as_unit("ns")
+        sectors_file = resources.files("trading_core.data") / "sp500_sectors.csv"
+        with resources.as_file(sectors_file) as path:
+            table = pd.read_csv(path, dtype="str")
+        sectors = pd.Series(
+            table["sector"].to_numpy(), index=pd.Index(table["symbol"], name="symbol"), name="sector"
+        )
+        data = MarketData(
+            close=close, sectors=sectors, benchmark=index.rename("benchmark"), source="bundled S&P 500"
+        )
+        validate_market_data(data)
+        return data
+
+
+@dataclass(frozen=True)
+class SyntheticProvider:
+    """A seeded synthetic market with a planted signal of known information coefficient."""
+
+    symbols: int = 50
+    years: float = 8
+    seed: int = 7
+    ic: float = 0.05
+    name: str = "synthetic"
+
+    def fetch(self) -> MarketData:
+        from trading_core.data.synthetic import generate_synthetic_market
+
+        market = generate_synthetic_market(
+            symbols=self.symbols, years=self.years, seed=self.seed, ic=self.ic
+        )
+        return market.data
+
+
+@dataclass(frozen=True)
+class FolderProvider:
+    """A data folder on disk (CSV, CSV.gz or Parquet)."""
+
+    path: Path
+    name: str = "folder"
+
+    def fetch(self) -> MarketData:
+        return read_folder(self.path)
+
+
+def make_provider(
+    kind: str, path: Path | str | None = None, symbols: int = 50, years: float = 8, seed: int = 7,
+    ic: float = 0.05,
+) -> DataProvider:
+    """The provider called `kind` (bundled, synthetic or folder)."""
+    if kind == "bundled":
+        return BundledProvider()
+    if kind == "synthetic":
+        return SyntheticProvider(symbols=symbols, years=years, seed=seed, ic=ic)
+    if kind == "folder":
+        if path is None:
+            raise ValueError("the folder provider needs a path")
+        return FolderProvider(Path(path))
+    raise ValueError(f"unknown data provider {kind!r}: use bundled, synthetic or folder")

@@ -1,0 +1,172 @@
+"""The local market-data store under <home>/data/: validated, fingerprinted, written atomically.
+
+Layout: `manifest.json` names the current Parquet files (`prices-<fp>.parquet`, long format;
+`sectors-<fp>.parquet`; `benchmark-<fp>.parquet`). New files are written first and the manifest is
+replaced atomically last, so a crash leaves the previous version readable and nothing partial.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from trading_core.data.market import MarketData
+from trading_core.data.validation import validate_market_data, validate_prices
+from trading_core.errors import DataError
+from trading_core.io import atomic_write_bytes
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """What an update did: rows added, whether history was rewritten, the resulting fingerprint."""
+
+    changed: bool
+    rows_added: int
+    history_revised: bool
+    fingerprint: str
+    first_date: str
+    last_date: str
+    symbols: int
+
+
+def normalized(data: MarketData) -> MarketData:
+    """The same data in the store's canonical dtypes, so fingerprints match before and after I/O."""
+    benchmark = data.benchmark
+    if benchmark is not None:
+        benchmark = benchmark.astype("float64").rename("benchmark")
+        benchmark.index = pd.DatetimeIndex(benchmark.index, name="date").as_unit("ns")
+    sectors = data.sectors.astype("str").rename("sector").rename_axis("symbol").sort_index()
+    return MarketData.from_long(data.to_long(), sectors=sectors, benchmark=benchmark, source=data.source)
+
+
+class MarketStore:
+    """Market data kept as Parquet under `root`, replaced only by validated, complete versions."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+    def manifest(self) -> dict:
+        """The current manifest; DataError if the store was never filled or is unreadable."""
+        if not self.exists():
+            raise DataError(f"no market data in {self.root}: run `alphapilot data update` first")
+        try:
+            return json.loads(self.manifest_path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"market data manifest {self.manifest_path} is unreadable: {exc}") from None
+
+    def load(self, as_of: pd.Timestamp | str | None = None) -> MarketData:
+        """The stored data (cut at the close of `as_of` when given), checked against its fingerprint."""
+        manifest = self.manifest()
+        files = manifest["files"]
+        try:
+            prices = pd.read_parquet(self.root / files["prices"])
+            sectors = pd.read_parquet(self.root / files["sectors"])
+            bench = pd.read_parquet(self.root / files["benchmark"]) if files.get("benchmark") else None
+        except Exception as exc:  # missing or truncated Parquet
+            raise DataError(f"market data store {self.root} is damaged: {exc}") from None
+        sector_series = pd.Series(
+            sectors["sector"].to_numpy(), index=pd.Index(sectors["symbol"], name="symbol"), name="sector"
+        )
+        benchmark = None
+        if bench is not None:
+            benchmark = pd.Series(
+                bench["close"].to_numpy("float64"),
+                index=pd.DatetimeIndex(bench["date"], name="date").as_unit("ns"),
+                name="benchmark",
+            )
+        data = MarketData.from_long(
+            prices, sectors=sector_series, benchmark=benchmark, source=manifest["source"]
+        )
+        if data.fingerprint() != manifest["fingerprint"]:
+            raise DataError(
+                f"market data in {self.root} does not match its manifest fingerprint "
+                f"({manifest['fingerprint']}): the store was modified outside alphapilot"
+            )
+        return data if as_of is None else data.as_of(as_of)
+
+    def update(self, incoming: MarketData) -> UpdateResult:
+        """Merge a provider's data into the store; a no-op when nothing changed (idempotent).
+
+        New sessions are appended. If the provider revised history the store already holds (for
+        example re-adjusted closes after a dividend), the provider's full history replaces it.
+        """
+        validate_prices(incoming.to_long(), source=incoming.source, row_offset=None)
+        incoming = normalized(incoming)
+        validate_market_data(incoming)
+        current = self.load() if self.exists() else None
+        merged, revised, added = self._merge(current, incoming)
+        fingerprint = merged.fingerprint()
+        summary = dict(
+            fingerprint=fingerprint,
+            first_date=f"{merged.first_date:%Y-%m-%d}",
+            last_date=f"{merged.last_date:%Y-%m-%d}",
+            symbols=len(merged.symbols),
+        )
+        if current is not None and fingerprint == current.fingerprint():
+            return UpdateResult(changed=False, rows_added=0, history_revised=False, **summary)
+        self._write(merged, fingerprint)
+        return UpdateResult(changed=True, rows_added=added, history_revised=revised, **summary)
+
+    @staticmethod
+    def _merge(current: MarketData | None, incoming: MarketData) -> tuple[MarketData, bool, int]:
+        incoming_rows = int(incoming.close.notna().sum().sum())
+        if current is None:
+            return incoming, False, incoming_rows
+        overlap = current.close.index.intersection(incoming.close.index)
+        old = current.to_long()
+        new = incoming.to_long()
+        old_overlap = old[old["date"].isin(overlap)].reset_index(drop=True)
+        new_overlap = new[new["date"].isin(overlap)].reset_index(drop=True)
+        same_history = old_overlap.equals(new_overlap) and current.sectors.equals(incoming.sectors)
+        if not same_history or incoming.first_date < current.first_date:
+            return incoming, True, incoming_rows
+        appended = new[new["date"] > current.last_date]
+        prices = pd.concat([old, appended], ignore_index=True)
+        benchmark = incoming.benchmark
+        if current.benchmark is not None and benchmark is not None:
+            later = benchmark[benchmark.index > current.benchmark.index[-1]]
+            benchmark = pd.concat([current.benchmark, later])
+        merged = MarketData.from_long(
+            prices, sectors=incoming.sectors, benchmark=benchmark, source=incoming.source
+        )
+        return merged, False, len(appended)
+
+    def _write(self, data: MarketData, fingerprint: str) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        files = {"prices": f"prices-{fingerprint}.parquet", "sectors": f"sectors-{fingerprint}.parquet"}
+        data.to_long().to_parquet(self.root / files["prices"], index=False)
+        data.sectors.rename_axis("symbol").rename("sector").reset_index().to_parquet(
+            self.root / files["sectors"], index=False
+        )
+        if data.benchmark is not None:
+            files["benchmark"] = f"benchmark-{fingerprint}.parquet"
+            data.benchmark.rename("close").rename_axis("date").reset_index().to_parquet(
+                self.root / files["benchmark"], index=False
+            )
+        manifest = {
+            "source": data.source,
+            "fingerprint": fingerprint,
+            "first_date": f"{data.first_date:%Y-%m-%d}",
+            "last_date": f"{data.last_date:%Y-%m-%d}",
+            "symbols": data.symbols,
+            "has_volume": data.has_volume,
+            "has_benchmark": data.benchmark is not None,
+            "files": files,
+        }
+        atomic_write_bytes(self.manifest_path, json.dumps(manifest, indent=2).encode())
+        keep = set(files.values()) | {MANIFEST}
+        for stale in self.root.glob("*.parquet"):
+            if stale.name not in keep:
+                stale.unlink(missing_ok=True)

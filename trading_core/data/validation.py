@@ -1,0 +1,126 @@
+"""Checks that market data is fit to trade on; each failure names the symbol, date and source row.
+
+`validate_prices` works on long rows (the only shape in which duplicates are visible);
+`validate_market_data` on the wide container every provider returns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from trading_core.data.calendar import sessions
+from trading_core.data.market import OPTIONAL_FIELDS, MarketData
+from trading_core.errors import DataError
+
+REQUIRED_COLUMNS = ("date", "symbol", "close")
+
+
+def _where(source: str, row: int | None) -> str:
+    return f" ({source} row {row})" if row is not None else f" ({source})"
+
+
+def _first(mask: pd.Series) -> int:
+    return int(np.flatnonzero(mask.to_numpy())[0])
+
+
+def validate_prices(prices: pd.DataFrame, source: str = "prices", row_offset: int | None = 2) -> None:
+    """Reject empty data, missing columns, unparseable values, duplicates, bad closes, non-sessions.
+
+    `row_offset` maps a frame position to the row number a person sees in the file (2 for a CSV with
+    a header line); None when rows have no meaningful number.
+    """
+
+    def row(position: int) -> int | None:
+        return None if row_offset is None else position + row_offset
+
+    missing = [col for col in REQUIRED_COLUMNS if col not in prices.columns]
+    if missing:
+        raise DataError(
+            f"{source} lacks column(s) {', '.join(missing)}; found {', '.join(map(str, prices.columns))}"
+        )
+    if prices.empty:
+        raise DataError(f"{source} has no rows: the universe is empty")
+    dates = pd.to_datetime(prices["date"], errors="coerce")
+    if dates.isna().any():
+        pos = _first(dates.isna())
+        raise DataError(f"date {prices['date'].iloc[pos]!r} is not a date{_where(source, row(pos))}")
+    symbols = prices["symbol"]
+    if symbols.isna().any() or (symbols.astype("str").str.strip() == "").any():
+        pos = _first(symbols.isna() | (symbols.astype("str").str.strip() == ""))
+        raise DataError(f"symbol is empty{_where(source, row(pos))}")
+    for column in ("close", *OPTIONAL_FIELDS):
+        if column not in prices.columns:
+            continue
+        values = pd.to_numeric(prices[column], errors="coerce")
+        unparseable = values.isna() & prices[column].notna()
+        if unparseable.any():
+            pos = _first(unparseable)
+            raise DataError(
+                f"{column} {prices[column].iloc[pos]!r} is not a number for "
+                f"{symbols.iloc[pos]} on {dates.iloc[pos]:%Y-%m-%d}{_where(source, row(pos))}"
+            )
+        bad = values.isna() | (values <= 0) if column == "close" else values < 0
+        if bad.any():
+            pos = _first(bad)
+            what = "NaN" if pd.isna(values.iloc[pos]) else f"{values.iloc[pos]:g}"
+            rule = "" if column == "close" and what == "NaN" else " (must be positive)"
+            raise DataError(
+                f"{column} is {what}{rule} for {symbols.iloc[pos]} on "
+                f"{dates.iloc[pos]:%Y-%m-%d}{_where(source, row(pos))}"
+            )
+    duplicated = pd.DataFrame({"date": dates, "symbol": symbols}).duplicated(keep="first")
+    if duplicated.any():
+        pos = _first(duplicated)
+        raise DataError(
+            f"duplicate row for {symbols.iloc[pos]} on {dates.iloc[pos]:%Y-%m-%d}"
+            f"{_where(source, row(pos))}"
+        )
+    normalized = dates.dt.tz_localize(None).dt.normalize() if dates.dt.tz else dates.dt.normalize()
+    off_session = ~normalized.isin(sessions())
+    if off_session.any():
+        pos = _first(off_session)
+        raise DataError(
+            f"{normalized.iloc[pos]:%Y-%m-%d} ({normalized.iloc[pos]:%A}) is not an NYSE session "
+            f"(row for {symbols.iloc[pos]}{_where(source, row(pos))[2:]}"
+        )
+
+
+def validate_market_data(data: MarketData) -> None:
+    """Reject a wide container with no symbols, non-session dates, bad closes or gaps mid-history."""
+    close = data.close
+    if close.empty or close.shape[1] == 0 or close.notna().sum().sum() == 0:
+        raise DataError(f"{data.source} data has no prices: the universe is empty")
+    if not close.index.is_unique:
+        dup = close.index[close.index.duplicated()][0]
+        raise DataError(f"{data.source} data has the date {dup:%Y-%m-%d} twice")
+    off_session = ~close.index.isin(sessions())
+    if off_session.any():
+        day = close.index[off_session][0]
+        raise DataError(f"{day:%Y-%m-%d} ({day:%A}) is not an NYSE session ({data.source} data)")
+    values = close.to_numpy()
+    bad = ~np.isnan(values) & (values <= 0)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise DataError(
+            f"close is {values[i, j]:g} (must be positive) for {close.columns[j]} on "
+            f"{close.index[i]:%Y-%m-%d} ({data.source} data)"
+        )
+    listed = close.notna()
+    alive = listed.cummax() & listed[::-1].cummax()[::-1]
+    gaps = alive & ~listed
+    if gaps.to_numpy().any():
+        i, j = np.argwhere(gaps.to_numpy())[0]
+        raise DataError(
+            f"close is missing for {close.columns[j]} on {close.index[i]:%Y-%m-%d} inside its "
+            f"history ({data.source} data)"
+        )
+
+
+def stale_symbols(close: pd.DataFrame, sessions_unchanged: int) -> list[str]:
+    """Symbols whose last close has not changed for `sessions_unchanged` sessions in a row."""
+    if len(close) <= sessions_unchanged:
+        return []
+    tail = close.iloc[-(sessions_unchanged + 1) :]
+    flat = tail.notna().all() & (tail.nunique() == 1)
+    return sorted(flat[flat].index)

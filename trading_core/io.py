@@ -1,0 +1,52 @@
+"""Atomic file writes: a reader sees the old file or the new one, never a torn one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write `payload` to `path` through a synced temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def to_json(payload: Any) -> str:
+    """Stable, human-readable JSON (sorted keys, two-space indent, trailing newline)."""
+    return json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def to_csv(frame: pd.DataFrame, index: bool = False) -> str:
+    """CSV text with full float precision, the same bytes for the same frame."""
+    return frame.to_csv(index=index, lineterminator="\n")
+
+
+def replace_directory(staging: Path, target: Path) -> None:
+    """Move a fully written `staging` folder to `target`, replacing any previous version."""
+    backup = target.with_name(f".{target.name}.old")
+    shutil.rmtree(backup, ignore_errors=True)
+    if target.exists():
+        os.replace(target, backup)
+    os.replace(staging, target)
+    shutil.rmtree(backup, ignore_errors=True)

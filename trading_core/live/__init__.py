@@ -1,0 +1,1 @@
+"""The daily live path: positions, trade generation, safety checks and monitoring."""

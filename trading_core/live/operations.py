@@ -1,0 +1,74 @@
+"""LivePortfolioManager: the account side of a daily run: which session, what is held, where it goes.
+
+Pre-flight decides whether a date is a trading session with data; positions are read from the
+home's live folder; a day's outputs are written all at once (staged, then swapped in), so a re-run
+of the same date replaces them whole and a crash leaves the previous version.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from trading_core.data.calendar import is_trading_day
+from trading_core.errors import DataError
+from trading_core.home import Home
+from trading_core.io import replace_directory
+from trading_core.live.positions import Positions, load_positions
+
+
+@dataclass(frozen=True)
+class Session:
+    """The session a daily run is for; `market_closed` runs do nothing."""
+
+    date: date
+    market_closed: bool
+    reason: str = ""
+
+
+class LivePortfolioManager:
+    """Reads the account and writes a day's outputs under `<home>/live/`."""
+
+    def __init__(self, home: Home, initial_capital: float) -> None:
+        self.home = home
+        self.initial_capital = initial_capital
+
+    @staticmethod
+    def preflight(run_date: date, first_date: pd.Timestamp, last_date: pd.Timestamp,
+                  today: date) -> Session:
+        """Decide whether `run_date` can run: a session, not in the future, covered by the data."""
+        if run_date > today:
+            raise DataError(f"--date {run_date} is in the future (today is {today})")
+        if not is_trading_day(run_date):
+            return Session(run_date, True, f"market closed on {run_date} ({run_date:%A})")
+        if pd.Timestamp(run_date) < first_date:
+            raise DataError(f"{run_date} is before the data starts ({first_date:%Y-%m-%d})")
+        if pd.Timestamp(run_date) > last_date:
+            raise DataError(
+                f"no market data for {run_date}: the store ends on {last_date:%Y-%m-%d}; "
+                "run `alphapilot data update` first"
+            )
+        return Session(run_date, False)
+
+    def positions(self) -> Positions:
+        return load_positions(self.home.positions_file, self.initial_capital)
+
+    def write_day(self, session: date, files: dict[str, bytes]) -> Path:
+        """Write all of a day's files together; returns the day folder."""
+        target = self.home.day(session)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+        try:
+            for name, payload in files.items():
+                (staging / name).write_bytes(payload)
+            staging.chmod(0o755)
+            replace_directory(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return target

@@ -1,0 +1,78 @@
+"""Current positions: share counts per symbol plus cash, read from `current_positions.csv`.
+
+The file has columns `symbol,quantity`: shares for each symbol and dollars for the row `CASH`.
+With no file yet, the account is all cash at the configured initial capital.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trading_core.errors import DataError
+
+CASH = "CASH"
+
+
+@dataclass(frozen=True)
+class Positions:
+    """Shares held per symbol (long only) and cash in dollars."""
+
+    shares: pd.Series
+    cash: float
+
+    def value(self, prices: pd.Series) -> float:
+        """Cash plus every holding at `prices`; DataError if a held symbol has no valid price."""
+        held = self.shares[self.shares != 0]
+        missing = [s for s in held.index if not (s in prices.index and prices[s] > 0)]
+        if missing:
+            raise DataError(f"no valid price for held symbol(s) {', '.join(missing)}")
+        return float(self.cash + (held * prices[held.index]).sum())
+
+    def weights(self, prices: pd.Series) -> pd.Series:
+        """Each holding's fraction of total value."""
+        total = self.value(prices)
+        held = self.shares[self.shares != 0]
+        return (held * prices[held.index] / total).rename("weight")
+
+
+def all_cash(capital: float) -> Positions:
+    return Positions(shares=pd.Series(dtype="float64", name="shares"), cash=float(capital))
+
+
+def load_positions(path: Path, initial_capital: float) -> Positions:
+    """Read positions; a missing file means all cash. Malformed content is a DataError."""
+    if not path.exists():
+        return all_cash(initial_capital)
+    try:
+        table = pd.read_csv(path, dtype={"symbol": "str"})
+    except Exception as exc:
+        raise DataError(f"cannot read positions file {path}: {exc}") from None
+    if list(table.columns) != ["symbol", "quantity"]:
+        raise DataError(f"positions file {path} must have columns symbol,quantity")
+    quantity = pd.to_numeric(table["quantity"], errors="coerce")
+    for pos in np.flatnonzero(quantity.isna() | ~np.isfinite(quantity) | (quantity < 0)):
+        raise DataError(
+            f"positions file {path} row {pos + 2}: quantity {table['quantity'].iloc[pos]!r} for "
+            f"{table['symbol'].iloc[pos]} must be a non-negative number"
+        )
+    if table["symbol"].duplicated().any():
+        raise DataError(
+            f"positions file {path} lists {table['symbol'][table['symbol'].duplicated()].iloc[0]} twice"
+        )
+    series = pd.Series(quantity.to_numpy("float64"), index=table["symbol"].astype("str"))
+    cash = float(series.get(CASH, 0.0))
+    shares = series.drop(CASH, errors="ignore").rename("shares").rename_axis("symbol")
+    return Positions(shares=shares, cash=cash)
+
+
+def positions_csv(positions: Positions) -> str:
+    """The positions as `symbol,quantity` CSV text (CASH last)."""
+    table = positions.shares.sort_index().rename("quantity").rename_axis("symbol").reset_index()
+    table = pd.concat(
+        [table, pd.DataFrame({"symbol": [CASH], "quantity": [positions.cash]})], ignore_index=True
+    )
+    return table.to_csv(index=False, lineterminator="\n")

@@ -1,0 +1,1 @@
+"""Model training, validation splits, information-coefficient metrics and the model registry."""

@@ -1,0 +1,1 @@
+"""Portfolio construction: from scores and a regime to capped long-only target weights."""

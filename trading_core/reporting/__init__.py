@@ -1,0 +1,12 @@
+"""Reports for people: the daily HTML report and its charts.
+
+- `DailyReportData`, `render_daily_report` (html.py): one self-contained HTML page per session,
+  every untrusted string escaped, byte-identical for identical input.
+- plots.py: the charts as PNG bytes (`weights_chart`, `regime_chart`, `ic_chart`).
+
+Rendering returns a string; writing it to disk is the caller's job.
+"""
+
+from trading_core.reporting.html import DailyReportData, render_daily_report
+
+__all__ = ["DailyReportData", "render_daily_report"]

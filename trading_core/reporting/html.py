@@ -1,0 +1,495 @@
+"""The daily report: one self-contained HTML page for one trading session.
+
+Implements `DailyReportData` (everything the page shows, gathered by the caller) and
+`render_daily_report` (the page as a string). The page has no external assets and no JavaScript;
+charts are inline base64 PNGs. Every string from the data is HTML-escaped by the template engine
+(jinja2 autoescape), including symbols, model metadata, warnings and safety violations.
+
+Numbers are formatted here (thousands separators, weights as percent) so the template only lays
+them out. The output depends on the input only: no clock, no locale, no random state, so the same
+data renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from trading_core.reporting import plots
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+TEMPLATE_NAME = "daily_report.html"
+TOP_SCORES = 10
+DASH = "\u2014"
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_REGIME_CSS = {"risk-off": "risk-off", "normal": "normal", "risk-on": "risk-on"}
+
+
+@dataclass(frozen=True)
+class DailyReportData:
+    """Everything the daily report shows for one session; weights and changes are fractions.
+
+    `model` keys read: `name`, `trained_through`, `features` (a count or the list of names),
+    `metadata` (a dict); other keys are listed as they are. `safety` keys: `passed`, `violations`,
+    `checks` ({name, passed, detail}). `monitoring` keys: `live_ic`, `live_ic_sessions`,
+    `ic_series` (date -> daily rank IC), `notes`, and optionally `live_ic_reason` (why the live IC
+    is unknown); other scalar keys are listed as they are.
+    """
+
+    run_date: date
+    generated_by: str
+    dry_run: bool
+    regime: str
+    regime_source: str
+    exposure: float
+    model: dict[str, object]
+    scores: pd.Series
+    weights: pd.DataFrame
+    trades: pd.DataFrame
+    safety: dict[str, object]
+    monitoring: dict[str, object]
+    warnings: list[str]
+    benchmark: pd.Series | None
+    regime_history: pd.Series | None
+    portfolio_value: float
+    notes: list[str] = field(default_factory=list)
+
+
+def render_daily_report(data: DailyReportData) -> str:
+    """Self-contained HTML (no external assets, no JavaScript, plots inline as base64 PNG)."""
+    trades = _trades(data.trades)
+    portfolio = _portfolio(data.weights)
+    context = {
+        "title": f"alphapilot daily report {data.run_date.isoformat()}",
+        "run_date": data.run_date.isoformat(),
+        "weekday": _WEEKDAYS[data.run_date.weekday()],
+        "generated_by": str(data.generated_by),
+        "dry_run": bool(data.dry_run),
+        "verdict": _verdict(data.safety, len(trades["rows"]), bool(data.dry_run)),
+        "figures": _key_figures(data, trades, portfolio),
+        "warnings": [str(w) for w in data.warnings],
+        "notes": [str(n) for n in data.notes],
+        "trades": trades,
+        "portfolio": portfolio,
+        "scores": _scores(data.scores, data.weights),
+        "checks": _checks(data.safety),
+        "monitoring": _monitoring(data.monitoring),
+        "model": _model(data.model),
+        "charts": _charts(data),
+    }
+    return _environment().get_template(TEMPLATE_NAME).render(context)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=jinja2.select_autoescape(["html"], default_for_string=True, default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def _verdict(safety: dict[str, object], n_trades: int, dry_run: bool) -> dict[str, object]:
+    """Banner: blocked (with the violations), ready, or nothing to do."""
+    violations = [str(v) for v in _as_list(safety.get("violations"))]
+    failed_checks = [
+        f"{c['name']}: {c['detail']}" if c["detail"] else c["name"]
+        for c in _checks(safety)
+        if not c["passed"]
+    ]
+    if "passed" not in safety:
+        return {
+            "kind": "blocked",
+            "headline": "BLOCKED \u2014 no safety verdict was recorded",
+            "detail": "Do not apply these trades until the safety checks have run.",
+            "items": violations or failed_checks,
+        }
+    if not _is_true(safety.get("passed")) or violations:
+        return {
+            "kind": "blocked",
+            "headline": "BLOCKED \u2014 the safety checks failed",
+            "detail": "Nothing may be applied until every violation below is resolved.",
+            "items": violations or failed_checks or ["no violation was listed; see the checks"],
+        }
+    suffix = " Dry run: recommendations only, nothing is applied." if dry_run else ""
+    if n_trades == 0:
+        return {
+            "kind": "idle",
+            "headline": "No trades \u2014 the portfolio is on target",
+            "detail": "All safety checks passed." + suffix,
+            "items": [],
+        }
+    plural = "trade" if n_trades == 1 else "trades"
+    return {
+        "kind": "ready",
+        "headline": f"{n_trades} {plural} ready",
+        "detail": "All safety checks passed." + suffix,
+        "items": [],
+    }
+
+
+def _key_figures(
+    data: DailyReportData, trades: dict[str, object], portfolio: dict[str, object]
+) -> list[dict[str, str]]:
+    exposure = _number(data.exposure)
+    cash = None if exposure is None else 1.0 - exposure
+    value = _number(data.portfolio_value)
+    cost = trades["cost_total"]
+    cost_sub = "commission + slippage"
+    if cost is not None and value:
+        cost_sub = f"{cost / value * 1e4:,.1f} bps of portfolio value"
+    return [
+        {
+            "label": "Regime",
+            "value": str(data.regime),
+            "css": _REGIME_CSS.get(str(data.regime).strip().lower(), ""),
+            "sub": f"{_pct(exposure, 0)} invested \u00b7 {_pct(cash, 0)} cash",
+            "sub2": f"measured on {data.regime_source}",
+        },
+        {
+            "label": "Trades",
+            "value": f"{len(trades['rows']):,}",
+            "css": "",
+            "sub": f"{trades['n_buy']:,} buy \u00b7 {trades['n_sell']:,} sell",
+            "sub2": f"positions {portfolio['n_current']:,} \u2192 {portfolio['n_target']:,}",
+        },
+        {
+            "label": "Turnover",
+            "value": _pct(trades["turnover"], 1),
+            "css": "",
+            "sub": "sum of |weight change|",
+            "sub2": f"{_money(trades['notional_total'], 0)} traded",
+        },
+        {
+            "label": "Estimated costs",
+            "value": _money(cost, 0 if cost is not None and abs(cost) >= 1000 else 2),
+            "css": "",
+            "sub": cost_sub,
+            "sub2": "",
+        },
+        {
+            "label": "Portfolio value",
+            "value": _money(value, 0),
+            "css": "",
+            "sub": "",
+            "sub2": "",
+        },
+    ]
+
+
+def _trades(trades: pd.DataFrame | None) -> dict[str, object]:
+    """Formatted trade rows (caller's order) and totals; missing columns show as a dash."""
+    frame = trades if trades is not None else pd.DataFrame()
+    rows = []
+    for record in frame.to_dict("records"):
+        side = _text(record.get("side")).upper()
+        commission = _number(record.get("commission_est"))
+        slippage = _number(record.get("slippage_est"))
+        cost = (
+            None
+            if commission is None and slippage is None
+            else (commission or 0.0) + (slippage or 0.0)
+        )
+        rows.append(
+            {
+                "symbol": _text(record.get("symbol")),
+                "side": side or DASH,
+                "side_css": {"BUY": "buy", "SELL": "sell"}.get(side, "other"),
+                "shares": _shares(record.get("shares")),
+                "price": _money(_number(record.get("price")), 2),
+                "notional": _money(_number(record.get("notional")), 2),
+                "weight_change": _pct(_number(record.get("weight_change")), 2, signed=True),
+                "weight_change_css": _sign_css(_number(record.get("weight_change")) or 0.0),
+                "cost": _money(cost, 2),
+                "reason": _text(record.get("reason")),
+                "status": _text(record.get("status")),
+            }
+        )
+    sides = frame["side"].astype(str).str.upper() if "side" in frame.columns else pd.Series()
+    return {
+        "rows": rows,
+        "n_buy": int((sides == "BUY").sum()),
+        "n_sell": int((sides == "SELL").sum()),
+        "turnover": _column_sum(frame, "weight_change", absolute=True),
+        "notional_total": _column_sum(frame, "notional", absolute=True),
+        "cost_total": _cost_total(frame),
+        "totals": {
+            "notional": _money(_column_sum(frame, "notional", absolute=True), 2),
+            "weight_change": _pct(_column_sum(frame, "weight_change", absolute=True), 2),
+            "cost": _money(_cost_total(frame), 2),
+        },
+    }
+
+
+def _portfolio(weights: pd.DataFrame | None) -> dict[str, object]:
+    """Current vs target rows for symbols held now or in the target, largest target first."""
+    frame = plots.clean_weights(weights if weights is not None else pd.DataFrame())
+    held = frame[(frame["current_weight"] != 0) | (frame["target_weight"] != 0)].copy()
+    held["symbol"] = [str(s) for s in held.index]
+    held = held.sort_values(
+        ["target_weight", "current_weight", "symbol"],
+        ascending=[False, False, True],
+        kind="mergesort",
+    )
+    rows = [
+        {
+            "symbol": row.symbol,
+            "current": _pct(row.current_weight, 2),
+            "target": _pct(row.target_weight, 2),
+            "change": _pct(row.target_weight - row.current_weight, 2, signed=True),
+            "change_css": _sign_css(row.target_weight - row.current_weight),
+            "bar": f"{min(100.0, abs(row.target_weight) * 100):.1f}",
+        }
+        for row in held.itertuples(index=False)
+    ]
+    current_cash = 1.0 - float(frame["current_weight"].sum())
+    target_cash = 1.0 - float(frame["target_weight"].sum())
+    return {
+        "rows": rows,
+        "n_current": int((frame["current_weight"] != 0).sum()),
+        "n_target": int((frame["target_weight"] != 0).sum()),
+        "cash": {
+            "current": _pct(current_cash, 2),
+            "target": _pct(target_cash, 2),
+            "change": _pct(target_cash - current_cash, 2, signed=True),
+        },
+    }
+
+
+def _scores(scores: pd.Series | None, weights: pd.DataFrame | None) -> dict[str, object]:
+    """Top and bottom scores (no symbol in both lists) with their target weight."""
+    if scores is None:
+        scores = pd.Series(dtype="float64")
+    values = pd.to_numeric(pd.Series(scores), errors="coerce").astype("float64")
+    missing = int(values.isna().sum())
+    values = values.dropna()
+    frame = pd.DataFrame({"score": values.to_numpy(), "symbol": [str(s) for s in values.index]})
+    frame = frame.sort_values(["score", "symbol"], ascending=[False, True], kind="mergesort")
+    frame = frame.reset_index(drop=True)
+    target = {}
+    if weights is not None and "target_weight" in weights.columns:
+        target = {str(k): v for k, v in plots.clean_weights(weights)["target_weight"].items()}
+    n = min(TOP_SCORES, (len(frame) + 1) // 2)
+
+    def rows(part: pd.DataFrame) -> list[dict[str, str]]:
+        return [
+            {
+                "rank": f"{rank + 1:,}",
+                "symbol": row.symbol,
+                "score": f"{row.score:.4f}",
+                "target": _pct(target.get(row.symbol, 0.0), 2) if target else DASH,
+            }
+            for rank, row in zip(part.index, part.itertuples(index=False))
+        ]
+
+    top = frame.iloc[:n]
+    bottom = frame.iloc[max(n, len(frame) - n) :].iloc[::-1]
+    return {"top": rows(top), "bottom": rows(bottom), "count": len(frame), "missing": missing}
+
+
+def _checks(safety: dict[str, object]) -> list[dict[str, object]]:
+    checks = []
+    for check in _as_list(safety.get("checks")):
+        if isinstance(check, dict):
+            name, passed, detail = check.get("name"), check.get("passed"), check.get("detail")
+        else:
+            name, passed, detail = check, None, None
+        checks.append(
+            {"name": _text(name), "passed": _is_true(passed), "detail": _text(detail, "")}
+        )
+    return checks
+
+
+def _monitoring(monitoring: dict[str, object]) -> dict[str, object]:
+    known = {"live_ic", "live_ic_sessions", "ic_series", "notes", "live_ic_reason"}
+    ic = _number(monitoring.get("live_ic"))
+    sessions = _number(monitoring.get("live_ic_sessions"))
+    sessions_text = f"{int(sessions):,}" if sessions is not None else "0"
+    if ic is not None:
+        reason = ""
+        headline = f"{ic:+.3f}"
+        sub = f"rank IC of the live model over {sessions_text} sessions"
+    else:
+        headline = "not known yet"
+        sub = f"{sessions_text} live sessions with realised returns"
+        reason = _text(
+            monitoring.get("live_ic_reason"),
+            "The live IC needs sessions whose next-day returns are known; "
+            "there are not enough of them yet.",
+        )
+    extra = [
+        {"key": str(key), "value": _scalar(value)}
+        for key, value in monitoring.items()
+        if key not in known and not isinstance(value, (pd.Series, pd.DataFrame, dict, list))
+    ]
+    return {
+        "ic": headline,
+        "ic_css": "" if ic is None else _sign_css(ic),
+        "sub": sub,
+        "reason": reason,
+        "notes": [str(n) for n in _as_list(monitoring.get("notes"))],
+        "extra": extra,
+    }
+
+
+def _model(model: dict[str, object]) -> dict[str, object]:
+    features = model.get("features")
+    if isinstance(features, (list, tuple, set, frozenset, pd.Index)):
+        n_features = f"{len(features):,}"
+    elif _number(features) is not None:
+        n_features = f"{int(_number(features)):,}"
+    else:
+        n_features = _text(features)
+    metadata = model.get("metadata")
+    rows = []
+    if isinstance(metadata, dict):
+        rows = [{"key": str(k), "value": _scalar(v)} for k, v in metadata.items()]
+    elif metadata is not None:
+        rows = [{"key": "metadata", "value": _scalar(metadata)}]
+    known = {"name", "trained_through", "features", "metadata"}
+    rows = [{"key": str(k), "value": _scalar(v)} for k, v in model.items() if k not in known] + rows
+    return {
+        "name": _text(model.get("name")),
+        "trained_through": _scalar(model.get("trained_through")),
+        "features": n_features,
+        "metadata": rows,
+    }
+
+
+def _charts(data: DailyReportData) -> dict[str, dict[str, str | None]]:
+    """Each chart as a data URI, or the reason there is none."""
+    ic_series = data.monitoring.get("ic_series")
+    if not isinstance(ic_series, pd.Series):
+        ic_series = None
+    regime_reason = "No chart: no benchmark closes were supplied."
+    if data.regime_source:
+        regime_reason += f" The regime was measured on: {data.regime_source}."
+    charts = {
+        "regime": (
+            plots.regime_chart(data.benchmark, data.regime_history),
+            regime_reason,
+        ),
+        "weights": (
+            plots.weights_chart(data.weights),
+            "No chart: no symbol is held now or in the target portfolio.",
+        ),
+        "ic": (
+            plots.ic_chart(ic_series),
+            "No chart: there is no daily IC history yet.",
+        ),
+    }
+    return {
+        name: {"uri": plots.png_data_uri(png), "reason": None if png else reason}
+        for name, (png, reason) in charts.items()
+    }
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def _number(value: object) -> float | None:
+    """A finite float, or None for None/NaN/inf/non-numbers."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _pct(value: float | None, decimals: int, signed: bool = False) -> str:
+    if value is None or not math.isfinite(value):
+        return DASH
+    percent = value * 100
+    if round(percent, decimals) == 0:
+        return f"{0:.{decimals}f}%"
+    return f"{percent:{'+' if signed else ''},.{decimals}f}%"
+
+
+def _money(value: float | None, decimals: int) -> str:
+    if value is None:
+        return DASH
+    sign = "-" if round(value, decimals) < 0 else ""
+    return f"{sign}${abs(value):,.{decimals}f}"
+
+
+def _shares(value: object) -> str:
+    number = _number(value)
+    if number is None:
+        return DASH
+    if number == int(number):
+        return f"{int(number):,}"
+    return f"{number:,.4f}".rstrip("0")
+
+
+def _text(value: object, empty: str = DASH) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return empty
+    text = str(value)
+    return text if text.strip() else empty
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, (date, pd.Timestamp)):
+        return value.isoformat()[:10] if _is_midnight(value) else str(value)
+    if isinstance(value, float):
+        return f"{value:,.6g}" if math.isfinite(value) else str(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return _text(value)
+
+
+def _is_midnight(value: date | pd.Timestamp) -> bool:
+    stamp = pd.Timestamp(value)
+    return stamp == stamp.normalize()
+
+
+def _sign_css(value: float) -> str:
+    if value > 5e-7:
+        return "pos"
+    if value < -5e-7:
+        return "neg"
+    return ""
+
+
+def _is_true(value: object) -> bool:
+    """Only a real boolean True passes; "False", 1 or None never read as a pass."""
+    return isinstance(value, (bool, np.bool_)) and bool(value)
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _column_sum(frame: pd.DataFrame, column: str, absolute: bool = False) -> float | None:
+    if column not in frame.columns or frame.empty:
+        return 0.0 if frame.empty else None
+    values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    if values.isna().all():
+        return None
+    return float((values.abs() if absolute else values).sum())
+
+
+def _cost_total(frame: pd.DataFrame) -> float | None:
+    parts = [_column_sum(frame, c) for c in ("commission_est", "slippage_est")]
+    if all(p is None for p in parts):
+        return None
+    return sum(p for p in parts if p is not None)

@@ -1,0 +1,257 @@
+"""Small charts for the reports, returned as PNG bytes.
+
+Implements:
+
+- `weights_chart`: current vs target weight per symbol (horizontal bars).
+- `regime_chart`: benchmark closes with the background shaded by market regime.
+- `ic_chart`: daily rank IC of the live model (bars) with a rolling mean line.
+- `clean_weights`: the two weight columns as floats, missing read as 0 (shared with the tables).
+- `png_data_uri`: a PNG as a `data:image/png;base64,...` URI for embedding in HTML.
+
+Each chart function returns None when there is nothing to draw (input None or empty), so the
+caller can say why there is no chart. Figures are explicit `Figure` objects (no pyplot state, safe
+to call from worker threads) drawn with the Agg backend; the PNG carries no software or time
+metadata, so the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+matplotlib.use("Agg")  # headless: never open a window, even if pyplot is imported later
+
+DPI = 100
+WIDTH_IN = 8.0  # full-width charts
+NARROW_IN = 5.5  # charts shown beside a table
+MAX_WEIGHT_BARS = 30
+IC_ROLLING_WINDOW = 20
+
+REGIME_NAMES = {0: "Risk-Off", 1: "Normal", 2: "Risk-On"}
+REGIME_COLORS = {0: "#f4c7c3", 1: "#e3e5e8", 2: "#c8e6c9"}
+_REGIME_CODES = {name.lower(): code for code, name in REGIME_NAMES.items()}
+
+_INK = "#1f2933"
+_MUTED = "#7b8794"
+_CURRENT = "#9aa5b1"
+_TARGET = "#2f6fde"
+_POSITIVE = "#2e7d32"
+_NEGATIVE = "#c62828"
+
+
+def weights_chart(weights: pd.DataFrame | None) -> bytes | None:
+    """Current vs target weight per symbol, as horizontal bars in percent of portfolio value.
+
+    `weights` has index symbol and columns `current_weight`, `target_weight` (fractions; NaN is
+    read as 0). Only symbols held now or in the target are drawn, largest first, at most
+    `MAX_WEIGHT_BARS` of them. Returns None when no symbol has a weight.
+    """
+    if weights is None or weights.empty:
+        return None
+    frame = clean_weights(weights)
+    frame = frame[(frame["current_weight"] != 0) | (frame["target_weight"] != 0)]
+    if frame.empty:
+        return None
+    size = frame[["current_weight", "target_weight"]].abs().max(axis=1)
+    order = pd.DataFrame({"size": size, "symbol": frame.index.astype(str)}, index=frame.index)
+    order = order.sort_values(["size", "symbol"], ascending=[False, True], kind="mergesort")
+    shown = frame.loc[order.index[:MAX_WEIGHT_BARS]]
+    n = len(shown)
+
+    fig = Figure(figsize=(NARROW_IN, min(7.0, max(2.2, 0.2 * n + 1.0))), dpi=DPI)
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1]
+    height = 0.38
+    ax.barh(y + height / 2, shown["current_weight"] * 100, height, color=_CURRENT, label="current")
+    ax.barh(y - height / 2, shown["target_weight"] * 100, height, color=_TARGET, label="target")
+    labels = [_label(s) for s in shown.index]
+    ax.set_yticks(y, labels=labels, fontsize=8)
+    ax.axvline(0, color=_INK, linewidth=0.6)
+    xlabel = "weight (% of portfolio value)"
+    if len(frame) > n:
+        xlabel += f"; largest {n} of {len(frame)} positions"
+    ax.set_xlabel(xlabel, fontsize=8, color=_MUTED)
+    ax.set_ylim(-0.7, n - 0.3)
+    title = "Weights: current vs target"
+    _finish(ax, title, left_in=0.25 + 0.075 * max(len(label) for label in labels))
+    _legend_above(ax, ncols=2)
+    return _png(fig)
+
+
+def regime_chart(
+    benchmark: pd.Series | None, regime_history: pd.Series | None = None
+) -> bytes | None:
+    """Benchmark closes as a line, background shaded by regime on each date.
+
+    `regime_history` maps dates to regime codes (0 Risk-Off, 1 Normal, 2 Risk-On; the names are
+    accepted too) and is aligned to the benchmark dates, each date taking the last known regime.
+    Without it the line is drawn unshaded. Returns None when the benchmark is None or has no value.
+    """
+    if benchmark is None:
+        return None
+    closes = pd.Series(benchmark, dtype="float64").dropna()
+    if closes.empty:
+        return None
+    closes.index = pd.DatetimeIndex(closes.index)
+    closes = closes.sort_index()
+    x = mdates.date2num(closes.index.to_pydatetime())
+
+    fig = Figure(figsize=(WIDTH_IN, 3.0), dpi=DPI)
+    ax = fig.add_subplot()
+    codes = _regime_codes(regime_history, closes.index)
+    if codes is not None:
+        step = float(np.median(np.diff(x))) if len(x) > 1 else 1.0
+        edges = np.append(x, x[-1] + step)
+        for code, color in REGIME_COLORS.items():
+            spans = _runs(codes == code, edges)
+            if spans:
+                ax.broken_barh(
+                    spans,
+                    (0, 1),
+                    transform=ax.get_xaxis_transform(),
+                    facecolor=color,
+                    edgecolor="none",
+                    label=REGIME_NAMES[code],
+                    zorder=0,
+                )
+        _legend_above(ax, ncols=3)
+    ax.plot(x, closes.to_numpy(), color=_INK, linewidth=1.2, zorder=2)
+    ax.set_xlim(x[0], x[-1])
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    title = "Benchmark and market regime" if codes is not None else "Benchmark"
+    _finish(ax, title)
+    return _png(fig)
+
+
+def ic_chart(ic_series: pd.Series | None, window: int = IC_ROLLING_WINDOW) -> bytes | None:
+    """Daily rank IC as bars (green above zero, red below) with a `window`-session rolling mean.
+
+    The rolling mean needs at least min(5, window) sessions. Returns None when the series is None
+    or has no finite value.
+    """
+    if ic_series is None:
+        return None
+    ic = pd.Series(ic_series, dtype="float64").dropna()
+    if ic.empty:
+        return None
+    ic.index = pd.DatetimeIndex(ic.index)
+    ic = ic.sort_index()
+    x = mdates.date2num(ic.index.to_pydatetime())
+    step = float(np.median(np.diff(x))) if len(x) > 1 else 1.0
+    values = ic.to_numpy()
+
+    fig = Figure(figsize=(WIDTH_IN, 2.6), dpi=DPI)
+    ax = fig.add_subplot()
+    colors = np.where(values >= 0, _POSITIVE, _NEGATIVE)
+    ax.bar(x, values, width=step * 0.8, color=colors, alpha=0.55, linewidth=0)
+    rolling = ic.rolling(window, min_periods=min(5, window)).mean()
+    if rolling.notna().any():
+        ax.plot(x, rolling.to_numpy(), color=_INK, linewidth=1.4, label=f"{window}-session mean")
+        _legend_above(ax, ncols=1)
+    ax.axhline(0, color=_INK, linewidth=0.6)
+    ax.set_xlim(x[0] - step, x[-1] + step)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    _finish(ax, "Daily rank IC of the live model")
+    return _png(fig)
+
+
+def png_data_uri(png: bytes | None) -> str | None:
+    """`data:image/png;base64,...` for an `<img src>`; None stays None."""
+    if png is None:
+        return None
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def clean_weights(weights: pd.DataFrame) -> pd.DataFrame:
+    """`current_weight` and `target_weight` as floats, a missing column or NaN read as 0."""
+    frame = pd.DataFrame(index=weights.index.rename(None))
+    for column in ("current_weight", "target_weight"):
+        values = weights[column] if column in weights.columns else 0.0
+        frame[column] = pd.to_numeric(values, errors="coerce")
+    return frame.astype("float64").fillna(0.0)
+
+
+def _regime_codes(regime_history: pd.Series | None, dates: pd.DatetimeIndex) -> np.ndarray | None:
+    """Regime code per date (-1 where unknown), or None when there is no usable history."""
+    if regime_history is None or regime_history.empty:
+        return None
+    history = regime_history.map(_regime_code)
+    history.index = pd.DatetimeIndex(history.index)
+    history = history[~history.index.duplicated(keep="last")].sort_index().dropna()
+    if history.empty:
+        return None
+    aligned = history.astype("float64").reindex(dates, method="ffill")
+    return aligned.fillna(-1).to_numpy(dtype=int)
+
+
+def _regime_code(value: object) -> float:
+    if isinstance(value, str):
+        return float(_REGIME_CODES.get(value.strip().lower(), np.nan))
+    try:
+        code = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return np.nan
+    return code if code in REGIME_NAMES else np.nan
+
+
+def _runs(mask: np.ndarray, edges: np.ndarray) -> list[tuple[float, float]]:
+    """(start, width) of each run of True in `mask`; run i..j spans edges[i]..edges[j + 1]."""
+    padded = np.concatenate([[False], mask, [False]]).astype(int)
+    change = np.diff(padded)
+    starts = np.flatnonzero(change == 1)
+    stops = np.flatnonzero(change == -1)
+    return [(float(edges[a]), float(edges[b] - edges[a])) for a, b in zip(starts, stops)]
+
+
+def _label(text: object, width: int = 16) -> str:
+    """A label drawn as typed and at most `width` characters: `$` would start math mode."""
+    label = str(text)
+    if len(label) > width:
+        label = label[: width - 1] + "\u2026"
+    return label.replace("$", r"\$")
+
+
+def _legend_above(ax, ncols: int) -> None:
+    """Legend on the title line, right-aligned, so it never covers the data."""
+    ax.legend(
+        fontsize=8,
+        frameon=False,
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        ncols=ncols,
+        borderaxespad=0.1,
+    )
+
+
+def _finish(ax, title: str, left_in: float = 0.7) -> None:
+    """Title, quiet spines and fixed margins (in inches; cheaper than tight_layout's extra draw)."""
+    ax.set_title(title, fontsize=10, color=_INK, loc="left")
+    ax.tick_params(labelsize=8, colors=_INK)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color(_MUTED)
+    fig = ax.figure
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=min(0.5, left_in / width),
+        right=1 - 0.2 / width,
+        bottom=0.5 / height,
+        top=1 - 0.4 / height,
+    )
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
