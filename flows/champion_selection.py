@@ -31,10 +31,19 @@ def champion_selection(
     results = evaluate(dataset, settings)
     champion = promote_champion(dataset, data, results, settings)
     comparison = pd.DataFrame(
-        [{"model": r.name, "holdout_start": f"{r.holdout_start:%Y-%m-%d}",
-          "holdout_end": f"{r.holdout_end:%Y-%m-%d}", "rank_ic": r.rank_ic["mean"],
-          "rank_icir": r.rank_ic["icir"], "ic": r.ic["mean"], "days": r.rank_ic["days"],
-          "champion": r.name == champion["model"]} for r in results]
+        [
+            {
+                "model": r.name,
+                "holdout_start": f"{r.holdout_start:%Y-%m-%d}",
+                "holdout_end": f"{r.holdout_end:%Y-%m-%d}",
+                "rank_ic": r.rank_ic["mean"],
+                "rank_icir": r.rank_ic["icir"],
+                "ic": r.ic["mean"],
+                "days": r.rank_ic["days"],
+                "champion": r.name == champion["model"],
+            }
+            for r in results
+        ]
     )
     report = Home(settings.home).selection_reports / "training_comparison.csv"
     atomic_write_text(report, to_csv(comparison))

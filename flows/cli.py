@@ -14,21 +14,28 @@ import tasks  # noqa: F401  (offline, no-telemetry Prefect environment before Pr
 
 app = typer.Typer(
     help="alphapilot: ML equity trading recommendations orchestrated by Prefect (dry-run only).",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Market data: update the local store, generate synthetic data.",
-                       no_args_is_help=True)
+data_app = typer.Typer(
+    help="Market data: update the local store, generate synthetic data.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 
 HomeOption = Annotated[
     Optional[Path],
-    typer.Option("--home", help="Home directory for everything alphapilot writes "
-                 "[env ALPHAPILOT_HOME; default ./alphapilot_home]."),
+    typer.Option(
+        "--home",
+        help="Home directory for everything alphapilot writes "
+        "[env ALPHAPILOT_HOME; default ./alphapilot_home].",
+    ),
 ]
 ConfigOption = Annotated[
     Optional[Path],
-    typer.Option("--config", help="YAML settings file layered over the defaults "
-                 "[env ALPHAPILOT_CONFIG]."),
+    typer.Option(
+        "--config", help="YAML settings file layered over the defaults [env ALPHAPILOT_CONFIG]."
+    ),
 ]
 DateOption = Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])]
 
@@ -51,22 +58,42 @@ def _str(path: Path | None) -> str | None:
     return None if path is None else str(path)
 
 
+def _check_settings(config: Path | None, home: Path | None) -> None:
+    """Fail fast on invalid settings, before a Prefect flow run is started."""
+    from settings import load_settings
+
+    _run(lambda: load_settings(_str(config), _str(home)))
+
+
 @data_app.command("update")
 def data_update_cmd(
-    provider: Annotated[Optional[str], typer.Option(
-        help="bundled | synthetic | folder (default: data.provider from the settings).")] = None,
-    path: Annotated[Optional[Path], typer.Option(help="Data folder for the folder provider.")] = None,
+    provider: Annotated[
+        Optional[str],
+        typer.Option(
+            help="bundled | synthetic | folder (default: data.provider from the settings)."
+        ),
+    ] = None,
+    path: Annotated[
+        Optional[Path], typer.Option(help="Data folder for the folder provider.")
+    ] = None,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Update the local market-data store (incremental and idempotent)."""
     from flows.data_update import data_update
 
-    result = _run(lambda: data_update(provider=provider, path=_str(path), home=_str(home),
-                                      config=_str(config)))
+    _check_settings(config, home)
+
+    result = _run(
+        lambda: data_update(
+            provider=provider, path=_str(path), home=_str(home), config=_str(config)
+        )
+    )
     state = "updated" if result.changed else "unchanged"
-    typer.echo(f"market data {state}: {result.symbols} symbols, {result.first_date}.."
-               f"{result.last_date}, fingerprint {result.fingerprint}")
+    typer.echo(
+        f"market data {state}: {result.symbols} symbols, {result.first_date}.."
+        f"{result.last_date}, fingerprint {result.fingerprint}"
+    )
 
 
 @data_app.command("synth")
@@ -75,7 +102,9 @@ def data_synth_cmd(
     symbols: Annotated[int, typer.Option(help="Number of stocks.")] = 50,
     years: Annotated[float, typer.Option(help="Years of daily sessions.")] = 8,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
-    ic: Annotated[float, typer.Option(help="Oracle information coefficient of the planted signal.")] = 0.05,
+    ic: Annotated[
+        float, typer.Option(help="Oracle information coefficient of the planted signal.")
+    ] = 0.05,
     fmt: Annotated[str, typer.Option("--format", help="csv | csv.gz | parquet")] = "csv",
 ) -> None:
     """Write a synthetic data folder with a planted signal of known IC."""
@@ -87,48 +116,75 @@ def data_synth_cmd(
         return market, write_folder(market.data, out, fmt=fmt)
 
     market, path = _run(make)
-    typer.echo(f"wrote {path} ({symbols} symbols x {len(market.data.dates)} sessions); "
-               f"oracle IC {market.oracle_ic:.4f} (1 day), {market.oracle_ic_horizon:.4f} "
-               f"({market.horizon} days)")
+    typer.echo(
+        f"wrote {path} ({symbols} symbols x {len(market.data.dates)} sessions); "
+        f"oracle IC {market.oracle_ic:.4f} (1 day), {market.oracle_ic_horizon:.4f} "
+        f"({market.horizon} days)"
+    )
 
 
 @app.command("select")
 def select_cmd(
-    as_of: Annotated[Optional[datetime], typer.Option(
-        "--as-of", formats=["%Y-%m-%d"], help="Use data up to this date only.")] = None,
+    as_of: Annotated[
+        Optional[datetime],
+        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Use data up to this date only."),
+    ] = None,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Champion selection: train the candidates, compare out of sample, promote the best."""
     from flows.champion_selection import champion_selection
 
-    result = _run(lambda: champion_selection(as_of=as_of.date() if as_of else None,
-                                             home=_str(home), config=_str(config)))
+    _check_settings(config, home)
+
+    result = _run(
+        lambda: champion_selection(
+            as_of=as_of.date() if as_of else None, home=_str(home), config=_str(config)
+        )
+    )
     _print_champion(result)
 
 
 def _print_champion(result: dict) -> None:
     for name, record in result["candidates"].items():
         typer.echo(f"  {name:<16} holdout rank IC {record['holdout_rank_ic']['mean']:+.4f}")
-    typer.echo(f"champion: {result['model']} (trained through {result['trained_through']}) "
-               f"-> {result['metadata_path']}")
+    typer.echo(
+        f"champion: {result['model']} (trained through {result['trained_through']}) "
+        f"-> {result['metadata_path']}"
+    )
 
 
 @app.command("daily")
 def daily_cmd(
-    run_date: Annotated[Optional[datetime], typer.Option(
-        "--date", formats=["%Y-%m-%d"], help="Session to run for (default: today, New York).")] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run/--live", help="Recommendations only (the default); --live is refused: "
-        "no broker adapter exists.")] = True,
+    run_date: Annotated[
+        Optional[datetime],
+        typer.Option(
+            "--date", formats=["%Y-%m-%d"], help="Session to run for (default: today, New York)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run/--live",
+            help="Recommendations only (the default); --live is refused: no broker adapter exists.",
+        ),
+    ] = True,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Daily live run: scores, regime, target portfolio, trades, safety checks and report."""
     from flows.daily_live import daily_live
 
-    result = _run(lambda: daily_live(run_date=run_date.date() if run_date else None,
-                                     dry_run=dry_run, home=_str(home), config=_str(config)))
+    _check_settings(config, home)
+
+    result = _run(
+        lambda: daily_live(
+            run_date=run_date.date() if run_date else None,
+            dry_run=dry_run,
+            home=_str(home),
+            config=_str(config),
+        )
+    )
     _print_daily(result)
 
 
@@ -136,9 +192,11 @@ def _print_daily(result: dict) -> None:
     if result.get("market_closed"):
         typer.echo(result["reason"])
         return
-    typer.echo(f"{result['date']}: regime {result['regime']}, exposure {result['exposure']:.0%}, "
-               f"{result['trades_proposed']} trades, turnover {result['turnover']:.1%}, "
-               f"estimated cost {result['estimated_cost']:,.2f}")
+    typer.echo(
+        f"{result['date']}: regime {result['regime']}, exposure {result['exposure']:.0%}, "
+        f"{result['trades_proposed']} trades, turnover {result['turnover']:.1%}, "
+        f"estimated cost {result['estimated_cost']:,.2f}"
+    )
     for name, path in result["files"].items():
         typer.echo(f"  {name:<22} {path}")
 
@@ -160,10 +218,13 @@ def demo_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
     last = dates[-1].date()
     # Select on data that ends before the monitoring window, so the daily run can show live IC.
     cutoff = dates[-(settings.ops.ic_lookback_days + settings.modeling.label_horizon + 1)].date()
-    typer.echo(f"[2/3] champion selection on data up to {cutoff} (the daily run then monitors the "
-               f"model on the {settings.ops.ic_lookback_days} sessions it has not seen)")
-    champion = _run(lambda: champion_selection(as_of=cutoff, home=str(settings.home),
-                                               config=_str(config)))
+    typer.echo(
+        f"[2/3] champion selection on data up to {cutoff} (the daily run then monitors the "
+        f"model on the {settings.ops.ic_lookback_days} sessions it has not seen)"
+    )
+    champion = _run(
+        lambda: champion_selection(as_of=cutoff, home=str(settings.home), config=_str(config))
+    )
     _print_champion(champion)
     typer.echo(f"[3/3] daily run for {last}, the last session in the data")
     result = _run(lambda: daily_live(run_date=last, home=str(settings.home), config=_str(config)))

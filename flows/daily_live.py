@@ -62,16 +62,27 @@ def daily_live(
     positions = load_positions(settings)
     trades = generate_trades(target, positions, data, settings)
     verdict = run_safety_checks(target, trades, data, positions, settings)
-    monitoring, ic_series = monitor_model(model, dataset, model_info["trained_through"],
-                                          session.date, settings)
+    monitoring, ic_series = monitor_model(
+        model, dataset, model_info["trained_through"], session.date, settings
+    )
     if not data.has_volume:
         warnings = [*warnings, "liquidity check skipped: no volume in the data"]
     if target.fallback_reason:
         warnings = [*warnings, f"optimizer fallback: {target.fallback_reason}"]
     run = DailyRun(
-        session=session.date, dry_run=True, data=data, scores=scores, regime=regime,
-        portfolio=target, positions=positions, trades=trades, verdict=verdict, model=model_info,
-        monitoring=monitoring, ic_series=ic_series, warnings=warnings,
+        session=session.date,
+        dry_run=True,
+        data=data,
+        scores=scores,
+        regime=regime,
+        portfolio=target,
+        positions=positions,
+        trades=trades,
+        verdict=verdict,
+        model=model_info,
+        monitoring=monitoring,
+        ic_series=ic_series,
+        warnings=warnings,
         notes=[BUNDLED_NOTE] if data.source.startswith("bundled") else [],
         settings_fingerprint=settings.fingerprint(),
     )

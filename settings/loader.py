@@ -33,7 +33,9 @@ def load_settings(
     home = home or os.environ.get(HOME_ENV)
     if home is not None:
         overrides["home"] = Path(home)
-    cls = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "yaml_file": files}})
+    cls = type(
+        "Settings", (Settings,), {"model_config": {**Settings.model_config, "yaml_file": files}}
+    )
     try:
         return cls(**overrides)
     except ValidationError as exc:

@@ -18,15 +18,24 @@ from trading_core.home import Home
 from trading_core.live.operations import LivePortfolioManager, Session
 
 
-@task(name="update-market-data", retries=2, retry_delay_seconds=exponential_backoff(5),
-      retry_jitter_factor=0.5, cache_policy=NO_CACHE)
+@task(
+    name="update-market-data",
+    retries=2,
+    retry_delay_seconds=exponential_backoff(5),
+    retry_jitter_factor=0.5,
+    cache_policy=NO_CACHE,
+)
 def update_market_data(settings: Settings) -> UpdateResult:
     """Fetch the configured provider's data and merge it into the store (idempotent)."""
     logger = get_run_logger()
     cfg = settings.data
     provider = make_provider(
-        cfg.provider, path=cfg.path, symbols=cfg.synthetic.symbols, years=cfg.synthetic.years,
-        seed=cfg.synthetic.seed, ic=cfg.synthetic.ic,
+        cfg.provider,
+        path=cfg.path,
+        symbols=cfg.synthetic.symbols,
+        years=cfg.synthetic.years,
+        seed=cfg.synthetic.seed,
+        ic=cfg.synthetic.ic,
     )
     logger.info("fetching market data from the %s provider", provider.name)
     data = provider.fetch()
@@ -35,8 +44,12 @@ def update_market_data(settings: Settings) -> UpdateResult:
     result = MarketStore(Home(settings.home).data).update(data)
     logger.info(
         "store %s: %d symbols, %s..%s, fingerprint %s, %d rows added%s",
-        "updated" if result.changed else "unchanged", result.symbols, result.first_date,
-        result.last_date, result.fingerprint, result.rows_added,
+        "updated" if result.changed else "unchanged",
+        result.symbols,
+        result.first_date,
+        result.last_date,
+        result.fingerprint,
+        result.rows_added,
         " (history revised: store rewritten)" if result.history_revised else "",
     )
     return result
@@ -58,7 +71,10 @@ def load_market_data(settings: Settings, as_of: date | None = None) -> MarketDat
     if as_of is not None and data.last_date.date() != as_of:
         raise DataError(f"the market data has no prices for {as_of}")
     get_run_logger().info(
-        "loaded %d symbols x %d sessions up to %s (%s)", len(data.symbols), len(data.dates),
-        f"{data.last_date:%Y-%m-%d}", data.source,
+        "loaded %d symbols x %d sessions up to %s (%s)",
+        len(data.symbols),
+        len(data.dates),
+        f"{data.last_date:%Y-%m-%d}",
+        data.source,
     )
     return data

@@ -47,13 +47,22 @@ def build_portfolio(
     p = settings.portfolio
     exposure = getattr(settings.regime.exposure, regime.key)
     result = construct_portfolio(
-        scores, data.close, exposure, optimizer=p.optimizer, top_k=p.top_k,
+        scores,
+        data.close,
+        exposure,
+        optimizer=p.optimizer,
+        top_k=p.top_k,
         max_weight=min(p.max_weight, settings.live.max_position_pct),
         volatility_window=p.volatility_window,
     )
     logger = get_run_logger()
-    logger.info("target: %d names, exposure %.0f%%, cash %.0f%% (%s)", (result.weights > 0).sum(),
-                100 * result.weights.sum(), 100 * result.cash, result.optimizer)
+    logger.info(
+        "target: %d names, exposure %.0f%%, cash %.0f%% (%s)",
+        (result.weights > 0).sum(),
+        100 * result.weights.sum(),
+        100 * result.cash,
+        result.optimizer,
+    )
     if result.fallback_reason:
         logger.warning("optimizer fallback: %s", result.fallback_reason)
     return result
@@ -78,16 +87,24 @@ def generate_trades(
         max_daily_trades=settings.live.max_daily_trades,
         fractional_shares=settings.live.fractional_shares,
     )
-    trades = generator.generate_trades(positions.shares, target.weights, prices, value,
-                                       positions.cash)
-    get_run_logger().info("%d trades proposed, turnover %.1f%% of %.0f",
-                          (trades["status"] == "proposed").sum(), 100 * turnover(trades), value)
+    trades = generator.generate_trades(
+        positions.shares, target.weights, prices, value, positions.cash
+    )
+    get_run_logger().info(
+        "%d trades proposed, turnover %.1f%% of %.0f",
+        (trades["status"] == "proposed").sum(),
+        100 * turnover(trades),
+        value,
+    )
     return trades
 
 
 @task(name="run-safety-checks", cache_policy=NO_CACHE)
 def run_safety_checks(
-    target: PortfolioResult, trades: pd.DataFrame, data: MarketData, positions: Positions,
+    target: PortfolioResult,
+    trades: pd.DataFrame,
+    data: MarketData,
+    positions: Positions,
     settings: Settings,
 ) -> SafetyVerdict:
     """Every safety rule; a failure blocks every trade of the run."""
@@ -106,8 +123,9 @@ def run_safety_checks(
 
 
 @task(name="monitor-model", cache_policy=NO_CACHE)
-def monitor_model(model, dataset: Dataset, trained_through: str, session: date,
-                  settings: Settings) -> tuple[dict, pd.Series]:
+def monitor_model(
+    model, dataset: Dataset, trained_through: str, session: date, settings: Settings
+) -> tuple[dict, pd.Series]:
     """Live rank IC since the model's training cutoff and today's feature coverage."""
     monitor = OpsMonitor(settings.ops.ic_lookback_days, settings.ops.ic_alert_threshold)
     cutoff = pd.Timestamp(trained_through)
@@ -119,6 +137,7 @@ def monitor_model(model, dataset: Dataset, trained_through: str, session: date,
     get_run_logger().info(
         "live rank IC %s over %d sessions; feature coverage %.0f%%",
         "n/a" if report["live_ic"] is None else f"{report['live_ic']:.4f}",
-        report["live_ic_sessions"], 100 * report["feature_coverage"],
+        report["live_ic_sessions"],
+        100 * report["feature_coverage"],
     )
     return report, ic

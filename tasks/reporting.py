@@ -24,7 +24,8 @@ def publish_daily(run: DailyRun, settings: Settings) -> dict:
     trades = run.final_trades
     key = f"daily-{run.session:%Y-%m-%d}"
     create_table_artifact(
-        key=f"{key}-trades", table=trades.round(6).to_dict(orient="records"),
+        key=f"{key}-trades",
+        table=trades.round(6).to_dict(orient="records"),
         description=f"Trades for {run.session:%Y-%m-%d}",
     )
     create_markdown_artifact(
@@ -37,5 +38,4 @@ def publish_daily(run: DailyRun, settings: Settings) -> dict:
         description=f"Run summary for {run.session:%Y-%m-%d}",
     )
     get_run_logger().info("outputs written to %s", folder)
-    return {"folder": str(folder), **summary,
-            "files": {name: str(folder / name) for name in files}}
+    return {"folder": str(folder), **summary, "files": {name: str(folder / name) for name in files}}

@@ -27,8 +27,11 @@ CHAMPION = "champion"
 def trainer_for(settings: Settings) -> ModelTrainer:
     m = settings.modeling
     return ModelTrainer(
-        n_estimators=m.n_estimators, learning_rate=m.learning_rate, num_leaves=m.num_leaves,
-        min_child_samples=m.min_child_samples, seed=settings.seed,
+        n_estimators=m.n_estimators,
+        learning_rate=m.learning_rate,
+        num_leaves=m.num_leaves,
+        min_child_samples=m.min_child_samples,
+        seed=settings.seed,
     )
 
 
@@ -36,12 +39,17 @@ def trainer_for(settings: Settings) -> ModelTrainer:
 def build_features(data: MarketData, settings: Settings) -> Dataset:
     """Feature rows and forward-return labels known by the data's last date."""
     dataset = build_dataset(
-        data, feature_set(**settings.features.model_dump()), settings.modeling.label_horizon,
+        data,
+        feature_set(**settings.features.model_dump()),
+        settings.modeling.label_horizon,
         settings.modeling.excess_label,
     )
     get_run_logger().info(
         "%d features on %d rows; %d labeled rows (horizon %d sessions)%s",
-        dataset.rows.shape[1], len(dataset.rows), len(dataset.labels), dataset.horizon,
+        dataset.rows.shape[1],
+        len(dataset.rows),
+        len(dataset.labels),
+        dataset.horizon,
         "" if data.has_volume else "; no volume in the data: volume features skipped",
     )
     return dataset
@@ -61,15 +69,23 @@ def evaluate(dataset: Dataset, settings: Settings) -> list[CandidateResult]:
         done.append(message)
 
     results = evaluate_candidates(
-        dataset, candidates, trainer_for(settings), settings.modeling.holdout_sessions,
-        settings.modeling.train_sessions, progress=report,
+        dataset,
+        candidates,
+        trainer_for(settings),
+        settings.modeling.holdout_sessions,
+        settings.modeling.train_sessions,
+        progress=report,
     )
     update_progress_artifact(progress, 100.0)
     for r in results:
         logger.info(
-            "%s: holdout %s..%s rank IC %.4f (ICIR %.3f, %d days)", r.name,
-            f"{r.holdout_start:%Y-%m-%d}", f"{r.holdout_end:%Y-%m-%d}", r.rank_ic["mean"],
-            r.rank_ic["icir"], r.rank_ic["days"],
+            "%s: holdout %s..%s rank IC %.4f (ICIR %.3f, %d days)",
+            r.name,
+            f"{r.holdout_start:%Y-%m-%d}",
+            f"{r.holdout_end:%Y-%m-%d}",
+            r.rank_ic["mean"],
+            r.rank_ic["icir"],
+            r.rank_ic["days"],
         )
     return results
 
@@ -106,7 +122,8 @@ def promote_champion(
         "selected_by": "highest mean holdout rank IC",
         "candidates": {
             r.name: {
-                "holdout_rank_ic": r.rank_ic, "holdout_ic": r.ic,
+                "holdout_rank_ic": r.rank_ic,
+                "holdout_ic": r.ic,
                 "train": [f"{r.train_start:%Y-%m-%d}", f"{r.train_end:%Y-%m-%d}"],
                 "holdout": [f"{r.holdout_start:%Y-%m-%d}", f"{r.holdout_end:%Y-%m-%d}"],
             }
@@ -114,8 +131,9 @@ def promote_champion(
         },
     }
     path = save_model(model, Home(settings.home).production, CHAMPION, metadata)
-    logger.info("champion %s trained through %s saved to %s", winner.name,
-                metadata["trained_through"], path)
+    logger.info(
+        "champion %s trained through %s saved to %s", winner.name, metadata["trained_through"], path
+    )
     return {"model": winner.name, "metadata_path": str(path), **metadata}
 
 
@@ -128,8 +146,11 @@ def load_champion(
     production = Home(settings.home).production
     if (production / f"{CHAMPION}_metadata.json").exists():
         model = load_model(production, CHAMPION)
-        logger.info("scoring with champion %s trained through %s", model.name,
-                    model.metadata["trained_through"])
+        logger.info(
+            "scoring with champion %s trained through %s",
+            model.name,
+            model.metadata["trained_through"],
+        )
         return model, model.metadata, []
     warning = (
         "no production model yet: a LightGBM was trained on the spot for this run and not "
@@ -139,6 +160,9 @@ def load_champion(
     model, dates = fit_production(
         dataset, "lightgbm", trainer_for(settings), settings.modeling.train_sessions
     )
-    metadata = {**model_metadata(dataset, data, settings, dates), "model_name": model.name,
-                "features": model.features}
+    metadata = {
+        **model_metadata(dataset, data, settings, dates),
+        "model_name": model.name,
+        "features": model.features,
+    }
     return model, metadata, [warning]

@@ -193,7 +193,7 @@ def test_trades_table_lists_each_symbol_with_its_side(report_data, html):
     body = [row for row in rows[1:] if not row[0].startswith("Total")]
 
     pairs = {(row[1], row[0]) for row in body}
-    expected = set(zip(report_data.trades["symbol"], report_data.trades["side"]))
+    expected = set(zip(report_data.trades["symbol"], report_data.trades["side"], strict=False))
     assert pairs == expected
     assert len(body) == len(report_data.trades)
 

@@ -56,7 +56,8 @@ class RegimeDetector:
         fast = index_close.rolling(self.fast_window, min_periods=self.fast_window).mean()
         slow = index_close.rolling(self.slow_window, min_periods=self.slow_window).mean()
         codes = np.where(
-            (index_close > fast) & (fast > slow), RISK_ON,
+            (index_close > fast) & (fast > slow),
+            RISK_ON,
             np.where((index_close < slow) & (fast < slow), RISK_OFF, NORMAL),
         )
         return pd.Series(codes, index=index_close.index, name="regime")

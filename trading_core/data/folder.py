@@ -35,14 +35,18 @@ def _read_benchmark(path: Path) -> pd.Series:
         raise DataError(f"benchmark.csv needs columns date,close; found {', '.join(table.columns)}")
     validate_prices(table.assign(symbol="benchmark"), source="benchmark.csv")
     dates = pd.DatetimeIndex(pd.to_datetime(table["date"]), name="date").as_unit("ns")
-    series = pd.Series(pd.to_numeric(table["close"]).to_numpy("float64"), index=dates, name="benchmark")
+    series = pd.Series(
+        pd.to_numeric(table["close"]).to_numpy("float64"), index=dates, name="benchmark"
+    )
     return series.sort_index()
 
 
 def _read_sectors(path: Path) -> pd.Series:
     table = _read_table(path)
     if not {"symbol", "sector"} <= set(table.columns):
-        raise DataError(f"sectors.csv needs columns symbol,sector; found {', '.join(table.columns)}")
+        raise DataError(
+            f"sectors.csv needs columns symbol,sector; found {', '.join(table.columns)}"
+        )
     if table["symbol"].duplicated().any():
         symbol = table.loc[table["symbol"].duplicated(), "symbol"].iloc[0]
         raise DataError(f"sectors.csv lists {symbol} more than once")
@@ -70,7 +74,9 @@ def read_folder(folder: Path | str) -> MarketData:
     benchmark = (
         _read_benchmark(folder / "benchmark.csv") if (folder / "benchmark.csv").exists() else None
     )
-    data = MarketData.from_long(prices, sectors=sectors, benchmark=benchmark, source=f"folder {folder}")
+    data = MarketData.from_long(
+        prices, sectors=sectors, benchmark=benchmark, source=f"folder {folder}"
+    )
     validate_market_data(data)
     return data
 

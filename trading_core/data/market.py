@@ -89,7 +89,9 @@ class MarketData:
         source: str = "unknown",
     ) -> MarketData:
         """Build from long rows `date,symbol,close[,...]`; duplicates must be rejected beforehand."""
-        prices = prices.assign(date=pd.to_datetime(prices["date"]).dt.tz_localize(None).dt.normalize())
+        prices = prices.assign(
+            date=pd.to_datetime(prices["date"]).dt.tz_localize(None).dt.normalize()
+        )
         wide = {}
         for name in ("close", *OPTIONAL_FIELDS):
             if name in prices.columns:
@@ -108,7 +110,9 @@ class MarketData:
             digest.update(name.encode())
             digest.update(pd.util.hash_pandas_object(frame, index=True).values.tobytes())
             digest.update("|".join(frame.columns).encode())
-        digest.update(pd.util.hash_pandas_object(self.sectors.sort_index(), index=True).values.tobytes())
+        digest.update(
+            pd.util.hash_pandas_object(self.sectors.sort_index(), index=True).values.tobytes()
+        )
         if self.benchmark is not None:
             digest.update(pd.util.hash_pandas_object(self.benchmark, index=True).values.tobytes())
         return digest.hexdigest()[:16]

@@ -56,10 +56,15 @@ class BundledProvider:
         with resources.as_file(sectors_file) as path:
             table = pd.read_csv(path, dtype="str")
         sectors = pd.Series(
-            table["sector"].to_numpy(), index=pd.Index(table["symbol"], name="symbol"), name="sector"
+            table["sector"].to_numpy(),
+            index=pd.Index(table["symbol"], name="symbol"),
+            name="sector",
         )
         data = MarketData(
-            close=close, sectors=sectors, benchmark=index.rename("benchmark"), source="bundled S&P 500"
+            close=close,
+            sectors=sectors,
+            benchmark=index.rename("benchmark"),
+            source="bundled S&P 500",
         )
         validate_market_data(data)
         return data
@@ -96,7 +101,11 @@ class FolderProvider:
 
 
 def make_provider(
-    kind: str, path: Path | str | None = None, symbols: int = 50, years: float = 8, seed: int = 7,
+    kind: str,
+    path: Path | str | None = None,
+    symbols: int = 50,
+    years: float = 8,
+    seed: int = 7,
     ic: float = 0.05,
 ) -> DataProvider:
     """The provider called `kind` (bundled, synthetic or folder)."""

@@ -41,7 +41,9 @@ def normalized(data: MarketData) -> MarketData:
         benchmark = benchmark.astype("float64").rename("benchmark")
         benchmark.index = pd.DatetimeIndex(benchmark.index, name="date").as_unit("ns")
     sectors = data.sectors.astype("str").rename("sector").rename_axis("symbol").sort_index()
-    return MarketData.from_long(data.to_long(), sectors=sectors, benchmark=benchmark, source=data.source)
+    return MarketData.from_long(
+        data.to_long(), sectors=sectors, benchmark=benchmark, source=data.source
+    )
 
 
 class MarketStore:
@@ -64,7 +66,9 @@ class MarketStore:
         try:
             return json.loads(self.manifest_path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"market data manifest {self.manifest_path} is unreadable: {exc}") from None
+            raise DataError(
+                f"market data manifest {self.manifest_path} is unreadable: {exc}"
+            ) from None
 
     def load(self, as_of: pd.Timestamp | str | None = None) -> MarketData:
         """The stored data (cut at the close of `as_of` when given), checked against its fingerprint."""
@@ -73,11 +77,15 @@ class MarketStore:
         try:
             prices = pd.read_parquet(self.root / files["prices"])
             sectors = pd.read_parquet(self.root / files["sectors"])
-            bench = pd.read_parquet(self.root / files["benchmark"]) if files.get("benchmark") else None
+            bench = (
+                pd.read_parquet(self.root / files["benchmark"]) if files.get("benchmark") else None
+            )
         except Exception as exc:  # missing or truncated Parquet
             raise DataError(f"market data store {self.root} is damaged: {exc}") from None
         sector_series = pd.Series(
-            sectors["sector"].to_numpy(), index=pd.Index(sectors["symbol"], name="symbol"), name="sector"
+            sectors["sector"].to_numpy(),
+            index=pd.Index(sectors["symbol"], name="symbol"),
+            name="sector",
         )
         benchmark = None
         if bench is not None:
@@ -145,7 +153,10 @@ class MarketStore:
 
     def _write(self, data: MarketData, fingerprint: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        files = {"prices": f"prices-{fingerprint}.parquet", "sectors": f"sectors-{fingerprint}.parquet"}
+        files = {
+            "prices": f"prices-{fingerprint}.parquet",
+            "sectors": f"sectors-{fingerprint}.parquet",
+        }
         data.to_long().to_parquet(self.root / files["prices"], index=False)
         data.sectors.rename_axis("symbol").rename("sector").reset_index().to_parquet(
             self.root / files["sectors"], index=False

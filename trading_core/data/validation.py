@@ -24,7 +24,9 @@ def _first(mask: pd.Series) -> int:
     return int(np.flatnonzero(mask.to_numpy())[0])
 
 
-def validate_prices(prices: pd.DataFrame, source: str = "prices", row_offset: int | None = 2) -> None:
+def validate_prices(
+    prices: pd.DataFrame, source: str = "prices", row_offset: int | None = 2
+) -> None:
     """Reject empty data, missing columns, unparseable values, duplicates, bad closes, non-sessions.
 
     `row_offset` maps a frame position to the row number a person sees in the file (2 for a CSV with
@@ -44,7 +46,9 @@ def validate_prices(prices: pd.DataFrame, source: str = "prices", row_offset: in
     dates = pd.to_datetime(prices["date"], errors="coerce")
     if dates.isna().any():
         pos = _first(dates.isna())
-        raise DataError(f"date {prices['date'].iloc[pos]!r} is not a date{_where(source, row(pos))}")
+        raise DataError(
+            f"date {prices['date'].iloc[pos]!r} is not a date{_where(source, row(pos))}"
+        )
     symbols = prices["symbol"]
     if symbols.isna().any() or (symbols.astype("str").str.strip() == "").any():
         pos = _first(symbols.isna() | (symbols.astype("str").str.strip() == ""))

@@ -65,20 +65,32 @@ def feature_set(
     ]
     features.append(Feature("mom_12_1", 252, lambda d: momentum(d.close, 252, skip=21)))
     features.append(
-        Feature(f"ma_dist_{reversal_window}", reversal_window,
-                lambda d: ma_distance(d.close, reversal_window))
+        Feature(
+            f"ma_dist_{reversal_window}",
+            reversal_window,
+            lambda d: ma_distance(d.close, reversal_window),
+        )
     )
     features.append(Feature("ma_dist_50", 50, lambda d: ma_distance(d.close, 50)))
     features += [
-        Feature(f"vol_{w}", w + 1, lambda d, w=w: volatility(d.close, w)) for w in volatility_windows
+        Feature(f"vol_{w}", w + 1, lambda d, w=w: volatility(d.close, w))
+        for w in volatility_windows
     ]
     features.append(
-        Feature(f"volume_ratio_{volume_window}", volume_window,
-                lambda d: volume_ratio(d.volume, volume_window), needs_volume=True)
+        Feature(
+            f"volume_ratio_{volume_window}",
+            volume_window,
+            lambda d: volume_ratio(d.volume, volume_window),
+            needs_volume=True,
+        )
     )
     features.append(
-        Feature(f"volume_price_corr_{volume_window}", volume_window + 1,
-                lambda d: volume_price_corr(d.close, d.volume, volume_window), needs_volume=True)
+        Feature(
+            f"volume_price_corr_{volume_window}",
+            volume_window + 1,
+            lambda d: volume_price_corr(d.close, d.volume, volume_window),
+            needs_volume=True,
+        )
     )
     return features
 

@@ -15,13 +15,16 @@ from trading_core.ml.metrics import daily_ic, ic_summary
 class OpsMonitor:
     """Computes the run's health figures from the research dataset and the model's scores."""
 
-    def __init__(self, ic_lookback_days: int = 60, ic_alert_threshold: float = 0.0,
-                 min_sessions: int = 20) -> None:
+    def __init__(
+        self, ic_lookback_days: int = 60, ic_alert_threshold: float = 0.0, min_sessions: int = 20
+    ) -> None:
         self.ic_lookback_days = ic_lookback_days
         self.ic_alert_threshold = ic_alert_threshold
         self.min_sessions = min_sessions
 
-    def live_ic(self, scores: pd.Series, dataset: Dataset, trained_through: pd.Timestamp) -> pd.Series:
+    def live_ic(
+        self, scores: pd.Series, dataset: Dataset, trained_through: pd.Timestamp
+    ) -> pd.Series:
         """Daily rank IC of `scores` on labeled dates after `trained_through`, last N sessions."""
         labels = dataset.labels[dataset.labels.index.get_level_values("date") > trained_through]
         ic = daily_ic(scores, labels, rank=True)

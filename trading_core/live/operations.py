@@ -39,8 +39,9 @@ class LivePortfolioManager:
         self.initial_capital = initial_capital
 
     @staticmethod
-    def preflight(run_date: date, first_date: pd.Timestamp, last_date: pd.Timestamp,
-                  today: date) -> Session:
+    def preflight(
+        run_date: date, first_date: pd.Timestamp, last_date: pd.Timestamp, today: date
+    ) -> Session:
         """Decide whether `run_date` can run: a session, not in the future, covered by the data."""
         if run_date > today:
             raise DataError(f"--date {run_date} is in the future (today is {today})")

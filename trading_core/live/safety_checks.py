@@ -25,6 +25,9 @@ class Check:
     passed: bool
     detail: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "passed", bool(self.passed))
+
 
 @dataclass(frozen=True)
 class SafetyVerdict:
@@ -44,7 +47,9 @@ class SafetyVerdict:
         return {
             "passed": self.passed,
             "violations": self.violations,
-            "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in self.checks],
+            "checks": [
+                {"name": c.name, "passed": c.passed, "detail": c.detail} for c in self.checks
+            ],
         }
 
 
@@ -61,33 +66,61 @@ class SafetyValidator:
         short = weights[weights < -TOLERANCE]
         over = weights[weights > self.max_weight + TOLERANCE]
         return [
-            Check("long_only", short.empty,
-                  "no negative weights" if short.empty else f"short weights: {', '.join(short.index)}"),
-            Check("position_cap", over.empty,
-                  f"every weight <= {self.max_weight:.2%}" if over.empty else
-                  "above cap: " + ", ".join(f"{s} {w:.2%}" for s, w in over.items())),
-            Check("gross_exposure", total <= 1 + TOLERANCE and np.isfinite(total),
-                  f"weights sum to {total:.4f} (must be <= 1)"),
+            Check(
+                "long_only",
+                short.empty,
+                "no negative weights"
+                if short.empty
+                else f"short weights: {', '.join(short.index)}",
+            ),
+            Check(
+                "position_cap",
+                over.empty,
+                f"every weight <= {self.max_weight:.2%}"
+                if over.empty
+                else "above cap: " + ", ".join(f"{s} {w:.2%}" for s, w in over.items()),
+            ),
+            Check(
+                "gross_exposure",
+                total <= 1 + TOLERANCE and np.isfinite(total),
+                f"weights sum to {total:.4f} (must be <= 1)",
+            ),
         ]
 
     def validate_prices(self, close: pd.DataFrame, symbols: list[str]) -> list[Check]:
         """Every symbol has a positive close on the last date, unchanged for fewer than N sessions."""
         last = close.iloc[-1].reindex(symbols)
         invalid = last[~(last > 0)].index.tolist()
-        stale = [s for s in stale_symbols(close[close.columns.intersection(symbols)],
-                                          self.max_stale_sessions) if s not in invalid]
+        stale = [
+            s
+            for s in stale_symbols(
+                close[close.columns.intersection(symbols)], self.max_stale_sessions
+            )
+            if s not in invalid
+        ]
         day = f"{close.index[-1]:%Y-%m-%d}"
         return [
-            Check("prices_valid", not invalid,
-                  f"every symbol priced on {day}" if not invalid else
-                  f"no valid close on {day} for {', '.join(invalid)}"),
-            Check("prices_fresh", not stale,
-                  f"no close unchanged for {self.max_stale_sessions} sessions" if not stale else
-                  f"close unchanged for {self.max_stale_sessions} sessions: {', '.join(stale)}"),
+            Check(
+                "prices_valid",
+                not invalid,
+                f"every symbol priced on {day}"
+                if not invalid
+                else f"no valid close on {day} for {', '.join(invalid)}",
+            ),
+            Check(
+                "prices_fresh",
+                not stale,
+                f"no close unchanged for {self.max_stale_sessions} sessions"
+                if not stale
+                else f"close unchanged for {self.max_stale_sessions} sessions: {', '.join(stale)}",
+            ),
         ]
 
-    def validate(self, weights: pd.Series, trades: pd.DataFrame, close: pd.DataFrame,
-                 held: list[str]) -> SafetyVerdict:
+    def validate(
+        self, weights: pd.Series, trades: pd.DataFrame, close: pd.DataFrame, held: list[str]
+    ) -> SafetyVerdict:
         """The full verdict for one run."""
         symbols = sorted(set(weights[weights > 0].index) | set(trades["symbol"]) | set(held))
-        return SafetyVerdict(self.validate_portfolio(weights) + self.validate_prices(close, symbols))
+        return SafetyVerdict(
+            self.validate_portfolio(weights) + self.validate_prices(close, symbols)
+        )

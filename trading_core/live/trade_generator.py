@@ -15,8 +15,18 @@ from trading_core.costs import CostModel
 from trading_core.errors import DataError
 
 TRADE_COLUMNS = [
-    "symbol", "side", "shares", "price", "notional", "current_weight", "target_weight",
-    "weight_change", "commission_est", "slippage_est", "reason", "status",
+    "symbol",
+    "side",
+    "shares",
+    "price",
+    "notional",
+    "current_weight",
+    "target_weight",
+    "weight_change",
+    "commission_est",
+    "slippage_est",
+    "reason",
+    "status",
 ]
 PROPOSED = "proposed"
 
@@ -25,7 +35,10 @@ class TradeGenerator:
     """Turns (positions, target weights, prices, value) into a trade list under the live limits."""
 
     def __init__(
-        self, cost_model: CostModel, min_trade_size: float = 0.005, max_daily_trades: int = 50,
+        self,
+        cost_model: CostModel,
+        min_trade_size: float = 0.005,
+        max_daily_trades: int = 50,
         fractional_shares: bool = False,
     ) -> None:
         self.cost_model = cost_model

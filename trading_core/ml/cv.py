@@ -19,7 +19,9 @@ class Split:
     validation: pd.DatetimeIndex
 
 
-def holdout_split(dates: pd.DatetimeIndex, holdout: int, gap: int, train: int | None = None) -> Split:
+def holdout_split(
+    dates: pd.DatetimeIndex, holdout: int, gap: int, train: int | None = None
+) -> Split:
     """The last `holdout` dates for validation; training ends `gap` sessions before them.
 
     `train` keeps only that many most recent training dates (None: all of them).

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 
-def daily_ic(scores: pd.Series, labels: pd.Series, rank: bool = True, min_names: int = 5) -> pd.Series:
+def daily_ic(
+    scores: pd.Series, labels: pd.Series, rank: bool = True, min_names: int = 5
+) -> pd.Series:
     """Per-date (rank) correlation of `scores` and `labels`, both indexed by (date, symbol).
 
     Dates with fewer than `min_names` scored and labeled symbols are left out.

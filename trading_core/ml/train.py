@@ -37,8 +37,12 @@ class ModelTrainer:
     """Make and fit candidates with hyperparameters from the modeling settings and a seed."""
 
     def __init__(
-        self, n_estimators: int = 300, learning_rate: float = 0.03, num_leaves: int = 31,
-        min_child_samples: int = 200, seed: int = 42,
+        self,
+        n_estimators: int = 300,
+        learning_rate: float = 0.03,
+        num_leaves: int = 31,
+        min_child_samples: int = 200,
+        seed: int = 42,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -52,17 +56,29 @@ class ModelTrainer:
             import lightgbm
 
             return lightgbm.LGBMRegressor(
-                n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-                num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
-                subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=self.seed,
-                deterministic=True, force_row_wise=True, verbose=-1,
+                n_estimators=self.n_estimators,
+                learning_rate=self.learning_rate,
+                num_leaves=self.num_leaves,
+                min_child_samples=self.min_child_samples,
+                subsample=0.8,
+                subsample_freq=1,
+                colsample_bytree=0.8,
+                random_state=self.seed,
+                deterministic=True,
+                force_row_wise=True,
+                verbose=-1,
             )
         if name == "xgboost_default":
             import xgboost
 
             return xgboost.XGBRegressor(
-                n_estimators=self.n_estimators, learning_rate=0.1, max_depth=4,
-                subsample=0.8, colsample_bytree=0.8, tree_method="hist", random_state=self.seed,
+                n_estimators=self.n_estimators,
+                learning_rate=0.1,
+                max_depth=4,
+                subsample=0.8,
+                colsample_bytree=0.8,
+                tree_method="hist",
+                random_state=self.seed,
             )
         raise ValueError(f"unknown model candidate {name!r}: choose from {', '.join(CANDIDATES)}")
 

@@ -61,7 +61,10 @@ def construct_portfolio(
             continue
         weights = weights.rename("weight").rename_axis("symbol").sort_index()
         return PortfolioResult(
-            weights=weights, optimizer=name, requested_optimizer=optimizer, exposure=exposure,
+            weights=weights,
+            optimizer=name,
+            requested_optimizer=optimizer,
+            exposure=exposure,
             fallback_reason=reason if name != optimizer else None,
         )
     raise ValueError(f"no optimizer could build a portfolio: {reason}")

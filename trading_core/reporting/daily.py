@@ -21,6 +21,8 @@ from trading_core.regime import RegimeState
 from trading_core.reporting.html import DailyReportData, render_daily_report
 
 BLOCKED = "BLOCKED"
+MONEY_COLUMNS = ("notional", "commission_est", "slippage_est")
+WEIGHT_COLUMNS = ("current_weight", "target_weight", "weight_change")
 REPORT_HISTORY = 504
 
 
@@ -90,6 +92,16 @@ class DailyRun:
         }
 
 
+def rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """Money to the cent and weights to 1e-8 for the files people read (computation keeps full precision)."""
+    out = frame.copy()
+    for column in out.columns.intersection(MONEY_COLUMNS):
+        out[column] = out[column].round(2)
+    for column in out.columns.intersection(WEIGHT_COLUMNS):
+        out[column] = out[column].round(8)
+    return out
+
+
 def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
     """The five output files of `run`, by file name."""
     weights = run.weights_table()
@@ -146,8 +158,8 @@ def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
         notes=run.notes,
     )
     return {
-        "trades.csv": to_csv(run.final_trades).encode(),
-        "portfolio_weights.csv": to_csv(weights, index=True).encode(),
+        "trades.csv": to_csv(rounded(run.final_trades)).encode(),
+        "portfolio_weights.csv": to_csv(rounded(weights), index=True).encode(),
         "signals.json": to_json(signals).encode(),
         "report.html": render_daily_report(report).encode(),
         "monitoring_log.json": to_json(monitoring_log).encode(),

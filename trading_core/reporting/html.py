@@ -292,7 +292,7 @@ def _scores(scores: pd.Series | None, weights: pd.DataFrame | None) -> dict[str,
                 "score": f"{row.score:.4f}",
                 "target": _pct(target.get(row.symbol, 0.0), 2) if target else DASH,
             }
-            for rank, row in zip(part.index, part.itertuples(index=False))
+            for rank, row in zip(part.index, part.itertuples(index=False), strict=False)
         ]
 
     top = frame.iloc[:n]

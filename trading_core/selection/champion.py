@@ -59,9 +59,14 @@ def evaluate_candidates(
         pearson = daily_ic(scores, dataset.labels, rank=False)
         results.append(
             CandidateResult(
-                name=name, rank_ic=ic_summary(rank), ic=ic_summary(pearson), daily_rank_ic=rank,
-                train_start=split.train[0], train_end=split.train[-1],
-                holdout_start=split.validation[0], holdout_end=split.validation[-1],
+                name=name,
+                rank_ic=ic_summary(rank),
+                ic=ic_summary(pearson),
+                daily_rank_ic=rank,
+                train_start=split.train[0],
+                train_end=split.train[-1],
+                holdout_start=split.validation[0],
+                holdout_end=split.validation[-1],
             )
         )
     return results

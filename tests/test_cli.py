@@ -1,0 +1,68 @@
+"""The command line: every command documents itself and failures are one clear line."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+runner = CliRunner()
+
+COMMANDS = [[], ["demo"], ["data"], ["data", "update"], ["data", "synth"], ["select"], ["daily"]]
+TAKES_HOME = [["demo"], ["data", "update"], ["select"], ["daily"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "alphapilot")
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+    if command in TAKES_HOME:
+        assert "--home" in result.output and "--config" in result.output
+
+
+def test_data_synth_writes_a_readable_folder(tmp_path):
+    from trading_core.data.folder import read_folder
+
+    out = tmp_path / "synth"
+    result = runner.invoke(
+        app,
+        [
+            "data",
+            "synth",
+            "--symbols",
+            "8",
+            "--years",
+            "1",
+            "--seed",
+            "5",
+            "--ic",
+            "0.1",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "oracle IC" in result.output
+    data = read_folder(out)
+    assert data.symbols == [f"S{i}" for i in range(8)] and data.has_volume
+    assert pd.read_csv(out / "sectors.csv")["symbol"].nunique() == 8
+
+
+def test_invalid_config_exits_non_zero_with_the_field_named(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("portfolio:\n  max_weight: 1.5\n")
+    result = runner.invoke(
+        app, ["daily", "--date", "2022-12-28", "--home", str(tmp_path), "--config", str(config)]
+    )
+    assert result.exit_code == 1
+    assert "portfolio.max_weight" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_date_that_is_not_a_date_is_refused(tmp_path):
+    result = runner.invoke(app, ["daily", "--date", "28/12/2022", "--home", str(tmp_path)])
+    assert result.exit_code != 0
+    assert not (tmp_path / "live").exists()

@@ -1,0 +1,175 @@
+"""End to end through Prefect: data update, champion selection and the daily run on real data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trading_core.data.folder import write_folder
+from trading_core.data.providers import BundledProvider
+from trading_core.data.synthetic import generate_synthetic_market
+from trading_core.errors import DataError, ModelError, SafetyViolation
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
+
+LAST = date(2022, 12, 28)
+OUTPUTS = {
+    "trades.csv",
+    "portfolio_weights.csv",
+    "signals.json",
+    "report.html",
+    "monitoring_log.json",
+}
+FAST_MODEL = "modeling:\n  n_estimators: 60\n  train_sessions: 1500\n  holdout_sessions: 250\n"
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` by relative path, with its bytes."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("config") / "fast.yaml"
+    path.write_text(FAST_MODEL)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def bundled_home(tmp_path_factory, config) -> Path:
+    """A home holding the bundled S&P 500 data since 2012 and a champion selected on it."""
+    from flows.champion_selection import champion_selection
+    from flows.data_update import data_update
+
+    folder = tmp_path_factory.mktemp("sp500")
+    write_folder(BundledProvider().fetch().since("2012-01-03"), folder, fmt="parquet")
+    home = tmp_path_factory.mktemp("home")
+    data_update(provider="folder", path=str(folder), home=str(home), config=config)
+    champion_selection(as_of=date(2022, 9, 1), home=str(home), config=config)
+    return home
+
+
+def test_data_update_twice_changes_nothing(bundled_home, config, tmp_path):
+    from flows.data_update import data_update
+
+    before = snapshot(bundled_home / "data")
+    folder = tmp_path / "again"
+    write_folder(BundledProvider().fetch().since("2012-01-03"), folder, fmt="parquet")
+    result = data_update(provider="folder", path=str(folder), home=str(bundled_home), config=config)
+    assert not result.changed
+    assert snapshot(bundled_home / "data") == before
+
+
+def test_champion_is_saved_with_its_holdout_record(bundled_home):
+    metadata = json.loads((bundled_home / "production" / "champion_metadata.json").read_text())
+    assert metadata["model_name"] in metadata["candidates"]
+    assert metadata["trained_through"] < "2022-09-01"
+    winner = metadata["candidates"][metadata["model_name"]]["holdout_rank_ic"]["mean"]
+    assert all(winner >= c["holdout_rank_ic"]["mean"] for c in metadata["candidates"].values())
+    comparison = pd.read_csv(
+        bundled_home / "reports" / "model_selection" / "training_comparison.csv"
+    )
+    assert set(comparison["model"]) == set(metadata["candidates"])
+
+
+def test_daily_run_writes_five_outputs_within_caps_and_is_idempotent(bundled_home, config):
+    from flows.daily_live import daily_live
+
+    result = daily_live(run_date=LAST, home=str(bundled_home), config=config)
+    day = bundled_home / "live" / "2022-12-28"
+    assert {p.name for p in day.iterdir()} == OUTPUTS
+    first = snapshot(day)
+
+    weights = pd.read_csv(day / "portfolio_weights.csv")
+    assert weights["target_weight"].max() <= 0.15 + 1e-9
+    assert weights["target_weight"].sum() <= 1 + 1e-9
+    assert (weights["target_weight"] > 0).sum() == 10
+    trades = pd.read_csv(day / "trades.csv")
+    assert len(trades) == result["trades_proposed"] > 0
+    assert (trades["shares"] == trades["shares"].round()).all()
+    signals = json.loads((day / "signals.json").read_text())
+    assert signals["date"] == "2022-12-28" and len(signals["scores"]) == 20
+    log = json.loads((day / "monitoring_log.json").read_text())
+    assert log["safety"]["passed"] is True
+    assert log["monitoring"]["live_ic_sessions"] > 0
+    assert "liquidity check skipped: no volume in the data" in log["warnings"]
+
+    daily_live(run_date=LAST, home=str(bundled_home), config=config)
+    assert snapshot(day) == first
+
+
+def test_daily_run_on_a_holiday_says_market_closed_and_writes_nothing(bundled_home, config):
+    from flows.daily_live import daily_live
+
+    result = daily_live(run_date=date(2022, 12, 26), home=str(bundled_home), config=config)
+    assert result["market_closed"] and "market closed" in result["reason"]
+    assert not (bundled_home / "live" / "2022-12-26").exists()
+
+
+def test_daily_run_past_the_data_fails_clearly(bundled_home, config):
+    from flows.daily_live import daily_live
+
+    with pytest.raises(DataError, match="no market data for 2023-01-03"):
+        daily_live(run_date=date(2023, 1, 3), home=str(bundled_home), config=config)
+    assert not (bundled_home / "live" / "2023-01-03").exists()
+
+
+def test_tampered_champion_is_refused_and_nothing_is_written(bundled_home, config, tmp_path):
+    from flows.daily_live import daily_live
+
+    home = tmp_path / "home"
+    shutil.copytree(bundled_home, home)
+    model = next((home / "production").glob("champion-*"))
+    payload = bytearray(model.read_bytes())
+    payload[len(payload) // 2] ^= 0x01
+    model.write_bytes(bytes(payload))
+    with pytest.raises(ModelError, match="checksum"):
+        daily_live(run_date=date(2022, 12, 27), home=str(home), config=config)
+    assert not (home / "live" / "2022-12-27").exists()
+
+
+def test_stale_price_of_a_held_name_blocks_every_trade(tmp_path, config):
+    from flows.daily_live import daily_live
+    from flows.data_update import data_update
+
+    market = generate_synthetic_market(symbols=15, years=2, seed=3, ic=0.1)
+    close = market.data.close.copy()
+    close.iloc[-6:, 0] = close.iloc[-7, 0]
+    stale = close.columns[0]
+    write_folder(
+        type(market.data)(
+            close=close,
+            volume=market.data.volume,
+            sectors=market.data.sectors,
+            benchmark=market.data.benchmark,
+            source="synthetic",
+        ),
+        tmp_path / "data",
+    )
+    home = tmp_path / "home"
+    data_update(provider="folder", path=str(tmp_path / "data"), home=str(home), config=config)
+    (home / "live").mkdir(parents=True)
+    (home / "live" / "current_positions.csv").write_text(
+        f"symbol,quantity\n{stale},100\nCASH,50000\n"
+    )
+    session = close.index[-1].date()
+
+    with pytest.raises(SafetyViolation, match=f"prices_fresh.*{stale}"):
+        daily_live(run_date=session, home=str(home), config=config)
+    day = home / "live" / f"{session:%Y-%m-%d}"
+    trades = pd.read_csv(day / "trades.csv")
+    assert len(trades) > 0 and set(trades["status"]) == {"BLOCKED"}
+    assert "BLOCKED" in (day / "report.html").read_text()
+    assert json.loads((day / "monitoring_log.json").read_text())["safety"]["passed"] is False
+    assert (
+        (home / "live" / "current_positions.csv")
+        .read_text()
+        .startswith(f"symbol,quantity\n{stale},100")
+    )
