@@ -1,0 +1,1 @@
+"""Scheduled deployments of the flows (prefect.yaml for work pools, serve.py without one)."""
