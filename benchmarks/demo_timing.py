@@ -26,12 +26,21 @@ def timed(label: str, fn, rows: list[tuple[str, float]]):
 def demo_wall_clock() -> float:
     """Seconds for the whole demo in a fresh home and a fresh Prefect home, as a user runs it."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "PREFECT_HOME": str(Path(tmp) / "prefect"),
-               "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+        env = {
+            **os.environ,
+            "PREFECT_HOME": str(Path(tmp) / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+        }
         cli = Path(sys.executable).with_name("alphapilot")
         start = time.perf_counter()
-        subprocess.run([str(cli), "demo", "--home", str(Path(tmp) / "home")], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(cli), "demo", "--home", str(Path(tmp) / "home")],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return time.perf_counter() - start
 
 
@@ -55,28 +64,38 @@ def step_breakdown() -> list[tuple[str, float]]:
         data = timed("load store", store.load, rows)
     dataset = timed(
         "features + labels",
-        lambda: build_dataset(data, feature_set(**settings.features.model_dump()),
-                              m.label_horizon, m.excess_label),
+        lambda: build_dataset(
+            data, feature_set(**settings.features.model_dump()), m.label_horizon, m.excess_label
+        ),
         rows,
     )
-    trainer = ModelTrainer(m.n_estimators, m.learning_rate, m.num_leaves, m.min_child_samples,
-                           settings.seed)
+    trainer = ModelTrainer(
+        m.n_estimators, m.learning_rate, m.num_leaves, m.min_child_samples, settings.seed
+    )
     for name in settings.model_selection.candidates:
-        timed(f"train + evaluate {name}",
-              lambda name=name: evaluate_candidates(dataset, [name], trainer, m.holdout_sessions,
-                                                    m.train_sessions), rows)
+        timed(
+            f"train + evaluate {name}",
+            lambda name=name: evaluate_candidates(
+                dataset, [name], trainer, m.holdout_sessions, m.train_sessions
+            ),
+            rows,
+        )
     return rows
 
 
 def main() -> None:
     total = demo_wall_clock()
-    print(f"alphapilot demo, wall clock: {total:6.1f} s  ({total / BUDGET_SECONDS:.0%} of the "
-          f"{BUDGET_SECONDS:.0f} s budget)")
+    print(
+        f"alphapilot demo, wall clock: {total:6.1f} s  ({total / BUDGET_SECONDS:.0%} of the "
+        f"{BUDGET_SECONDS:.0f} s budget)"
+    )
     print("compute steps without Prefect:")
     for label, seconds in step_breakdown():
         print(f"  {label:<45} {seconds:6.2f} s")
-    print("the rest is Prefect: a temporary server starts once per process (about 7 s) and each "
-          "flow and task run is recorded through its API")
+    print(
+        "the rest is Prefect: a temporary server starts once per process (about 7 s) and each "
+        "flow and task run is recorded through its API"
+    )
 
 
 if __name__ == "__main__":

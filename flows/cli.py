@@ -28,16 +28,15 @@ HomeOption = Annotated[
     typer.Option(
         "--home",
         help="Home directory for everything alphapilot writes "
-        "[env ALPHAPILOT_HOME; default ./alphapilot_home].",
+        "(env ALPHAPILOT_HOME; default ./alphapilot_home).",
     ),
 ]
 ConfigOption = Annotated[
     Optional[Path],
     typer.Option(
-        "--config", help="YAML settings file layered over the defaults [env ALPHAPILOT_CONFIG]."
+        "--config", help="YAML settings file layered over the defaults (env ALPHAPILOT_CONFIG)."
     ),
 ]
-DateOption = Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])]
 
 
 def _run(step):

@@ -42,7 +42,7 @@ def fraction(default: float) -> float:
 class SyntheticSettings(Section):
     symbols: int = Field(50, ge=2)
     years: float = Field(8, gt=0)
-    ic: float = Field(0.05, ge=0.0, lt=1.0)
+    ic: float = Field(0.05, gt=-0.5, lt=0.5)
     seed: int = 7
 
 

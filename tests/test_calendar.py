@@ -55,5 +55,7 @@ def test_previous_and_next_session_are_strictly_before_and_after_a_session():
 def test_sessions_between_includes_both_ends_and_only_sessions():
     days = sessions_between("2025-07-02", "2025-07-08")
 
-    assert list(days) == list(pd.to_datetime(["2025-07-02", "2025-07-03", "2025-07-07", "2025-07-08"]))
+    assert list(days) == list(
+        pd.to_datetime(["2025-07-02", "2025-07-03", "2025-07-07", "2025-07-08"])
+    )
     assert days.tz is None

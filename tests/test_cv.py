@@ -11,7 +11,9 @@ from trading_core.ml.cv import holdout_split, walk_forward_splits
 DATES = sessions_between("2019-01-02", "2020-12-31")  # 505 sessions
 
 
-def sessions_strictly_between(dates: pd.DatetimeIndex, first: pd.Timestamp, last: pd.Timestamp) -> int:
+def sessions_strictly_between(
+    dates: pd.DatetimeIndex, first: pd.Timestamp, last: pd.Timestamp
+) -> int:
     return int(((dates > first) & (dates < last)).sum())
 
 

@@ -110,7 +110,9 @@ def names(message: str, *words: str) -> bool:
 ROW_LEVEL_CASES = [
     pytest.param("csv", set_cell("close", ""), "date", "prices.csv row 42", id="nan-close"),
     pytest.param("csv", set_cell("close", "0"), "date", "prices.csv row 42", id="zero-close"),
-    pytest.param("csv", set_cell("close", "-3.5"), "date", "prices.csv row 42", id="negative-close"),
+    pytest.param(
+        "csv", set_cell("close", "-3.5"), "date", "prices.csv row 42", id="negative-close"
+    ),
     pytest.param("csv", set_cell("close", "n/a!"), "date", "prices.csv row 42", id="text-close"),
     pytest.param("csv", edit_csv(duplicate_row), "date", "prices.csv row 43", id="duplicate-row"),
     pytest.param(
@@ -131,8 +133,9 @@ ROW_LEVEL_CASES = [
 
 
 @pytest.mark.parametrize(("fmt", "damage", "when", "where"), ROW_LEVEL_CASES)
-def test_a_bad_price_row_names_symbol_date_file_and_row(data, damaged, tmp_path, fmt, damage, when,
-                                                        where):
+def test_a_bad_price_row_names_symbol_date_file_and_row(
+    data, damaged, tmp_path, fmt, damage, when, where
+):
     damage(write_folder(data, tmp_path, fmt=fmt))
     day = SATURDAY if when == "saturday" else f"{damaged['date']:%Y-%m-%d}"
 
@@ -222,9 +225,11 @@ def bad_market(data: MarketData, kind: str) -> MarketData:
         return MarketData(close=close, sectors=data.sectors, source="bad provider")
     if kind == "empty-universe":
         return MarketData(close=close.iloc[:, :0], source="bad provider")
-    close.loc[cell] = {"nan-close-inside-history": np.nan, "zero-close": 0.0, "negative-close": -1.0}[
-        kind
-    ]
+    close.loc[cell] = {
+        "nan-close-inside-history": np.nan,
+        "zero-close": 0.0,
+        "negative-close": -1.0,
+    }[kind]
     return dataclasses.replace(data, close=close)
 
 

@@ -20,7 +20,9 @@ from trading_core.features.library import Feature, compute_features, feature_set
 from trading_core.ml.dataset import build_dataset
 
 FEATURES = feature_set(
-    momentum_windows=[5, 20, 60, 120, 250], reversal_window=5, volatility_windows=[20, 60],
+    momentum_windows=[5, 20, 60, 120, 250],
+    reversal_window=5,
+    volatility_windows=[20, 60],
     volume_window=20,
 )
 LEAK = Feature("leak", 1, lambda d: d.close.shift(-1) / d.close - 1)
@@ -72,7 +74,9 @@ def test_the_look_ahead_check_catches_a_leaking_feature(request, market):
     data = request.getfixturevalue(market)
 
     with pytest.raises(AssertionError):
-        assert_features_known_at_the_close_of(data, [*FEATURES, LEAK], data.dates[len(data.dates) // 2])
+        assert_features_known_at_the_close_of(
+            data, [*FEATURES, LEAK], data.dates[len(data.dates) // 2]
+        )
 
 
 def first_listed_values(data: MarketData, feature: Feature) -> pd.Series:
@@ -136,7 +140,9 @@ def test_feature_rows_are_the_priced_date_symbol_pairs_and_ranks_are_percentiles
 
 @pytest.mark.parametrize("excess", [False, True])
 @pytest.mark.parametrize("horizon", [1, 5])
-def test_forward_returns_are_the_close_h_sessions_ahead_over_todays_close(synthetic, horizon, excess):
+def test_forward_returns_are_the_close_h_sessions_ahead_over_todays_close(
+    synthetic, horizon, excess
+):
     close = synthetic.close.iloc[:80]
 
     labels = forward_returns(close, horizon, excess=excess)

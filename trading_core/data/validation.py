@@ -68,7 +68,8 @@ def validate_prices(
         if bad.any():
             pos = _first(bad)
             what = "NaN" if pd.isna(values.iloc[pos]) else f"{values.iloc[pos]:g}"
-            rule = "" if column == "close" and what == "NaN" else " (must be positive)"
+            rule = " (must be positive)" if column == "close" else " (must not be negative)"
+            rule = "" if what == "NaN" else rule
             raise DataError(
                 f"{column} is {what}{rule} for {symbols.iloc[pos]} on "
                 f"{dates.iloc[pos]:%Y-%m-%d}{_where(source, row(pos))}"
@@ -85,8 +86,8 @@ def validate_prices(
     if off_session.any():
         pos = _first(off_session)
         raise DataError(
-            f"{normalized.iloc[pos]:%Y-%m-%d} ({normalized.iloc[pos]:%A}) is not an NYSE session "
-            f"(row for {symbols.iloc[pos]}{_where(source, row(pos))[2:]}"
+            f"{normalized.iloc[pos]:%Y-%m-%d} ({normalized.iloc[pos]:%A}) is not an NYSE session: "
+            f"row for {symbols.iloc[pos]}{_where(source, row(pos))}"
         )
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trading_core.errors import ModelError
+
 CANDIDATES = ("lightgbm", "xgboost_default")
 
 
@@ -87,7 +89,7 @@ class ModelTrainer:
         joined = rows.join(labels.rename("__label__"), how="inner")
         joined = joined[joined["__label__"].notna()]
         if joined.empty:
-            raise ValueError("no labeled rows to train on")
+            raise ModelError(f"no labeled rows to train {name} on")
         features = list(rows.columns)
         estimator = self.make(name)
         estimator.fit(joined[features].to_numpy(dtype="float64"), joined["__label__"].to_numpy())

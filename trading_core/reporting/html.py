@@ -72,7 +72,7 @@ def render_daily_report(data: DailyReportData) -> str:
         "weekday": _WEEKDAYS[data.run_date.weekday()],
         "generated_by": str(data.generated_by),
         "dry_run": bool(data.dry_run),
-        "verdict": _verdict(data.safety, len(trades["rows"]), bool(data.dry_run)),
+        "verdict": _verdict(data.safety, _proposed(trades["rows"]), bool(data.dry_run)),
         "figures": _key_figures(data, trades, portfolio),
         "warnings": [str(w) for w in data.warnings],
         "notes": [str(n) for n in data.notes],
@@ -100,6 +100,11 @@ def _environment() -> jinja2.Environment:
 
 
 # ----------------------------------------------------------------------------- sections
+
+
+def _proposed(rows: list[dict[str, object]]) -> int:
+    """Trades that would go ahead: status `proposed`, or no status given at all."""
+    return sum(1 for row in rows if row["status"] in ("proposed", "", DASH))
 
 
 def _verdict(safety: dict[str, object], n_trades: int, dry_run: bool) -> dict[str, object]:

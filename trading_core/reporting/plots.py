@@ -210,7 +210,9 @@ def _runs(mask: np.ndarray, edges: np.ndarray) -> list[tuple[float, float]]:
     change = np.diff(padded)
     starts = np.flatnonzero(change == 1)
     stops = np.flatnonzero(change == -1)
-    return [(float(edges[a]), float(edges[b] - edges[a])) for a, b in zip(starts, stops, strict=False)]
+    return [
+        (float(edges[a]), float(edges[b] - edges[a])) for a, b in zip(starts, stops, strict=False)
+    ]
 
 
 def _label(text: object, width: int = 16) -> str:

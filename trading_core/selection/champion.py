@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from trading_core.errors import DataError
 from trading_core.ml.cv import holdout_split
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.metrics import daily_ic, ic_summary
@@ -45,9 +46,15 @@ def evaluate_candidates(
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[CandidateResult]:
     """Fit every candidate before the purged holdout and measure its IC on the holdout."""
-    split = holdout_split(
-        dataset.labeled_dates, holdout=holdout, gap=dataset.horizon, train=train_sessions
-    )
+    try:
+        split = holdout_split(
+            dataset.labeled_dates, holdout=holdout, gap=dataset.horizon, train=train_sessions
+        )
+    except ValueError as exc:
+        raise DataError(
+            f"not enough history for champion selection: {exc} "
+            "(lower modeling.holdout_sessions or use more data)"
+        ) from None
     train_rows = _rows_on(dataset, split.train)
     holdout_rows = _rows_on(dataset, split.validation)
     results = []
