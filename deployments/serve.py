@@ -7,6 +7,8 @@ Prefect's temporary ephemeral server, schedules never fire. The schedules match 
 from __future__ import annotations
 
 import tasks  # noqa: F401  (offline, no-telemetry Prefect environment before Prefect loads)
+
+# isort: split
 from prefect import serve
 from prefect.schedules import Cron
 

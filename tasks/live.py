@@ -126,18 +126,24 @@ def run_safety_checks(
 def monitor_model(
     model, dataset: Dataset, trained_through: str, session: date, settings: Settings
 ) -> tuple[dict, pd.Series]:
-    """Live rank IC since the model's training cutoff and today's feature coverage."""
-    monitor = OpsMonitor(settings.ops.ic_lookback_days, settings.ops.ic_alert_threshold)
-    cutoff = pd.Timestamp(trained_through)
+    """Live rank IC of the published signals and of the model since its cutoff; feature coverage."""
+    ops = settings.ops
+    monitor = OpsMonitor(ops.ic_lookback_days, ops.ic_alert_threshold)
+    manager = LivePortfolioManager(Home(settings.home), settings.live.initial_capital)
+    published = manager.published_scores(session, ops.ic_lookback_days + dataset.horizon)
     dates = dataset.rows.index.get_level_values("date")
-    scores = model.predict(dataset.rows[dates > cutoff]) if (dates > cutoff).any() else None
-    ic = monitor.live_ic(scores, dataset, cutoff) if scores is not None else pd.Series(dtype=float)
-    today = dataset.rows.xs(pd.Timestamp(session), level="date")
-    report = monitor.report(ic, today)
+    unseen = dataset.rows[dates > pd.Timestamp(trained_through)]
+    model_scores = model.predict(unseen) if len(unseen) else pd.Series(dtype="float64")
+    report, ic = monitor.report(
+        monitor.ic(published, dataset.labels),
+        monitor.ic(model_scores, dataset.labels),
+        dataset.rows.xs(pd.Timestamp(session), level="date"),
+    )
     get_run_logger().info(
-        "live rank IC %s over %d sessions; feature coverage %.0f%%",
+        "live rank IC %s over %d sessions (%s); feature coverage %.0f%%",
         "n/a" if report["live_ic"] is None else f"{report['live_ic']:.4f}",
         report["live_ic_sessions"],
+        report["live_ic_source"] or "not enough history",
         100 * report["feature_coverage"],
     )
     return report, ic

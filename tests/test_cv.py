@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pandas as pd
 import pytest
 
@@ -52,7 +54,7 @@ def test_holdout_with_too_few_dates_is_refused(holdout, gap):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="trading_core/ml/cv.py:34 takes dates[-holdout:], which for holdout=0 is every date: the "
+    reason="holdout_split (trading_core/ml/cv.py) takes dates[-holdout:], which for holdout=0 is every date: the "
     "validation set then contains all training dates instead of being refused",
 )
 def test_an_empty_holdout_is_refused():
@@ -72,7 +74,7 @@ def test_walk_forward_folds_are_purged_ordered_and_disjoint(gap, train):
         assert split.train[-1] < split.validation[0]
         if train is not None:
             assert len(split.train) <= train
-    for earlier, later in zip(splits, splits[1:]):
+    for earlier, later in pairwise(splits):
         assert earlier.validation[-1] < later.validation[0]
     validations = [day for split in splits for day in split.validation]
     assert len(validations) == len(set(validations))

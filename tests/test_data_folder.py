@@ -108,36 +108,22 @@ def names(message: str, *words: str) -> bool:
 
 
 ROW_LEVEL_CASES = [
-    pytest.param("csv", set_cell("close", ""), "date", "prices.csv row 42", id="nan-close"),
-    pytest.param("csv", set_cell("close", "0"), "date", "prices.csv row 42", id="zero-close"),
-    pytest.param(
-        "csv", set_cell("close", "-3.5"), "date", "prices.csv row 42", id="negative-close"
-    ),
-    pytest.param("csv", set_cell("close", "n/a!"), "date", "prices.csv row 42", id="text-close"),
-    pytest.param("csv", edit_csv(duplicate_row), "date", "prices.csv row 43", id="duplicate-row"),
-    pytest.param(
-        "csv",
-        set_cell("date", SATURDAY),
-        "saturday",
-        "prices.csv row 42",
-        id="saturday",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="trading_core/data/validation.py:89 builds the non-session message as "
-            "f'(row for {symbol}{_where(...)[2:]}', gluing symbol and source: "
-            "'(row for S04prices.csv row 42)' — and '(row for S00x)' without a row number",
-        ),
-    ),
-    pytest.param("parquet", nan_close_in_parquet, "date", "prices.parquet", id="parquet-nan-close"),
+    pytest.param("csv", set_cell("close", ""), None, "prices.csv row 42", id="nan-close"),
+    pytest.param("csv", set_cell("close", "0"), None, "prices.csv row 42", id="zero-close"),
+    pytest.param("csv", set_cell("close", "-3.5"), None, "prices.csv row 42", id="negative-close"),
+    pytest.param("csv", set_cell("close", "n/a!"), None, "prices.csv row 42", id="text-close"),
+    pytest.param("csv", edit_csv(duplicate_row), None, "prices.csv row 43", id="duplicate-row"),
+    pytest.param("csv", set_cell("date", SATURDAY), SATURDAY, "prices.csv row 42", id="saturday"),
+    pytest.param("parquet", nan_close_in_parquet, None, "prices.parquet", id="parquet-nan-close"),
 ]
 
 
-@pytest.mark.parametrize(("fmt", "damage", "when", "where"), ROW_LEVEL_CASES)
+@pytest.mark.parametrize(("fmt", "damage", "day", "where"), ROW_LEVEL_CASES)
 def test_a_bad_price_row_names_symbol_date_file_and_row(
-    data, damaged, tmp_path, fmt, damage, when, where
+    data, damaged, tmp_path, fmt, damage, day, where
 ):
     damage(write_folder(data, tmp_path, fmt=fmt))
-    day = SATURDAY if when == "saturday" else f"{damaged['date']:%Y-%m-%d}"
+    day = day or f"{damaged['date']:%Y-%m-%d}"  # the damaged row's own date, unless it is the fault
 
     with pytest.raises(DataError) as error:
         read_folder(tmp_path)

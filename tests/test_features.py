@@ -101,7 +101,7 @@ def _under_declared(feature: Feature):
             id=feature.name,
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="trading_core/features/library.py:64 (ret_w) and :66 (mom_12_1) declare "
+                reason="feature_set (trading_core/features/library.py) declares ret_w and mom_12_1 with "
                 "lookback w and 252, but their values need w+1 and 253 sessions including t; "
                 "ma_dist_w, vol_w (declared w+1 for w returns) and the volume features count "
                 "sessions including t, so these two kinds are declared one session short",

@@ -123,7 +123,7 @@ def test_a_missing_config_file_is_a_config_error_naming_it(tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="settings/loader.py:41 catches (OSError, ValueError) for malformed YAML, but PyYAML "
+    reason="load_settings (settings/loader.py) catches (OSError, ValueError) for malformed YAML, but PyYAML "
     "raises yaml.YAMLError (not a ValueError): the raw parser traceback escapes instead of a "
     "one-line ConfigError",
 )

@@ -1,19 +1,25 @@
-"""OpsMonitor: is the model still healthy? Live rank IC since its training cutoff, and data coverage.
+"""OpsMonitor: is the model still healthy? Live rank IC and today's feature coverage.
 
-Live IC uses only dates after the model's last training label date, whose forward returns are known
-by the run date, so it measures the model on data it never saw.
+Two honest measures of live skill, both on forward returns that are known by the run date:
+- the track record: the scores the daily runs actually published (signals.json), whatever model
+  made them — the figure that matters to the account;
+- the model since its training cutoff: the current model's scores on dates after its last training
+  label, which exists even before there is a track record (for example right after a retrain).
+The live IC shown is the track record when it has enough sessions, else the model's.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from trading_core.ml.dataset import Dataset
 from trading_core.ml.metrics import daily_ic, ic_summary
+
+TRACK_RECORD = "published signals"
+MODEL_SINCE_CUTOFF = "current model since its training cutoff"
 
 
 class OpsMonitor:
-    """Computes the run's health figures from the research dataset and the model's scores."""
+    """Computes the run's health figures; alerts when live rank IC falls below a threshold."""
 
     def __init__(
         self, ic_lookback_days: int = 60, ic_alert_threshold: float = 0.0, min_sessions: int = 20
@@ -22,36 +28,44 @@ class OpsMonitor:
         self.ic_alert_threshold = ic_alert_threshold
         self.min_sessions = min_sessions
 
-    def live_ic(
-        self, scores: pd.Series, dataset: Dataset, trained_through: pd.Timestamp
-    ) -> pd.Series:
-        """Daily rank IC of `scores` on labeled dates after `trained_through`, last N sessions."""
-        labels = dataset.labels[dataset.labels.index.get_level_values("date") > trained_through]
-        ic = daily_ic(scores, labels, rank=True)
-        return ic.iloc[-self.ic_lookback_days :]
+    def ic(self, scores: pd.Series, labels: pd.Series) -> pd.Series:
+        """Daily rank IC of `scores` against realized `labels` over the last lookback sessions."""
+        if scores.empty:
+            return pd.Series(dtype="float64", name="rank_ic")
+        return daily_ic(scores, labels, rank=True).iloc[-self.ic_lookback_days :]
 
-    def report(self, ic: pd.Series, rows_today: pd.DataFrame) -> dict:
-        """Monitoring figures: live IC summary with an alert flag, and feature coverage today."""
-        summary = ic_summary(ic)
-        enough = summary["days"] >= self.min_sessions
-        coverage = float(rows_today.notna().all(axis=1).mean()) if len(rows_today) else 0.0
+    def report(
+        self, track_record: pd.Series, model_ic: pd.Series, rows_today: pd.DataFrame
+    ) -> tuple[dict, pd.Series]:
+        """Monitoring figures and the daily IC series they were computed from."""
+        track, model = ic_summary(track_record), ic_summary(model_ic)
+        if track["days"] >= self.min_sessions:
+            source, series, summary = TRACK_RECORD, track_record, track
+        elif model["days"] >= self.min_sessions:
+            source, series, summary = MODEL_SINCE_CUTOFF, model_ic, model
+        else:
+            source, series, summary = None, pd.Series(dtype="float64"), None
         notes = []
-        if not enough:
+        if source is None:
             notes.append(
-                f"live IC needs {self.min_sessions} labeled sessions after the model's training "
-                f"cutoff; {summary['days']} available"
+                f"live IC needs {self.min_sessions} sessions with realized returns: the published "
+                f"signals have {track['days']}, the current model since its cutoff {model['days']}"
             )
-        alert = bool(enough and summary["mean"] < self.ic_alert_threshold)
+        alert = bool(summary and summary["mean"] < self.ic_alert_threshold)
         if alert:
             notes.append(
-                f"live rank IC {summary['mean']:.4f} is below the alert threshold "
+                f"live rank IC {summary['mean']:.4f} ({source}) is below the alert threshold "
                 f"{self.ic_alert_threshold:.4f}"
             )
-        return {
-            "live_ic": summary["mean"] if enough else None,
-            "live_ic_sessions": summary["days"],
-            "live_ic_summary": summary,
+        coverage = float(rows_today.notna().all(axis=1).mean()) if len(rows_today) else 0.0
+        report = {
+            "live_ic": summary["mean"] if summary else None,
+            "live_ic_sessions": summary["days"] if summary else 0,
+            "live_ic_source": source,
+            "track_record_ic": track,
+            "model_ic_since_cutoff": model,
             "ic_alert": alert,
             "feature_coverage": coverage,
             "notes": notes,
         }
+        return report, series

@@ -7,6 +7,7 @@ of the same date replaces them whole and a crash leaves the previous version.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -58,6 +59,23 @@ class LivePortfolioManager:
 
     def positions(self) -> Positions:
         return load_positions(self.home.positions_file, self.initial_capital)
+
+    def published_scores(self, before: date, days: int) -> pd.Series:
+        """Scores published by the last `days` daily runs before `before`, by (date, symbol)."""
+        folders = sorted(
+            p for p in self.home.live.glob("????-??-??") if p.name < f"{before:%Y-%m-%d}"
+        )[-days:]
+        parts = []
+        for folder in folders:
+            try:
+                scores = json.loads((folder / "signals.json").read_text())["scores"]
+            except (OSError, ValueError, KeyError):
+                continue  # a day without readable signals simply has no track record
+            index = pd.MultiIndex.from_product(
+                [[pd.Timestamp(folder.name)], list(scores)], names=["date", "symbol"]
+            )
+            parts.append(pd.Series(list(scores.values()), index=index, dtype="float64"))
+        return pd.concat(parts).rename("score") if parts else pd.Series(dtype="float64")
 
     def write_day(self, session: date, files: dict[str, bytes]) -> Path:
         """Write all of a day's files together; returns the day folder."""
