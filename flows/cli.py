@@ -79,9 +79,8 @@ def data_update_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Update the local market-data store (incremental and idempotent)."""
-    from flows.data_update import data_update
-
     _check_settings(config, home)
+    from flows.data_update import data_update
 
     result = _run(
         lambda: data_update(
@@ -132,9 +131,8 @@ def select_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Champion selection: train the candidates, compare out of sample, promote the best."""
-    from flows.champion_selection import champion_selection
-
     _check_settings(config, home)
+    from flows.champion_selection import champion_selection
 
     result = _run(
         lambda: champion_selection(
@@ -172,9 +170,8 @@ def daily_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Daily live run: scores, regime, target portfolio, trades, safety checks and report."""
-    from flows.daily_live import daily_live
-
     _check_settings(config, home)
+    from flows.daily_live import daily_live
 
     result = _run(
         lambda: daily_live(

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from settings.model import DEFAULT_CONFIG, Settings
@@ -40,7 +41,7 @@ def load_settings(
         return cls(**overrides)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, config)) from None
-    except (OSError, ValueError) as exc:  # unreadable or malformed YAML
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # unreadable or malformed YAML
         raise ConfigError(f"cannot read settings from {config or DEFAULT_CONFIG}: {exc}") from None
 
 

@@ -52,11 +52,6 @@ def test_holdout_with_too_few_dates_is_refused(holdout, gap):
         holdout_split(DATES, holdout=holdout, gap=gap)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="holdout_split (trading_core/ml/cv.py) takes dates[-holdout:], which for holdout=0 is every date: the "
-    "validation set then contains all training dates instead of being refused",
-)
 def test_an_empty_holdout_is_refused():
     with pytest.raises(ValueError):
         holdout_split(DATES, holdout=0, gap=5)

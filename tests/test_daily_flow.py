@@ -135,7 +135,7 @@ def test_tampered_champion_is_refused_and_nothing_is_written(bundled_home, confi
     assert not (home / "live" / "2022-12-27").exists()
 
 
-def test_stale_price_of_a_held_name_blocks_every_trade(tmp_path, config):
+def test_stale_price_of_a_held_name_blocks_every_trade_and_reports_why(tmp_path, config):
     from flows.daily_live import daily_live
     from flows.data_update import data_update
 
@@ -167,7 +167,11 @@ def test_stale_price_of_a_held_name_blocks_every_trade(tmp_path, config):
     trades = pd.read_csv(day / "trades.csv")
     assert len(trades) > 0 and set(trades["status"]) == {"BLOCKED"}
     assert "BLOCKED" in (day / "report.html").read_text()
-    assert json.loads((day / "monitoring_log.json").read_text())["safety"]["passed"] is False
+    log = json.loads((day / "monitoring_log.json").read_text())
+    assert log["safety"]["passed"] is False
+    # no champion was ever selected in this home: the run trained one on the spot and said so
+    assert any("trained on the spot" in warning for warning in log["warnings"])
+    assert not (home / "production").exists()
     assert (
         (home / "live" / "current_positions.csv")
         .read_text()

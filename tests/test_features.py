@@ -40,6 +40,7 @@ def bundled() -> MarketData:
 def synthetic() -> MarketData:
     """A synthetic market with volume in which symbol S00 lists LISTING_DELAY sessions late."""
     data = generate_synthetic_market(symbols=12, years=1.5, seed=5).data
+    assert data.has_volume
     late = {}
     for name, frame in data.frames().items():
         frame = frame.copy()
@@ -94,23 +95,7 @@ def test_a_feature_is_nan_until_its_declared_lookback_exists(synthetic, feature)
     assert values.iloc[: feature.lookback - 1].isna().all()
 
 
-def _under_declared(feature: Feature):
-    if feature.name.startswith("ret_") or feature.name == "mom_12_1":
-        return pytest.param(
-            feature,
-            id=feature.name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="feature_set (trading_core/features/library.py) declares ret_w and mom_12_1 with "
-                "lookback w and 252, but their values need w+1 and 253 sessions including t; "
-                "ma_dist_w, vol_w (declared w+1 for w returns) and the volume features count "
-                "sessions including t, so these two kinds are declared one session short",
-            ),
-        )
-    return pytest.param(feature, id=feature.name)
-
-
-@pytest.mark.parametrize("feature", [_under_declared(f) for f in FEATURES])
+@pytest.mark.parametrize("feature", FEATURES, ids=lambda f: f.name)
 def test_a_feature_has_a_value_as_soon_as_its_declared_lookback_exists(synthetic, feature):
     values = first_listed_values(synthetic, feature)
 

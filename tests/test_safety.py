@@ -42,6 +42,7 @@ def test_a_clean_portfolio_passes_every_check(close):
     assert verdict.passed
     assert verdict.violations == []
     assert {c.name for c in verdict.checks} == {
+        "weights_defined",
         "long_only",
         "position_cap",
         "gross_exposure",
@@ -88,12 +89,6 @@ def test_a_weight_just_at_the_cap_passes(close):
     assert validator().validate(weights, trades_for([]), close, held=[]).passed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SafetyValidator.validate_portfolio (trading_core/live/safety_checks.py) compares with "
-    "< and > and sums with skipna, so a NaN target weight passes long_only, position_cap and "
-    "gross_exposure: the last gate accepts a portfolio with an undefined weight",
-)
 def test_a_nan_weight_fails_the_portfolio_checks(close):
     weights = CLEAN.copy()
     weights["FFF"] = np.nan

@@ -121,12 +121,6 @@ def test_a_missing_config_file_is_a_config_error_naming_it(tmp_path):
         load_settings(config=missing)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load_settings (settings/loader.py) catches (OSError, ValueError) for malformed YAML, but PyYAML "
-    "raises yaml.YAMLError (not a ValueError): the raw parser traceback escapes instead of a "
-    "one-line ConfigError",
-)
 def test_a_malformed_yaml_file_is_a_config_error_naming_it(tmp_path):
     path = user_file(tmp_path, "portfolio: [1, 2\n")
 

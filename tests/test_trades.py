@@ -30,6 +30,7 @@ CAPITAL = 1_000_000.0
 CASH = CAPITAL - float((HELD * PRICES[HELD.index]).sum())
 # CCC leaves; BBB stays almost where it is (0.0942 vs 0.09426 held); AAA grows; DDD-FFF are new
 TARGET = pd.Series({"AAA": 0.15, "BBB": 0.0942, "DDD": 0.15, "EEE": 0.15, "FFF": 0.15})
+FULL = pd.Series(0.2, index=["AAA", "BBB", "DDD", "EEE", "FFF"])  # 100% invested: costs need cash
 COSTS = CostModel(commission_bps=5.0, slippage_bps=7.0)
 
 
@@ -102,15 +103,24 @@ def test_max_daily_trades_keeps_the_largest_weight_changes():
     assert dropped["status"].str.startswith("skipped").all()
 
 
-@pytest.mark.parametrize("cash", [CASH, 0.0, 50_000.0])
-@pytest.mark.parametrize("scale", [1.0, 1.3])  # 1.3: the target asks for 130% of the account
-def test_cash_is_never_negative_after_the_proposed_trades_and_their_costs(cash, scale):
-    target = TARGET * scale
-
+@pytest.mark.parametrize("cash", [CASH, 50_000.0, 0.0])
+@pytest.mark.parametrize(
+    "target", [TARGET, FULL, FULL * 1.3], ids=["partly-invested", "fully-invested", "130%"]
+)
+def test_cash_is_never_negative_after_the_proposed_trades_and_their_costs(cash, target):
     trades = generate(target=target, cash=cash)
 
     assert cash_after(trades, cash) >= 0.0
     assert (trades["shares"] >= 0).all()
+
+
+def test_buys_are_reduced_in_whole_shares_when_cash_runs_short():
+    trades = generate(target=FULL)
+
+    buys = proposed(trades).query("side == 'BUY'")
+    assert buys["reason"].str.endswith("(reduced: cash)").all()
+    assert (buys["shares"] == np.floor(buys["shares"])).all()
+    assert 0.0 <= cash_after(trades) < buys["price"].sum() * (1 + COSTS.rate)
 
 
 def test_costs_are_notional_times_commission_plus_slippage_bps():
@@ -133,14 +143,8 @@ def test_turnover_is_the_traded_fraction_of_the_account():
     assert turnover(trades) == pytest.approx(done["notional"].sum() / CAPITAL, rel=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TradeGenerator._fit_cash (trading_core/live/trade_generator.py) floors the scaled buy shares but "
-    "multiplies weight_change by the unrounded scale, so after a cash reduction weight_change "
-    "(and turnover) no longer equals shares * price / portfolio value",
-)
 def test_weight_change_matches_the_shares_traded_even_when_buys_are_reduced_for_cash():
-    trades = generate(target=TARGET * 1.3)
+    trades = generate(target=FULL)
 
     done = proposed(trades)
     assert done["reason"].str.contains("reduced: cash").any()

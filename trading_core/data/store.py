@@ -139,7 +139,11 @@ class MarketStore:
         new_overlap = new[new["date"].isin(overlap)].reset_index(drop=True)
         same_history = old_overlap.equals(new_overlap) and current.sectors.equals(incoming.sectors)
         if not same_history or incoming.first_date < current.first_date:
-            return incoming, True, incoming_rows
+            return (
+                incoming,
+                True,
+                int(incoming.close.loc[current.last_date :].iloc[1:].notna().sum().sum()),
+            )
         appended = new[new["date"] > current.last_date]
         prices = pd.concat([old, appended], ignore_index=True)
         benchmark = incoming.benchmark

@@ -45,7 +45,7 @@ def volume_price_corr(close: pd.DataFrame, volume: pd.DataFrame, window: int) ->
 
 @dataclass(frozen=True)
 class Feature:
-    """A named feature, the sessions of history it needs and how to compute it from MarketData."""
+    """A named feature, the sessions of history it needs (t included) and how to compute it."""
 
     name: str
     lookback: int
@@ -61,9 +61,9 @@ def feature_set(
 ) -> list[Feature]:
     """The configured features, in a fixed order."""
     features = [
-        Feature(f"ret_{w}", w, lambda d, w=w: momentum(d.close, w)) for w in momentum_windows
+        Feature(f"ret_{w}", w + 1, lambda d, w=w: momentum(d.close, w)) for w in momentum_windows
     ]
-    features.append(Feature("mom_12_1", 252, lambda d: momentum(d.close, 252, skip=21)))
+    features.append(Feature("mom_12_1", 253, lambda d: momentum(d.close, 252, skip=21)))
     features.append(
         Feature(
             f"ma_dist_{reversal_window}",

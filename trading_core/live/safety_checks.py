@@ -62,10 +62,18 @@ class SafetyValidator:
 
     def validate_portfolio(self, weights: pd.Series) -> list[Check]:
         """Long-only, no name above the cap, gross exposure at most 100%."""
-        total = float(weights.sum())
+        undefined = weights[~np.isfinite(weights.to_numpy(dtype="float64"))]
+        total = float(weights.sum(skipna=False))
         short = weights[weights < -TOLERANCE]
         over = weights[weights > self.max_weight + TOLERANCE]
         return [
+            Check(
+                "weights_defined",
+                undefined.empty,
+                "every weight is a number"
+                if undefined.empty
+                else f"undefined weights: {', '.join(map(str, undefined.index))}",
+            ),
             Check(
                 "long_only",
                 short.empty,

@@ -90,6 +90,8 @@ class TradeGenerator:
         trades = self._limit_count(trades)
         trades = self._fit_cash(trades, cash)
         trades["notional"] = trades["shares"] * trades["price"]
+        sign = np.where(trades["side"] == "BUY", 1.0, -1.0)
+        trades["weight_change"] = sign * trades["notional"] / portfolio_value
         trades["commission_est"] = self.cost_model.commission(trades["notional"].to_numpy())
         trades["slippage_est"] = self.cost_model.slippage(trades["notional"].to_numpy())
         order = trades.assign(_buy=trades["side"] == "BUY").sort_values(["_buy", "symbol"])
@@ -119,7 +121,6 @@ class TradeGenerator:
             return trades
         scale = max(available, 0.0) / needed
         trades.loc[buys, "shares"] = self._round(trades.loc[buys, "shares"].to_numpy() * scale)
-        trades.loc[buys, "weight_change"] *= scale
         trades.loc[buys & (trades["shares"] == 0), "status"] = "skipped: not enough cash"
         trades.loc[buys & (trades["shares"] > 0), "reason"] += " (reduced: cash)"
         return trades

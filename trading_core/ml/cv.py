@@ -27,6 +27,8 @@ def holdout_split(
     `train` keeps only that many most recent training dates (None: all of them).
     """
     dates = pd.DatetimeIndex(sorted(set(dates)))
+    if holdout < 1 or gap < 0:
+        raise ValueError(f"holdout must be >= 1 and gap >= 0 (got {holdout} and {gap})")
     if holdout + gap >= len(dates):
         raise ValueError(
             f"{len(dates)} dates are too few for a holdout of {holdout} after a gap of {gap}"
