@@ -9,6 +9,8 @@ DEMO_HOME ?= alphapilot_demo
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
+# uv trusts the system certificate store, as pip does (needed behind TLS-inspecting proxies).
+export UV_SYSTEM_CERTS := 1
 
 .PHONY: demo test lint format bench clean
 
