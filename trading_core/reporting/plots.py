@@ -93,14 +93,9 @@ def regime_chart(
     accepted too) and is aligned to the benchmark dates, each date taking the last known regime.
     Without it the line is drawn unshaded. Returns None when the benchmark is None or has no value.
     """
-    if benchmark is None:
+    closes, x = _dated(benchmark)
+    if closes is None:
         return None
-    closes = pd.Series(benchmark, dtype="float64").dropna()
-    if closes.empty:
-        return None
-    closes.index = pd.DatetimeIndex(closes.index)
-    closes = closes.sort_index()
-    x = mdates.date2num(closes.index.to_pydatetime())
 
     fig = Figure(figsize=(WIDTH_IN, 3.0), dpi=DPI)
     ax = fig.add_subplot()
@@ -137,14 +132,9 @@ def ic_chart(ic_series: pd.Series | None, window: int = IC_ROLLING_WINDOW) -> by
     The rolling mean needs at least min(5, window) sessions. Returns None when the series is None
     or has no finite value.
     """
-    if ic_series is None:
+    ic, x = _dated(ic_series)
+    if ic is None:
         return None
-    ic = pd.Series(ic_series, dtype="float64").dropna()
-    if ic.empty:
-        return None
-    ic.index = pd.DatetimeIndex(ic.index)
-    ic = ic.sort_index()
-    x = mdates.date2num(ic.index.to_pydatetime())
     step = float(np.median(np.diff(x))) if len(x) > 1 else 1.0
     values = ic.to_numpy()
 
@@ -170,6 +160,18 @@ def png_data_uri(png: bytes | None) -> str | None:
     if png is None:
         return None
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _dated(series: pd.Series | None) -> tuple[pd.Series | None, np.ndarray]:
+    """The finite values of a date-indexed series, sorted, with matplotlib date numbers."""
+    if series is None:
+        return None, np.empty(0)
+    values = pd.Series(series, dtype="float64").dropna()
+    if values.empty:
+        return None, np.empty(0)
+    values.index = pd.DatetimeIndex(values.index)
+    values = values.sort_index()
+    return values, mdates.date2num(values.index.to_pydatetime())
 
 
 def clean_weights(weights: pd.DataFrame) -> pd.DataFrame:
