@@ -47,12 +47,12 @@ def demo_wall_clock() -> float:
 def step_breakdown() -> list[tuple[str, float]]:
     """The demo's compute steps without Prefect, on the bundled data."""
     from settings import load_settings
+    from tasks.research import trainer_for
     from trading_core.data.providers import BundledProvider
     from trading_core.data.store import MarketStore
     from trading_core.features.library import feature_set
     from trading_core.ml.dataset import build_dataset
-    from trading_core.ml.train import ModelTrainer
-    from trading_core.selection.champion import evaluate_candidates
+    from trading_core.ml.research import plan_research, run_candidate
 
     settings = load_settings()
     m = settings.modeling
@@ -62,22 +62,26 @@ def step_breakdown() -> list[tuple[str, float]]:
         store = MarketStore(Path(tmp))
         timed("validate + write store", lambda: store.update(data), rows)
         data = timed("load store", store.load, rows)
+    features = feature_set(**settings.features.model_dump())
     dataset = timed(
         "features + labels",
-        lambda: build_dataset(
-            data, feature_set(**settings.features.model_dump()), m.label_horizon, m.excess_label
-        ),
+        lambda: build_dataset(data, features, m.label_horizon, m.label_transform, tuple(m.inputs)),
         rows,
     )
-    trainer = ModelTrainer(
-        m.n_estimators, m.learning_rate, m.num_leaves, m.min_child_samples, settings.seed
+    plan = plan_research(
+        dataset,
+        m.test_sessions,
+        m.cv.folds,
+        m.cv.validation_sessions,
+        m.cv.embargo_sessions,
+        None,
+        m.sample_stride,
     )
-    for name in settings.model_selection.candidates:
+    trainer = trainer_for(settings)
+    for name in ("lightgbm", "xgboost_default", "random_forest"):
         timed(
-            f"train + evaluate {name}",
-            lambda name=name: evaluate_candidates(
-                dataset, [name], trainer, m.holdout_sessions, m.train_sessions
-            ),
+            f"{m.cv.folds} folds + test fit: {name}",
+            lambda name=name: run_candidate(name, dataset, plan, trainer),
             rows,
         )
     return rows

@@ -3,6 +3,7 @@ one-line reason on failure (the traceback stays in the Prefect log)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Annotated, Optional
 import typer
 
 import tasks  # noqa: F401  (offline, no-telemetry Prefect environment before Prefect loads)
+
+DEMO_TUNING_TRIALS = 8
 
 app = typer.Typer(
     help="alphapilot: ML equity trading recommendations orchestrated by Prefect (dry-run only).",
@@ -144,11 +147,54 @@ def select_cmd(
 
 def _print_champion(result: dict) -> None:
     for name, record in result["candidates"].items():
-        typer.echo(f"  {name:<16} holdout rank IC {record['holdout_rank_ic']['mean']:+.4f}")
+        typer.echo(
+            f"  {name:<16} test rank IC {record['test_rank_ic']:+.4f}   "
+            f"CV rank IC {record['cv_rank_ic']:+.4f}"
+        )
     typer.echo(
         f"champion: {result['model']} (trained through {result['trained_through']}) "
         f"-> {result['metadata_path']}"
     )
+
+
+@app.command("train")
+def train_cmd(
+    as_of: Annotated[
+        Optional[datetime],
+        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Use data up to this date only."),
+    ] = None,
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Train, tune and evaluate every candidate out of sample; print the comparison table."""
+    _check_settings(config, home)
+    from flows.training import train_candidates_flow
+
+    path = _run(
+        lambda: train_candidates_flow(
+            as_of=as_of.date() if as_of else None, home=_str(home), config=_str(config)
+        )
+    )
+    _print_comparison(path)
+
+
+def _print_comparison(path: str) -> None:
+    import pandas as pd
+
+    table = pd.read_csv(path).set_index("model")
+    shown = [
+        "rank_ic",
+        "ic",
+        "rank_icir",
+        "rank_ic_t_stat",
+        "hit_rate",
+        "top_minus_bottom",
+        "top_quintile_sharpe",
+        "cv_rank_ic",
+    ]
+    typer.echo("test period (never tuned on):")
+    typer.echo(table[shown].to_string(float_format=lambda v: f"{v:+.4f}"))
+    typer.echo(f"comparison: {path}")
 
 
 @app.command("daily")
@@ -207,6 +253,8 @@ def demo_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
     from trading_core.data.store import MarketStore
     from trading_core.home import Home
 
+    # A demo-sized tuning budget, unless the user set one: the full search is `alphapilot train`.
+    os.environ.setdefault("ALPHAPILOT__MODELING__TUNING__TRIALS", str(DEMO_TUNING_TRIALS))
     settings = _run(lambda: load_settings(_str(config), _str(home)))
     typer.echo(f"[1/3] data update (bundled S&P 500) into {settings.home}")
     _run(lambda: data_update(provider="bundled", home=str(settings.home), config=_str(config)))
@@ -216,7 +264,8 @@ def demo_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
     cutoff = dates[-(settings.ops.ic_lookback_days + settings.modeling.label_horizon + 1)].date()
     typer.echo(
         f"[2/3] champion selection on data up to {cutoff} (the daily run then monitors the "
-        f"model on the {settings.ops.ic_lookback_days} sessions it has not seen)"
+        f"model on the {settings.ops.ic_lookback_days} sessions it has not seen); "
+        f"{settings.modeling.tuning.trials} Optuna trials for xgboost_tuned"
     )
     champion = _run(
         lambda: champion_selection(as_of=cutoff, home=str(settings.home), config=_str(config))

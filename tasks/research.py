@@ -1,136 +1,248 @@
-"""Research tasks: the feature/label dataset, candidate evaluation, champion promotion and loading."""
+"""Research tasks: dataset, research plan, tuning, candidate training, saving and promotion."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
 import pandas as pd
 from prefect import get_run_logger, task
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 from settings import Settings
 from trading_core.data.market import MarketData
-from trading_core.features.library import feature_set
+from trading_core.features.guard import assert_point_in_time
+from trading_core.features.library import feature_set, skipped
 from trading_core.home import Home
+from trading_core.io import atomic_write_text, replace_directory, to_csv
 from trading_core.ml.dataset import Dataset, build_dataset
+from trading_core.ml.optuna_search import tune
 from trading_core.ml.registry import RegisteredModel, load_model, save_model
-from trading_core.ml.train import ModelTrainer, TrainedModel
-from trading_core.selection.champion import (
+from trading_core.ml.research import (
     CandidateResult,
-    best_candidate,
-    evaluate_candidates,
-    fit_production,
+    ResearchPlan,
+    combine_ensemble,
+    fit_on,
+    plan_research,
+    refit,
+    run_candidate,
 )
+from trading_core.ml.train import ModelTrainer, TrainedModel
+from trading_core.selection.champion import best_candidate, comparison_table
 
-CHAMPION = "champion"
+CHAMPION_METADATA = "champion_metadata.json"
+LIBRARIES = ("lightgbm", "xgboost-cpu", "scikit-learn", "skops", "optuna", "numpy", "pandas")
 
 
 def trainer_for(settings: Settings) -> ModelTrainer:
     m = settings.modeling
     return ModelTrainer(
-        n_estimators=m.n_estimators,
-        learning_rate=m.learning_rate,
-        num_leaves=m.num_leaves,
-        min_child_samples=m.min_child_samples,
+        lightgbm=m.lightgbm.model_dump(),
+        xgboost=m.xgboost.model_dump(),
+        random_forest=m.random_forest.model_dump(),
         seed=settings.seed,
+        n_jobs=m.n_jobs,
     )
+
+
+def library_versions() -> dict[str, str]:
+    return {name: version(name) for name in LIBRARIES}
 
 
 @task(name="build-features", cache_policy=NO_CACHE)
 def build_features(data: MarketData, settings: Settings) -> Dataset:
-    """Feature rows and forward-return labels known by the data's last date."""
-    dataset = build_dataset(
-        data,
-        feature_set(**settings.features.model_dump()),
-        settings.modeling.label_horizon,
-        settings.modeling.excess_label,
-    )
+    """Feature rows, training labels and forward returns known by the data's last date."""
+    features = feature_set(**settings.features.model_dump())
+    assert_point_in_time(data, features)
+    m = settings.modeling
+    dataset = build_dataset(data, features, m.label_horizon, m.label_transform, tuple(m.inputs))
+    missing = skipped(features, data)
     get_run_logger().info(
-        "%d features on %d rows; %d labeled rows (horizon %d sessions)%s",
+        "%d feature columns on %d rows; %d labeled rows (horizon %d sessions)%s",
         dataset.rows.shape[1],
         len(dataset.rows),
-        len(dataset.labels),
+        int(dataset.labels.notna().sum()),
         dataset.horizon,
-        "" if data.has_volume else "; no volume in the data: volume features skipped",
+        f"; skipped for lack of data: {', '.join(missing)}" if missing else "",
     )
     return dataset
 
 
-@task(name="evaluate-candidates", cache_policy=NO_CACHE)
-def evaluate(dataset: Dataset, settings: Settings) -> list[CandidateResult]:
-    """Fit each candidate before a purged holdout and measure its out-of-sample rank IC."""
-    logger = get_run_logger()
-    candidates = list(settings.model_selection.candidates)
-    progress = create_progress_artifact(0.0, description="candidates trained")
-    done = []
-
-    def report(message: str) -> None:
-        logger.info(message)
-        update_progress_artifact(progress, 100.0 * len(done) / len(candidates))
-        done.append(message)
-
-    results = evaluate_candidates(
+@task(name="plan-research", cache_policy=NO_CACHE)
+def plan(dataset: Dataset, settings: Settings) -> ResearchPlan:
+    """Walk-forward folds, the pre-test window and the untouched test period."""
+    m = settings.modeling
+    research = plan_research(
         dataset,
-        candidates,
-        trainer_for(settings),
-        settings.modeling.holdout_sessions,
-        settings.modeling.train_sessions,
-        progress=report,
+        m.test_sessions,
+        m.cv.folds,
+        m.cv.validation_sessions,
+        m.cv.embargo_sessions,
+        m.cv.train_sessions if m.cv.window == "rolling" else None,
+        m.sample_stride,
     )
-    update_progress_artifact(progress, 100.0)
-    for r in results:
-        logger.info(
-            "%s: holdout %s..%s rank IC %.4f (ICIR %.3f, %d days)",
-            r.name,
-            f"{r.holdout_start:%Y-%m-%d}",
-            f"{r.holdout_end:%Y-%m-%d}",
-            r.rank_ic["mean"],
-            r.rank_ic["icir"],
-            r.rank_ic["days"],
-        )
-    return results
+    get_run_logger().info("research plan: %s", research.describe())
+    return research
 
 
-def model_metadata(
-    dataset: Dataset, data: MarketData, settings: Settings, train_dates: pd.DatetimeIndex
-) -> dict:
-    """What a person needs to know about a trained model: its data, dates and settings."""
+@task(name="tune-candidate", cache_policy=NO_CACHE)
+def tune_candidate(
+    name: str, dataset: Dataset, research: ResearchPlan, data: MarketData, settings: Settings
+) -> dict[str, Any]:
+    """Optuna search for `name` on the walk-forward folds (never the test period)."""
+    logger = get_run_logger()
+    t = settings.modeling.tuning
+    storage = t.storage or f"sqlite:///{Path(settings.home).resolve() / 'optuna.db'}"
+    study = t.study_name or f"{name}-{data.fingerprint()}-{settings.fingerprint()}"
+    result = tune(
+        name,
+        dataset,
+        research,
+        trainer_for(settings),
+        t.trials,
+        t.timeout_seconds,
+        storage,
+        study,
+        settings.seed,
+        progress=logger.info,
+    )
+    logger.info(
+        "%s: best CV rank IC %.4f after %d complete and %d pruned trials (study %s)",
+        name,
+        result.best_value,
+        result.trials_complete,
+        result.trials_pruned,
+        study,
+    )
+    return result.to_dict()
+
+
+@task(name="train-candidate", cache_policy=NO_CACHE)
+def train_candidate(
+    name: str,
+    params: dict[str, Any] | None,
+    dataset: Dataset,
+    research: ResearchPlan,
+    settings: Settings,
+) -> CandidateResult:
+    """Walk-forward and test-period evaluation of one candidate."""
+    logger = get_run_logger()
+    result = run_candidate(name, dataset, research, trainer_for(settings), params, logger.info)
+    logger.info(
+        "%s: test rank IC %.4f (CV %.4f)",
+        name,
+        result.test_metrics["rank_ic"],
+        result.cv_metrics["rank_ic"],
+    )
+    return result
+
+
+@task(name="combine-ensemble", cache_policy=NO_CACHE)
+def ensemble(members: list[CandidateResult], dataset: Dataset) -> CandidateResult:
+    """Rank-average the trained members' predictions (no re-fitting)."""
+    result = combine_ensemble("ensemble", members, dataset)
+    get_run_logger().info(
+        "ensemble of %s: test rank IC %.4f",
+        ", ".join(m.name for m in members),
+        result.test_metrics["rank_ic"],
+    )
+    return result
+
+
+def provenance(
+    data: MarketData,
+    dataset: Dataset,
+    settings: Settings,
+    dates: pd.DatetimeIndex,
+    features_skipped: list[str],
+) -> dict[str, Any]:
+    """What a person needs to know about where a model came from."""
     return {
-        "train_start": f"{train_dates[0]:%Y-%m-%d}",
-        "trained_through": f"{train_dates[-1]:%Y-%m-%d}",
+        "train_start": f"{dates[0]:%Y-%m-%d}",
+        "trained_through": f"{dates[-1]:%Y-%m-%d}",
         "data_through": f"{data.last_date:%Y-%m-%d}",
         "label_horizon": dataset.horizon,
-        "excess_label": settings.modeling.excess_label,
+        "label_transform": settings.modeling.label_transform,
+        "features_skipped": features_skipped,
         "data_source": data.source,
         "data_fingerprint": data.fingerprint(),
         "settings_fingerprint": settings.fingerprint(),
         "seed": settings.seed,
+        "libraries": library_versions(),
     }
+
+
+@task(name="save-candidates", cache_policy=NO_CACHE)
+def save_candidates(
+    results: list[CandidateResult],
+    research: ResearchPlan,
+    dataset: Dataset,
+    data: MarketData,
+    settings: Settings,
+) -> Path:
+    """Each candidate in its own folder under models/candidates/, and the comparison table."""
+    home = Home(settings.home)
+    missing = skipped(feature_set(**settings.features.model_dump()), data)
+    for r in results:
+        target = home.candidates / r.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{r.name}."))
+        try:
+            save_model(
+                r.model,
+                staging,
+                {
+                    **provenance(data, dataset, settings, research.pre_test, missing),
+                    "research_plan": research.describe(),
+                    "params": r.params,
+                    "test_metrics": r.test_metrics,
+                    "cv_metrics": r.cv_metrics,
+                    "tuning": r.tuning,
+                },
+            )
+            staging.chmod(0o755)
+            replace_directory(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    table = comparison_table(results)
+    path = home.selection_reports / "training_comparison.csv"
+    atomic_write_text(path, to_csv(table))
+    get_run_logger().info("candidates saved under %s; comparison in %s", home.candidates, path)
+    return path
 
 
 @task(name="promote-champion", cache_policy=NO_CACHE)
 def promote_champion(
-    dataset: Dataset, data: MarketData, results: list[CandidateResult], settings: Settings
-) -> dict:
-    """Refit the best candidate on the latest labeled dates and store it as the champion."""
+    results: list[CandidateResult], dataset: Dataset, data: MarketData, settings: Settings
+) -> dict[str, Any]:
+    """Refit the best candidate (test-period rank IC) on every labeled session; save it to production."""
     logger = get_run_logger()
     winner = best_candidate(results)
-    model, dates = fit_production(
-        dataset, winner.name, trainer_for(settings), settings.modeling.train_sessions
-    )
+    model = refit(winner, dataset, trainer_for(settings), settings.modeling.sample_stride)
+    missing = skipped(feature_set(**settings.features.model_dump()), data)
     metadata = {
-        **model_metadata(dataset, data, settings, dates),
-        "selected_by": "highest mean holdout rank IC",
+        **provenance(data, dataset, settings, dataset.labeled_dates, missing),
+        "selected_by": "highest test-period rank IC",
+        "test_metrics": winner.test_metrics,
         "candidates": {
             r.name: {
-                "holdout_rank_ic": r.rank_ic,
-                "holdout_ic": r.ic,
-                "train": [f"{r.train_start:%Y-%m-%d}", f"{r.train_end:%Y-%m-%d}"],
-                "holdout": [f"{r.holdout_start:%Y-%m-%d}", f"{r.holdout_end:%Y-%m-%d}"],
+                "test_rank_ic": r.test_metrics["rank_ic"],
+                "cv_rank_ic": r.cv_metrics["rank_ic"],
             }
             for r in results
         },
     }
-    path = save_model(model, Home(settings.home).production, CHAMPION, metadata)
+    path = save_model(
+        model,
+        Home(settings.home).production,
+        metadata,
+        prefix="champion-",
+        metadata_name=CHAMPION_METADATA,
+    )
     logger.info(
         "champion %s trained through %s saved to %s", winner.name, metadata["trained_through"], path
     )
@@ -144,8 +256,8 @@ def load_champion(
     """The production model, or a LightGBM trained on the spot (and said so) when none exists."""
     logger = get_run_logger()
     production = Home(settings.home).production
-    if (production / f"{CHAMPION}_metadata.json").exists():
-        model = load_model(production, CHAMPION)
+    if (production / CHAMPION_METADATA).exists():
+        model = load_model(production, CHAMPION_METADATA)
         logger.info(
             "scoring with champion %s trained through %s",
             model.name,
@@ -157,11 +269,13 @@ def load_champion(
         "promoted (run `alphapilot select`)"
     )
     logger.warning(warning)
-    model, dates = fit_production(
-        dataset, "lightgbm", trainer_for(settings), settings.modeling.train_sessions
+    dates = dataset.labeled_dates
+    model = fit_on(
+        trainer_for(settings), "lightgbm", dataset, dates, settings.modeling.sample_stride
     )
+    missing = skipped(feature_set(**settings.features.model_dump()), data)
     metadata = {
-        **model_metadata(dataset, data, settings, dates),
+        **provenance(data, dataset, settings, dates, missing),
         "model_name": model.name,
         "features": model.features,
     }

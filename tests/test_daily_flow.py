@@ -25,7 +25,15 @@ OUTPUTS = {
     "report.html",
     "monitoring_log.json",
 }
-FAST_MODEL = "modeling:\n  n_estimators: 60\n  train_sessions: 1500\n  holdout_sessions: 250\n"
+FAST_MODEL = """
+modeling:
+  test_sessions: 126
+  cv: {folds: 2, validation_sessions: 126}
+  lightgbm: {n_estimators: 60}
+  xgboost: {n_estimators: 40}
+  random_forest: {n_estimators: 20}
+  tuning: {trials: 3}
+"""
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -71,8 +79,18 @@ def test_champion_is_saved_with_its_holdout_record(bundled_home):
     metadata = json.loads((bundled_home / "production" / "champion_metadata.json").read_text())
     assert metadata["model_name"] in metadata["candidates"]
     assert metadata["trained_through"] < "2022-09-01"
-    winner = metadata["candidates"][metadata["model_name"]]["holdout_rank_ic"]["mean"]
-    assert all(winner >= c["holdout_rank_ic"]["mean"] for c in metadata["candidates"].values())
+    winner = metadata["candidates"][metadata["model_name"]]["test_rank_ic"]
+    assert all(winner >= c["test_rank_ic"] for c in metadata["candidates"].values())
+    assert set(metadata["candidates"]) == {
+        "lightgbm", "xgboost_default", "xgboost_tuned", "random_forest", "ensemble"
+    }
+    for member in metadata["members"]:
+        assert (bundled_home / "production" / member["file"]).exists()
+    for name in metadata["candidates"]:
+        candidate = json.loads(
+            (bundled_home / "models" / "candidates" / name / "metadata.json").read_text()
+        )
+        assert candidate["trained_through"] < candidate["research_plan"]["test"][0]
     comparison = pd.read_csv(
         bundled_home / "reports" / "model_selection" / "training_comparison.csv"
     )
@@ -126,7 +144,8 @@ def test_tampered_champion_is_refused_and_nothing_is_written(bundled_home, confi
 
     home = tmp_path / "home"
     shutil.copytree(bundled_home, home)
-    model = next((home / "production").glob("champion-*"))
+    metadata = json.loads((home / "production" / "champion_metadata.json").read_text())
+    model = home / "production" / metadata["members"][0]["file"]
     payload = bytearray(model.read_bytes())
     payload[len(payload) // 2] ^= 0x01
     model.write_bytes(bytes(payload))

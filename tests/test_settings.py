@@ -36,9 +36,16 @@ def test_defaults_are_the_values_in_config_yaml():
     assert settings.portfolio.max_weight == 0.15
     assert settings.portfolio.optimizer == "equal_weight"
     assert settings.modeling.label_horizon == 5
-    assert settings.features.momentum_windows == [5, 20, 60, 120, 250]
+    assert settings.features.momentum_windows == [1, 5, 10, 20, 60, 120, 250]
+    assert settings.modeling.cv.folds == 5 and settings.modeling.tuning.trials == 30
     assert settings.live.dry_run is True
-    assert settings.model_selection.candidates == ["lightgbm", "xgboost_default"]
+    assert settings.model_selection.candidates == [
+        "lightgbm",
+        "xgboost_default",
+        "xgboost_tuned",
+        "random_forest",
+        "ensemble",
+    ]
     assert settings.notifications.slack_webhook_url is None
     packaged = yaml.safe_load(DEFAULT_CONFIG.read_text())
     assert settings.model_dump(mode="json", exclude={"home"}) == packaged
@@ -151,7 +158,10 @@ def test_the_fingerprint_changes_with_a_setting_but_not_with_home_or_secrets(tmp
 
     assert load_settings().fingerprint() == base.fingerprint()
     assert load_settings(portfolio={"top_k": 11}).fingerprint() != base.fingerprint()
-    assert load_settings(modeling={"n_estimators": 301}).fingerprint() != base.fingerprint()
+    assert (
+        load_settings(modeling={"lightgbm": {"n_estimators": 301}}).fingerprint()
+        != base.fingerprint()
+    )
     assert load_settings(home=tmp_path).fingerprint() == base.fingerprint()
     with_secret = load_settings(notifications={"slack_webhook_url": WEBHOOK})
     assert with_secret.fingerprint() == base.fingerprint()

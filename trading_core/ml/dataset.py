@@ -1,33 +1,84 @@
-"""The research dataset: feature rows and forward-return labels from one MarketData, as of its end."""
+"""The research dataset: feature rows, training labels and raw forward returns, as of the data's end.
+
+Labels and forward returns are aligned to the feature rows (NaN where the horizon has not passed),
+so every split is a boolean mask over one table.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from trading_core.data.market import MarketData
-from trading_core.features.labels import forward_returns, stack_labels
+from trading_core.features.labels import forward_returns, transform_labels
 from trading_core.features.library import Feature, compute_features
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Feature rows (index (date, symbol)) and the labels known by the data's last date."""
+    """Feature rows indexed by (date, symbol) with aligned labels and forward returns."""
 
     rows: pd.DataFrame
     labels: pd.Series
+    forward_returns: pd.Series
     horizon: int
 
     @property
+    def dates(self) -> pd.DatetimeIndex:
+        """The date of every row."""
+        return pd.DatetimeIndex(self.rows.index.get_level_values("date"))
+
+    @property
     def labeled_dates(self) -> pd.DatetimeIndex:
-        return pd.DatetimeIndex(self.labels.index.get_level_values("date").unique()).sort_values()
+        """Sessions with at least one label, sorted."""
+        return pd.DatetimeIndex(self.dates[self.labels.notna().to_numpy()].unique()).sort_values()
+
+    def on(self, dates: pd.DatetimeIndex, labeled: bool = False) -> np.ndarray:
+        """Boolean mask of the rows on `dates` (and with a label when `labeled`)."""
+        mask = self.dates.isin(dates)
+        return mask & self.labels.notna().to_numpy() if labeled else mask
+
+
+def _align(wide: pd.DataFrame, index: pd.MultiIndex, name: str) -> pd.Series:
+    stacked = wide.stack(future_stack=True)
+    stacked.index = stacked.index.set_names(["date", "symbol"])
+    return stacked.reindex(index).rename(name)
+
+
+SUFFIXES = {"raw": "", "rank": "_rank", "z": "_z"}
+
+
+def model_inputs(columns: pd.Index, kinds: tuple[str, ...]) -> list[str]:
+    """The feature columns of the chosen kinds: raw values, cross-sectional ranks, z-scores."""
+    transformed = tuple(SUFFIXES[k] for k in ("rank", "z"))
+    wanted = []
+    for column in columns:
+        suffix = next((s for s in transformed if column.endswith(s)), "")
+        if suffix in {SUFFIXES[k] for k in kinds}:
+            wanted.append(column)
+    return wanted
 
 
 def build_dataset(
-    data: MarketData, features: list[Feature], horizon: int, excess: bool = True
+    data: MarketData,
+    features: list[Feature],
+    horizon: int,
+    label_transform: str = "zscore",
+    inputs: tuple[str, ...] = ("raw", "rank", "z"),
 ) -> Dataset:
-    """Features for every priced (date, symbol) and labels for the rows whose horizon has passed."""
+    """Features for every priced (date, symbol); labels where the horizon has passed, else NaN.
+
+    `inputs` chooses which columns of each feature the models see (raw, rank, z).
+    """
     rows = compute_features(data, features)
-    labels = stack_labels(forward_returns(data.close, horizon, excess=excess))
-    return Dataset(rows=rows, labels=labels, horizon=horizon)
+    if set(inputs) != set(SUFFIXES):
+        rows = rows[model_inputs(rows.columns, inputs)]
+    forward = forward_returns(data.close, horizon)
+    return Dataset(
+        rows=rows,
+        labels=_align(transform_labels(forward, label_transform), rows.index, "label"),
+        forward_returns=_align(forward, rows.index, "forward_return"),
+        horizon=horizon,
+    )

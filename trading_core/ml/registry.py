@@ -1,15 +1,16 @@
 """The model registry: models in their native formats, verified by checksum before loading.
 
-A model is stored as `<stem>-<sha8>.txt` (LightGBM text) or `.json` (XGBoost JSON) next to
-`<stem>_metadata.json`, which names the file and its SHA-256 and is written last, atomically: a
-crash mid-save leaves the previous model loadable. Nothing is ever unpickled.
+Each model member is one file in its library's own format — LightGBM text (`.txt`), XGBoost
+UBJSON (`.ubj`), scikit-learn through skops (`.skops`, loaded with an allow-list of scikit-learn and
+numpy types) — named `<prefix><member>-<sha8>.<ext>`. A metadata JSON written last, atomically,
+names every member file with its SHA-256: a crash mid-save leaves the previous model loadable.
+An ensemble is the same record with several members. Nothing is ever unpickled.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ import pandas as pd
 
 from trading_core.errors import ModelError
 from trading_core.io import atomic_write_bytes, to_json
-from trading_core.ml.train import TrainedModel
+from trading_core.ml.train import EnsembleModel, TrainedModel, as_matrix, rank_by_date
 
-EXTENSIONS = {"lightgbm": "txt", "xgboost": "json"}
+EXTENSIONS = {"lightgbm": "txt", "xgboost": "ubj", "sklearn": "skops"}
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.")
 
 
 def _sha256(payload: bytes) -> str:
@@ -32,18 +34,65 @@ def _native_bytes(model: TrainedModel) -> bytes:
     """The model serialized by its own library."""
     if model.kind == "lightgbm":
         return model.estimator.booster_.model_to_string().encode("utf-8")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.json"
-        model.estimator.get_booster().save_model(path)
-        return path.read_bytes()
+    if model.kind == "xgboost":
+        return bytes(model.estimator.get_booster().save_raw(raw_format="ubj"))
+    import skops.io
+
+    return skops.io.dumps(model.estimator)
+
+
+def _load_native(kind: str, payload: bytes, where: Path) -> Any:
+    """A predictor from verified bytes; ModelError if the library cannot read them."""
+    try:
+        if kind == "lightgbm":
+            import lightgbm
+
+            return lightgbm.Booster(model_str=payload.decode("utf-8"))
+        if kind == "xgboost":
+            import xgboost
+
+            booster = xgboost.Booster()
+            booster.load_model(bytearray(payload))
+            return booster
+        import skops.io
+
+        untrusted = skops.io.get_untrusted_types(data=payload)
+        foreign = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+        if foreign:
+            raise ModelError(f"{where} contains types outside scikit-learn: {', '.join(foreign)}")
+        return skops.io.loads(payload, trusted=untrusted)
+    except ModelError:
+        raise
+    except Exception as exc:  # each library raises its own error type
+        raise ModelError(f"model file {where} cannot be loaded: {exc}") from None
+
+
+@dataclass(frozen=True)
+class LoadedMember:
+    """One verified, loaded model file."""
+
+    name: str
+    kind: str
+    booster: Any
+    features: list[str]
+
+    def predict(self, rows: pd.DataFrame) -> pd.Series:
+        matrix = as_matrix(rows, self.features)
+        if self.kind == "xgboost":
+            import xgboost
+
+            values = self.booster.predict(xgboost.DMatrix(matrix))
+        else:
+            values = self.booster.predict(matrix)
+        return pd.Series(np.asarray(values, dtype="float64"), index=rows.index, name="score")
 
 
 @dataclass(frozen=True)
 class RegisteredModel:
-    """A model loaded from the registry: its metadata and a native booster to predict with."""
+    """A model loaded from the registry: its metadata and its verified members."""
 
     metadata: dict[str, Any]
-    booster: Any
+    members: list[LoadedMember]
 
     @property
     def name(self) -> str:
@@ -60,66 +109,83 @@ class RegisteredModel:
             raise ModelError(
                 f"model {self.name} needs feature(s) the data does not provide: {', '.join(missing)}"
             )
-        matrix = rows[self.features].to_numpy(dtype="float64")
-        if self.metadata["kind"] == "xgboost":
-            import xgboost
-
-            values = self.booster.predict(xgboost.DMatrix(matrix))
-        else:
-            values = self.booster.predict(matrix)
-        return pd.Series(np.asarray(values, dtype="float64"), index=rows.index, name="score")
+        if len(self.members) == 1:
+            return self.members[0].predict(rows)
+        ranks = [rank_by_date(member.predict(rows)) for member in self.members]
+        return (sum(ranks) / len(ranks)).rename("score")
 
 
-def save_model(model: TrainedModel, folder: Path, stem: str, metadata: dict[str, Any]) -> Path:
-    """Store `model` natively under `folder` with its metadata; returns the metadata path."""
-    payload = _native_bytes(model)
-    digest = _sha256(payload)
-    model_file = folder / f"{stem}-{digest[:8]}.{EXTENSIONS[model.kind]}"
-    atomic_write_bytes(model_file, payload)
-    record = {
-        **metadata,
-        "model_name": model.name,
-        "kind": model.kind,
-        "features": model.features,
-        "model_file": model_file.name,
-        "sha256": digest,
-    }
-    meta_path = folder / f"{stem}_metadata.json"
+def _members(model: TrainedModel | EnsembleModel) -> list[TrainedModel]:
+    return list(model.members) if isinstance(model, EnsembleModel) else [model]
+
+
+def save_model(
+    model: TrainedModel | EnsembleModel,
+    folder: Path,
+    metadata: dict[str, Any],
+    prefix: str = "",
+    metadata_name: str = "metadata.json",
+) -> Path:
+    """Store `model` natively under `folder`, then its metadata; returns the metadata path."""
+    members = []
+    for member in _members(model):
+        payload = _native_bytes(member)
+        digest = _sha256(payload)
+        path = folder / f"{prefix}{member.name}-{digest[:8]}.{EXTENSIONS[member.kind]}"
+        atomic_write_bytes(path, payload)
+        members.append(
+            {
+                "name": member.name,
+                "kind": member.kind,
+                "file": path.name,
+                "sha256": digest,
+                "features": member.features,
+                "params": member.params,
+            }
+        )
+    record = {**metadata, "model_name": model.name, "features": model.features, "members": members}
+    meta_path = folder / metadata_name
     atomic_write_bytes(meta_path, to_json(record).encode())
     return meta_path
 
 
-def load_model(folder: Path, stem: str) -> RegisteredModel:
-    """Load the model named by `<stem>_metadata.json`, refusing it unless its checksum matches."""
-    meta_path = folder / f"{stem}_metadata.json"
-    if not meta_path.exists():
-        raise ModelError(f"no model metadata at {meta_path}")
+def read_metadata(path: Path) -> dict[str, Any]:
+    """A registry metadata file; ModelError if missing or unreadable."""
+    if not path.exists():
+        raise ModelError(f"no model metadata at {path}")
     try:
-        metadata = json.loads(meta_path.read_text())
-        model_file = folder / metadata["model_file"]
-        expected = metadata["sha256"]
-        kind = metadata["kind"]
+        metadata = json.loads(path.read_text())
+        members = metadata["members"]
+        if not members or not all({"name", "kind", "file", "sha256"} <= set(m) for m in members):
+            raise KeyError("members")
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"model metadata {meta_path} is unreadable: {exc}") from None
-    if kind not in EXTENSIONS or Path(metadata["model_file"]).name != metadata["model_file"]:
-        raise ModelError(f"model metadata {meta_path} names an unsupported model {kind!r}")
-    if not model_file.exists():
-        raise ModelError(f"model file {model_file} named by {meta_path.name} is missing")
-    payload = model_file.read_bytes()
-    if _sha256(payload) != expected:
-        raise ModelError(
-            f"model file {model_file} does not match the checksum in {meta_path.name}: refusing to load"
+        raise ModelError(f"model metadata {path} is unreadable: {exc}") from None
+    return metadata
+
+
+def load_model(folder: Path, metadata_name: str = "metadata.json") -> RegisteredModel:
+    """Load the model a metadata file names, refusing any member whose checksum does not match."""
+    meta_path = folder / metadata_name
+    metadata = read_metadata(meta_path)
+    loaded = []
+    for member in metadata["members"]:
+        if member["kind"] not in EXTENSIONS or Path(member["file"]).name != member["file"]:
+            raise ModelError(f"model metadata {meta_path} names an unsupported model {member!r}")
+        path = folder / member["file"]
+        if not path.exists():
+            raise ModelError(f"model file {path} named by {meta_path.name} is missing")
+        payload = path.read_bytes()
+        if _sha256(payload) != member["sha256"]:
+            raise ModelError(
+                f"model file {path} does not match the checksum in {meta_path.name}: refusing to load"
+            )
+        features = list(member.get("features") or metadata["features"])
+        loaded.append(
+            LoadedMember(
+                member["name"],
+                member["kind"],
+                _load_native(member["kind"], payload, path),
+                features,
+            )
         )
-    try:
-        if kind == "lightgbm":
-            import lightgbm
-
-            booster = lightgbm.Booster(model_str=payload.decode("utf-8"))
-        else:
-            import xgboost
-
-            booster = xgboost.Booster()
-            booster.load_model(bytearray(payload))
-    except Exception as exc:  # each library raises its own error type
-        raise ModelError(f"model file {model_file} cannot be loaded: {exc}") from None
-    return RegisteredModel(metadata=metadata, booster=booster)
+    return RegisteredModel(metadata=metadata, members=loaded)

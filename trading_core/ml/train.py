@@ -1,12 +1,17 @@
-"""ModelTrainer: builds and fits the candidate models on (date, symbol) feature rows.
+"""ModelTrainer: builds and fits the candidate models on feature rows.
 
-Candidates: `lightgbm` (gradient-boosted trees, LightGBM) and `xgboost_default` (XGBoost with
-library-default-like settings). Both are seeded and deterministic: the same rows give the same model.
+Candidates:
+- `lightgbm`: LightGBM gradient-boosted trees, early stopping on the validation fold.
+- `xgboost_default`: XGBoost with the configured (untuned) parameters.
+- `xgboost_tuned`: XGBoost with parameters found by Optuna on the walk-forward folds.
+- `random_forest`: scikit-learn RandomForestRegressor.
+- `ensemble`: the mean of its members' cross-sectional score ranks (trained members, not re-fits).
+All are seeded and single-process deterministic: the same rows give the same model, bit for bit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,83 +19,152 @@ import pandas as pd
 
 from trading_core.errors import ModelError
 
-CANDIDATES = ("lightgbm", "xgboost_default")
+BASE_CANDIDATES = ("lightgbm", "xgboost_default", "xgboost_tuned", "random_forest")
+CANDIDATES = (*BASE_CANDIDATES, "ensemble")
+KINDS = {
+    "lightgbm": "lightgbm",
+    "xgboost_default": "xgboost",
+    "xgboost_tuned": "xgboost",
+    "random_forest": "sklearn",
+}
+
+
+def as_matrix(rows: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """The feature columns as a float32 matrix (the models' native input)."""
+    return rows[features].to_numpy(dtype="float32")
+
+
+def rank_by_date(scores: pd.Series) -> pd.Series:
+    """Each score's percentile rank among the symbols of its date."""
+    return scores.groupby(level="date").rank(pct=True)
 
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A fitted estimator, its candidate name and the feature columns it was trained on, in order."""
+    """A fitted estimator: its candidate name, library kind, feature columns and parameters."""
 
     name: str
+    kind: str
     estimator: Any
     features: list[str]
-
-    @property
-    def kind(self) -> str:
-        return "lightgbm" if self.name == "lightgbm" else "xgboost"
+    params: dict[str, Any] = field(default_factory=dict)
+    best_iteration: int | None = None
 
     def predict(self, rows: pd.DataFrame) -> pd.Series:
         """Scores for `rows` (indexed by (date, symbol)); higher means a higher expected return."""
-        values = self.estimator.predict(rows[self.features].to_numpy(dtype="float64"))
+        values = self.estimator.predict(as_matrix(rows, self.features))
         return pd.Series(np.asarray(values, dtype="float64"), index=rows.index, name="score")
 
 
+@dataclass(frozen=True)
+class EnsembleModel:
+    """The mean of the members' per-date percentile ranks: scale-free, so no member dominates."""
+
+    name: str
+    members: list[Any]
+
+    @property
+    def features(self) -> list[str]:
+        return list(dict.fromkeys(f for member in self.members for f in member.features))
+
+    def predict(self, rows: pd.DataFrame) -> pd.Series:
+        ranks = [rank_by_date(member.predict(rows)) for member in self.members]
+        return (sum(ranks) / len(ranks)).rename("score")
+
+
 class ModelTrainer:
-    """Make and fit candidates with hyperparameters from the modeling settings and a seed."""
+    """Make and fit candidates from per-library parameters, a seed and a thread count."""
 
     def __init__(
         self,
-        n_estimators: int = 300,
-        learning_rate: float = 0.03,
-        num_leaves: int = 31,
-        min_child_samples: int = 200,
+        lightgbm: dict[str, Any] | None = None,
+        xgboost: dict[str, Any] | None = None,
+        random_forest: dict[str, Any] | None = None,
         seed: int = 42,
+        n_jobs: int = 2,
     ) -> None:
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
+        self.lightgbm = dict(lightgbm or {"n_estimators": 300, "early_stopping_rounds": 50})
+        self.xgboost = dict(xgboost or {"n_estimators": 300})
+        self.random_forest = dict(random_forest or {"n_estimators": 200})
         self.seed = seed
+        self.n_jobs = n_jobs
 
-    def make(self, name: str) -> Any:
-        """An unfitted estimator for candidate `name`."""
+    def params(self, name: str) -> dict[str, Any]:
+        """The configured parameters of candidate `name` (tuned candidates get theirs at fit)."""
         if name == "lightgbm":
+            return {k: v for k, v in self.lightgbm.items() if k != "early_stopping_rounds"}
+        if name in ("xgboost_default", "xgboost_tuned"):
+            return dict(self.xgboost)
+        if name == "random_forest":
+            return dict(self.random_forest)
+        raise ModelError(f"unknown model candidate {name!r}: choose from {', '.join(CANDIDATES)}")
+
+    def make(self, name: str, params: dict[str, Any]) -> Any:
+        """An unfitted estimator for candidate `name` with `params`."""
+        kind = KINDS.get(name)
+        if kind == "lightgbm":
             import lightgbm
 
             return lightgbm.LGBMRegressor(
-                n_estimators=self.n_estimators,
-                learning_rate=self.learning_rate,
-                num_leaves=self.num_leaves,
-                min_child_samples=self.min_child_samples,
-                subsample=0.8,
-                subsample_freq=1,
-                colsample_bytree=0.8,
+                **params,
                 random_state=self.seed,
+                n_jobs=self.n_jobs,
                 deterministic=True,
                 force_row_wise=True,
+                subsample_freq=1,
                 verbose=-1,
             )
-        if name == "xgboost_default":
+        if kind == "xgboost":
             import xgboost
 
             return xgboost.XGBRegressor(
-                n_estimators=self.n_estimators,
-                learning_rate=0.1,
-                max_depth=4,
-                subsample=0.8,
-                colsample_bytree=0.8,
-                tree_method="hist",
-                random_state=self.seed,
+                **params, tree_method="hist", random_state=self.seed, n_jobs=self.n_jobs
             )
-        raise ValueError(f"unknown model candidate {name!r}: choose from {', '.join(CANDIDATES)}")
+        if kind == "sklearn":
+            from sklearn.ensemble import RandomForestRegressor
 
-    def fit(self, name: str, rows: pd.DataFrame, labels: pd.Series) -> TrainedModel:
-        """Fit candidate `name` on the feature rows that have a label."""
-        joined = rows.join(labels.rename("__label__"), how="inner")
-        joined = joined[joined["__label__"].notna()]
-        if joined.empty:
+            return RandomForestRegressor(**params, random_state=self.seed, n_jobs=self.n_jobs)
+        raise ModelError(f"unknown model candidate {name!r}: choose from {', '.join(CANDIDATES)}")
+
+    def fit(
+        self,
+        name: str,
+        rows: pd.DataFrame,
+        labels: pd.Series,
+        params: dict[str, Any] | None = None,
+        validation: tuple[pd.DataFrame, pd.Series] | None = None,
+    ) -> TrainedModel:
+        """Fit candidate `name` on `rows` with target `labels` (aligned, no NaN labels).
+
+        `validation` (rows, labels) enables LightGBM's early stopping; the returned model keeps the
+        best iteration. Other candidates ignore it.
+        """
+        if len(rows) == 0:
             raise ModelError(f"no labeled rows to train {name} on")
+        params = self.params(name) if params is None else dict(params)
         features = list(rows.columns)
-        estimator = self.make(name)
-        estimator.fit(joined[features].to_numpy(dtype="float64"), joined["__label__"].to_numpy())
-        return TrainedModel(name=name, estimator=estimator, features=features)
+        estimator = self.make(name, params)
+        x, y = as_matrix(rows, features), labels.to_numpy(dtype="float64")
+        best = None
+        if KINDS[name] == "lightgbm" and validation is not None:
+            import lightgbm
+
+            rounds = int(self.lightgbm.get("early_stopping_rounds", 50))
+            estimator.fit(
+                x,
+                y,
+                eval_X=(as_matrix(validation[0], features),),
+                eval_y=(validation[1].to_numpy(),),
+                callbacks=[lightgbm.early_stopping(rounds, verbose=False)],
+            )
+            best = int(estimator.best_iteration_ or params.get("n_estimators", 100))
+        else:
+            estimator.fit(x, y)
+        return TrainedModel(
+            name=name,
+            kind=KINDS[name],
+            estimator=estimator,
+            features=features,
+            params=params,
+            best_iteration=best,
+        )

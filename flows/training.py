@@ -1,0 +1,67 @@
+"""Flow: train every candidate model, compare them out of sample, save them and the comparison."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+
+from prefect import flow
+
+from settings import Settings, load_settings
+from tasks.data import load_market_data
+from tasks.research import (
+    build_features,
+    ensemble,
+    plan,
+    save_candidates,
+    train_candidate,
+    tune_candidate,
+)
+from trading_core.data.market import MarketData
+from trading_core.ml.dataset import Dataset
+from trading_core.ml.research import CandidateResult, train_candidates
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What a training run produced, for the selection flow and the CLI."""
+
+    settings: Settings
+    data: MarketData
+    dataset: Dataset
+    results: list[CandidateResult]
+    comparison: str
+
+
+def train_all(settings: Settings, as_of: date | None) -> TrainingRun:
+    """The training steps, shared by the train and champion-selection flows."""
+    data = load_market_data(settings, as_of)
+    dataset = build_features(data, settings)
+    research = plan(dataset, settings)
+    selection = settings.model_selection
+    results = train_candidates(
+        list(selection.candidates),
+        list(selection.ensemble_members),
+        run=lambda name, params: train_candidate(name, params, dataset, research, settings),
+        tune=partial(
+            tune_candidate, dataset=dataset, research=research, data=data, settings=settings
+        ),
+        combine=partial(ensemble, dataset=dataset),
+    )
+    comparison = save_candidates(results, research, dataset, data, settings)
+    return TrainingRun(settings, data, dataset, results, str(comparison))
+
+
+@flow(name="train-candidates")
+def train_candidates_flow(
+    as_of: date | None = None, home: str | None = None, config: str | None = None
+) -> str:
+    """Train, tune and evaluate every candidate; write models/candidates/ and the comparison CSV.
+
+    Args:
+        as_of: use data up to the close of this date only (default: all stored data).
+        home: alphapilot home directory (default $ALPHAPILOT_HOME or ./alphapilot_home).
+        config: a YAML settings file layered over the defaults.
+    """
+    return train_all(load_settings(config, home), as_of).comparison

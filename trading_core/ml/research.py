@@ -1,0 +1,234 @@
+"""The research protocol: walk-forward validation, a final untouched test period, every candidate.
+
+Dates with labels are split into a final test period (the last `test_sessions`) and the sessions
+before it, separated by a purge gap of `horizon + embargo` sessions. Walk-forward folds on the
+earlier sessions serve early stopping, tuning and the cross-validated metrics; the test period is
+never used for any of them. Each candidate is then fitted once on all pre-test sessions and scored
+on the test period: those out-of-sample figures are the ones candidates are compared on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trading_core.errors import DataError
+from trading_core.ml.cv import Split, walk_forward_splits
+from trading_core.ml.dataset import Dataset
+from trading_core.ml.metrics import daily_ic, evaluate_predictions
+from trading_core.ml.train import EnsembleModel, ModelTrainer, TrainedModel, rank_by_date
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ResearchPlan:
+    """The dates of each role: walk-forward folds, the pre-test fit window, the test period."""
+
+    folds: list[Split]
+    pre_test: pd.DatetimeIndex
+    test: pd.DatetimeIndex
+    gap: int
+    stride: int
+
+    def describe(self) -> dict[str, Any]:
+        span = lambda d: [f"{d[0]:%Y-%m-%d}", f"{d[-1]:%Y-%m-%d}"]  # noqa: E731
+        return {
+            "folds": [
+                {"train": span(f.train), "validation": span(f.validation)} for f in self.folds
+            ],
+            "pre_test": span(self.pre_test),
+            "test": span(self.test),
+            "purge_gap_sessions": self.gap,
+            "sample_stride": self.stride,
+        }
+
+
+def plan_research(
+    dataset: Dataset,
+    test_sessions: int,
+    folds: int,
+    validation_sessions: int,
+    embargo: int = 0,
+    rolling_train: int | None = None,
+    stride: int = 1,
+) -> ResearchPlan:
+    """Split the labeled sessions into folds, a pre-test window and the test period."""
+    dates = dataset.labeled_dates
+    gap = dataset.horizon + embargo
+    needed = test_sessions + gap + folds * validation_sessions + gap + 20
+    if len(dates) < needed:
+        raise DataError(
+            f"not enough history for research: {len(dates)} labeled sessions, need at least "
+            f"{needed} (test {test_sessions}, {folds} folds of {validation_sessions}, purge gap "
+            f"{gap}); use more data or lower modeling.test_sessions / modeling.cv settings"
+        )
+    test = dates[-test_sessions:]
+    pre_test = dates[: len(dates) - test_sessions - gap]
+    splits = walk_forward_splits(pre_test, folds, validation_sessions, gap, train=rolling_train)
+    return ResearchPlan(folds=splits, pre_test=pre_test, test=test, gap=gap, stride=stride)
+
+
+def thin(dates: pd.DatetimeIndex, stride: int) -> pd.DatetimeIndex:
+    """Every `stride`-th date, ending with the last one (labels over the horizon overlap)."""
+    return dates[(len(dates) - 1) % stride :: stride]
+
+
+def _fit_rows(
+    dataset: Dataset, dates: pd.DatetimeIndex, stride: int
+) -> tuple[pd.DataFrame, pd.Series]:
+    mask = dataset.on(thin(dates, stride), labeled=True)
+    return dataset.rows[mask], dataset.labels[mask]
+
+
+def fit_on(
+    trainer: ModelTrainer,
+    name: str,
+    dataset: Dataset,
+    dates: pd.DatetimeIndex,
+    stride: int,
+    params: dict[str, Any] | None = None,
+    validation: pd.DatetimeIndex | None = None,
+) -> TrainedModel:
+    """Fit `name` on the (thinned) labeled rows of `dates`, optionally early-stopped on `validation`."""
+    rows, labels = _fit_rows(dataset, dates, stride)
+    held_out = None
+    if validation is not None:
+        mask = dataset.on(validation, labeled=True)
+        held_out = (dataset.rows[mask], dataset.labels[mask])
+    return trainer.fit(name, rows, labels, params=params, validation=held_out)
+
+
+def mean_rank_ic(model: Any, dataset: Dataset, dates: pd.DatetimeIndex) -> float:
+    """Mean daily rank IC of `model` on `dates`."""
+    rows = dataset.rows[dataset.on(dates)]
+    ic = daily_ic(model.predict(rows), dataset.labels)
+    return float(ic.mean()) if len(ic) else float("nan")
+
+
+@dataclass
+class CandidateResult:
+    """One candidate's record: cross-validated and test-period predictions, metrics, final model."""
+
+    name: str
+    model: TrainedModel | EnsembleModel
+    params: dict[str, Any]
+    cv_predictions: pd.Series
+    test_predictions: pd.Series
+    cv_metrics: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    tuning: dict[str, Any] | None = None
+
+
+def _metrics(dataset: Dataset, predictions: pd.Series) -> dict[str, float]:
+    index = predictions.index
+    return evaluate_predictions(
+        predictions,
+        dataset.labels.reindex(index),
+        dataset.forward_returns.reindex(index),
+        dataset.horizon,
+    )
+
+
+def run_candidate(
+    name: str,
+    dataset: Dataset,
+    plan: ResearchPlan,
+    trainer: ModelTrainer,
+    params: dict[str, Any] | None = None,
+    progress: Progress = lambda _: None,
+) -> CandidateResult:
+    """Walk-forward predictions fold by fold, then one fit on all pre-test sessions for the test."""
+    params = trainer.params(name) if params is None else dict(params)
+    cv_parts, iterations = [], []
+    for i, fold in enumerate(plan.folds, 1):
+        progress(f"{name}: fold {i}/{len(plan.folds)}")
+        model = fit_on(trainer, name, dataset, fold.train, plan.stride, params, fold.validation)
+        cv_parts.append(model.predict(dataset.rows[dataset.on(fold.validation)]))
+        if model.best_iteration:
+            iterations.append(model.best_iteration)
+    final_params = dict(params)
+    if iterations:  # early stopping chose the tree count per fold; the final fit uses their median
+        final_params["n_estimators"] = int(np.median(iterations))
+    progress(f"{name}: final fit on {plan.pre_test[0]:%Y-%m-%d}..{plan.pre_test[-1]:%Y-%m-%d}")
+    final = fit_on(trainer, name, dataset, plan.pre_test, plan.stride, final_params)
+    test_predictions = final.predict(dataset.rows[dataset.on(plan.test)])
+    cv_predictions = pd.concat(cv_parts)
+    return CandidateResult(
+        name=name,
+        model=final,
+        params=final_params,
+        cv_predictions=cv_predictions,
+        test_predictions=test_predictions,
+        cv_metrics=_metrics(dataset, cv_predictions),
+        test_metrics=_metrics(dataset, test_predictions),
+    )
+
+
+def combine_ensemble(
+    name: str, members: list[CandidateResult], dataset: Dataset
+) -> CandidateResult:
+    """The ensemble of already-trained members: mean of their per-date score ranks."""
+
+    def average(parts: list[pd.Series]) -> pd.Series:
+        return (sum(rank_by_date(p) for p in parts) / len(parts)).rename("score")
+
+    cv = average([m.cv_predictions for m in members])
+    test = average([m.test_predictions for m in members])
+    model = EnsembleModel(name=name, members=[m.model for m in members])
+    return CandidateResult(
+        name=name,
+        model=model,
+        params={"members": [m.name for m in members]},
+        cv_predictions=cv,
+        test_predictions=test,
+        cv_metrics=_metrics(dataset, cv),
+        test_metrics=_metrics(dataset, test),
+    )
+
+
+def refit(
+    result: CandidateResult, dataset: Dataset, trainer: ModelTrainer, stride: int
+) -> TrainedModel | EnsembleModel:
+    """The candidate refitted on every labeled session with its final parameters (for production)."""
+    dates = dataset.labeled_dates
+    if isinstance(result.model, EnsembleModel):
+        members = [
+            fit_on(trainer, m.name, dataset, dates, stride, m.params) for m in result.model.members
+        ]
+        return EnsembleModel(name=result.name, members=members)
+    return fit_on(trainer, result.name, dataset, dates, stride, result.params)
+
+
+def base_candidates(names: list[str], ensemble_members: list[str]) -> list[str]:
+    """The single models to train: those named, plus the ensemble's members when it is named."""
+    needed = [n for n in names if n != "ensemble"]
+    if "ensemble" in names:
+        needed += [m for m in ensemble_members if m not in needed]
+    return needed
+
+
+def train_candidates(
+    names: list[str],
+    ensemble_members: list[str],
+    run: Callable[[str, dict[str, Any] | None], CandidateResult],
+    tune: Callable[[str], dict[str, Any]],
+    combine: Callable[[list[CandidateResult]], CandidateResult],
+) -> list[CandidateResult]:
+    """Train every named candidate in order; the step functions may be orchestrator tasks.
+
+    `tune(name)` returns the tuning record (with `best_params`) for tuned candidates, `run(name,
+    params)` trains and evaluates one candidate, `combine(members)` makes the ensemble.
+    """
+    results: dict[str, CandidateResult] = {}
+    for name in base_candidates(names, ensemble_members):
+        tuning = tune(name) if name.endswith("_tuned") else None
+        results[name] = run(name, tuning["best_params"] if tuning else None)
+        results[name].tuning = tuning
+    if "ensemble" in names:
+        results["ensemble"] = combine([results[m] for m in ensemble_members])
+    return [results[n] for n in names]
