@@ -55,6 +55,7 @@ def main() -> None:
         feature_set(**settings.features.model_dump()),
         m.label_horizon,
         m.label_transform,
+        tuple(m.inputs),
     )
     print(
         f"features + labels: {time.perf_counter() - t:.1f} s, {dataset.rows.shape[0]:,} rows x "
