@@ -73,9 +73,12 @@ def main() -> None:
     trainer = trainer_for(settings)
     timings: dict[str, float] = {}
 
+    def log(message: str) -> None:
+        print(f"  [{time.perf_counter() - start:6.0f} s] {message}", flush=True)
+
     def run(name, params):
         t = time.perf_counter()
-        result = run_candidate(name, dataset, plan, trainer, params)
+        result = run_candidate(name, dataset, plan, trainer, params, progress=log)
         timings[name] = time.perf_counter() - t
         return result
 
@@ -93,6 +96,8 @@ def main() -> None:
                 f"sqlite:///{Path(tmp) / 'optuna.db'}",
                 "bench",
                 settings.seed,
+                stride=m.tuning.sample_stride,
+                progress=log,
             )
             timings[f"{name} (Optuna, {args.trials} trials)"] = time.perf_counter() - t
             return result.to_dict()

@@ -107,6 +107,7 @@ def tune_candidate(
         storage,
         study,
         settings.seed,
+        stride=t.sample_stride,
         progress=logger.info,
     )
     logger.info(

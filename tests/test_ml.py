@@ -1,223 +1,544 @@
-"""Models learn a planted signal out of sample and invent none; IC is what pandas says it is; the
-registry gives back the same model or refuses, before deserializing anything, to load a changed one."""
+"""Candidates fit, predict and repeat themselves bit for bit; the registry gives back the same model
+or refuses, before deserializing anything, to load a changed or foreign one; research splits keep
+every training label out of the period it is judged on; the candidate loop trains what is asked.
+
+Unit level: a small seeded market (50 stocks x 3 years) and small models on one thread.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import shutil
+import zipfile
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from trading_core.data.synthetic import SyntheticMarket, generate_synthetic_market
-from trading_core.errors import ModelError
+from trading_core.data.synthetic import generate_synthetic_market
+from trading_core.errors import DataError, ModelError
 from trading_core.features.library import feature_set
 from trading_core.ml.dataset import Dataset, build_dataset
-from trading_core.ml.metrics import daily_ic, ic_summary
 from trading_core.ml.registry import load_model, save_model
-from trading_core.ml.train import ModelTrainer, TrainedModel
-from trading_core.selection.champion import CandidateResult, best_candidate, evaluate_candidates
-
-FEATURES = feature_set(
-    momentum_windows=[5, 20, 60, 120, 250],
-    reversal_window=5,
-    volatility_windows=[20, 60],
-    volume_window=20,
+from trading_core.ml.research import (
+    CandidateResult,
+    ResearchPlan,
+    plan_research,
+    thin,
+    train_candidates,
 )
+from trading_core.ml.train import BASE_CANDIDATES, EnsembleModel, ModelTrainer, TrainedModel
+
 HORIZON = 5
-HOLDOUT = 252
+SEED = 11
+ENSEMBLE_MEMBERS = ["lightgbm", "xgboost_default", "random_forest"]
+SMALL_MODELS = {
+    "lightgbm": {
+        "n_estimators": 60,
+        "learning_rate": 0.1,
+        "num_leaves": 15,
+        "min_child_samples": 50,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+        "early_stopping_rounds": 10,
+    },
+    "xgboost": {
+        "n_estimators": 40,
+        "learning_rate": 0.1,
+        "max_depth": 3,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+    },
+    "random_forest": {
+        "n_estimators": 20,
+        "max_depth": 6,
+        "min_samples_leaf": 20,
+        "max_features": 0.3,
+        "max_samples": 0.5,
+    },
+}
 
 
-class OneThreadTrainer(ModelTrainer):
-    """The product's candidates on one thread: OpenMP on a busy 2-core machine stalls for seconds."""
-
-    def make(self, name: str):
-        return super().make(name).set_params(n_jobs=1)
+def small_trainer(seed: int = SEED) -> ModelTrainer:
+    """The product's trainer with small models, on one thread (fast on a busy 2-core machine)."""
+    return ModelTrainer(**SMALL_MODELS, seed=seed, n_jobs=1)
 
 
-TRAINER = OneThreadTrainer(n_estimators=100, learning_rate=0.05, min_child_samples=200, seed=1)
+@dataclass(frozen=True)
+class Sample:
+    """Thinned labeled training rows, and later rows (after a purge gap) to score."""
 
-
-def holdout_result(market: SyntheticMarket) -> CandidateResult:
-    dataset = build_dataset(market.data, FEATURES, horizon=HORIZON)
-    (result,) = evaluate_candidates(dataset, ["lightgbm"], TRAINER, holdout=HOLDOUT)
-    return result
+    rows: pd.DataFrame
+    labels: pd.Series
+    later: pd.DataFrame
+    later_labels: pd.Series
 
 
 @pytest.fixture(scope="module")
-def signal_market() -> SyntheticMarket:
-    return generate_synthetic_market(symbols=60, years=4, seed=6, ic=0.1, horizon=HORIZON)
+def dataset() -> Dataset:
+    market = generate_synthetic_market(symbols=50, years=3, seed=5, ic=0.1, horizon=HORIZON)
+    return build_dataset(market.data, feature_set(), HORIZON, "zscore", ("z",))
 
 
 @pytest.fixture(scope="module")
-def null_market() -> SyntheticMarket:
-    return generate_synthetic_market(symbols=60, years=4, seed=6, ic=0.0, horizon=HORIZON)
+def sample(dataset) -> Sample:
+    dates = dataset.labeled_dates
+    train = dataset.on(thin(dates[:480], 5), labeled=True)
+    later = dataset.on(dates[490:], labeled=True)
+    return Sample(
+        dataset.rows[train], dataset.labels[train], dataset.rows[later], dataset.labels[later]
+    )
 
 
-def test_lightgbm_learns_the_planted_signal_on_a_purged_holdout(signal_market):
-    result = holdout_result(signal_market)
-
-    assert result.rank_ic["days"] == HOLDOUT
-    assert result.rank_ic["mean"] > 0
-    assert result.rank_ic["mean"] > 0.3 * signal_market.oracle_ic_horizon
-    assert result.rank_ic["t_stat"] > 3
-    dates = signal_market.data.dates
-    purged = (dates > result.train_end) & (dates < result.holdout_start)
-    assert purged.sum() >= HORIZON  # no training label reaches into the holdout
+@pytest.fixture(scope="module")
+def models(sample) -> dict[str, TrainedModel]:
+    trainer = small_trainer()
+    return {name: trainer.fit(name, sample.rows, sample.labels) for name in BASE_CANDIDATES}
 
 
-def test_lightgbm_finds_nothing_in_a_market_without_signal(null_market):
-    result = holdout_result(null_market)
-
-    assert abs(result.rank_ic["mean"]) < 0.03
-
-
-def test_best_candidate_is_the_highest_mean_rank_ic_and_ties_go_to_the_first():
-    def candidate(name: str, mean: float) -> CandidateResult:
-        stamp = pd.Timestamp("2020-01-02")
-        return CandidateResult(name, {"mean": mean}, {}, pd.Series(dtype=float), *[stamp] * 4)
-
-    results = [candidate("a", 0.02), candidate("b", 0.05), candidate("c", 0.05)]
-
-    assert best_candidate(results).name == "b"
+def ensemble_of(models: dict[str, TrainedModel]) -> EnsembleModel:
+    return EnsembleModel("ensemble", [models[name] for name in ENSEMBLE_MEMBERS])
 
 
 # ---------------------------------------------------------------------------------------------
-# metrics
+# training
 
 
-@pytest.fixture(scope="module")
-def scored() -> tuple[pd.Series, pd.Series]:
-    """Scores and labels on 30 dates x 12 symbols, with gaps and one thin date."""
-    rng = np.random.default_rng(4)
-    dates = pd.bdate_range("2024-01-01", periods=30)
-    symbols = [f"S{i:02d}" for i in range(12)]
-    index = pd.MultiIndex.from_product([dates, symbols], names=["date", "symbol"])
-    labels = pd.Series(rng.normal(size=len(index)), index=index)
-    scores = 0.3 * labels + pd.Series(rng.normal(size=len(index)), index=index)
-    scores = scores.round(1)  # ties, ranked as averages
-    scores[rng.random(len(index)) < 0.1] = np.nan
-    thin = index.get_level_values("date") == dates[7]
-    labels[thin & index.get_level_values("symbol").isin(symbols[4:])] = np.nan  # 4 left: too few
-    return scores, labels
+@pytest.mark.parametrize("name", BASE_CANDIDATES)
+def test_every_candidate_fits_and_gives_one_finite_score_per_row(models, sample, name):
+    model = models[name]
+
+    scores = model.predict(sample.later)
+
+    assert model.name == name
+    assert model.features == list(sample.rows.columns)
+    assert scores.index.equals(sample.later.index)
+    assert np.isfinite(scores.to_numpy()).all()
+    assert scores.nunique() > 1
 
 
-@pytest.mark.parametrize(("rank", "method"), [(True, "spearman"), (False, "pearson")])
-def test_daily_ic_is_the_per_date_correlation_pandas_computes(scored, rank, method):
-    scores, labels = scored
+def test_lightgbm_stops_early_on_a_validation_set_whose_labels_are_noise(sample):
+    rng = np.random.default_rng(0)
+    noise = pd.Series(rng.normal(size=len(sample.later)), index=sample.later.index)
+    ceiling = SMALL_MODELS["lightgbm"]["n_estimators"]
 
-    ic = daily_ic(scores, labels, rank=rank, min_names=5)
+    model = small_trainer().fit(
+        "lightgbm", sample.rows, sample.labels, validation=(sample.later, noise)
+    )
 
-    joined = pd.DataFrame({"s": scores, "l": labels}).dropna()
-    by_date = joined.groupby(level="date")
-    expected = by_date.apply(lambda g: g["s"].corr(g["l"], method=method))[by_date.size() >= 5]
-    pd.testing.assert_series_equal(ic, expected, check_names=False, rtol=1e-12)
-    assert pd.Timestamp("2024-01-10") not in ic.index  # the thin date is left out
-    assert len(ic) == 29
+    assert model.best_iteration is not None
+    assert 1 <= model.best_iteration < ceiling
+    assert model.estimator.booster_.current_iteration() < ceiling  # training stopped, too
 
 
-def test_ic_summary_reports_mean_std_and_t_statistic():
-    ic = pd.Series([0.1, 0.0, 0.2, 0.1])
+def test_without_a_validation_set_lightgbm_uses_every_tree(models):
+    assert models["lightgbm"].best_iteration is None
+    assert models["lightgbm"].estimator.booster_.current_iteration() == 60
 
-    summary = ic_summary(ic)
 
-    assert summary["mean"] == pytest.approx(0.1)
-    assert summary["std"] == pytest.approx(ic.std())
-    assert summary["t_stat"] == pytest.approx(0.1 / ic.std() * 2)
-    assert summary["days"] == 4
+def test_an_unknown_candidate_is_a_model_error_that_lists_the_choices(sample):
+    with pytest.raises(ModelError, match=r"'catboost'.*lightgbm.*random_forest"):
+        small_trainer().fit("catboost", sample.rows, sample.labels)
+
+
+def test_fitting_on_no_rows_is_a_model_error(sample):
+    with pytest.raises(ModelError, match="no labeled rows"):
+        small_trainer().fit("lightgbm", sample.rows.iloc[:0], sample.labels.iloc[:0])
+
+
+@pytest.mark.parametrize("name", BASE_CANDIDATES)
+def test_the_same_seed_and_rows_give_bit_identical_predictions(models, sample, name):
+    again = small_trainer().fit(name, sample.rows, sample.labels)
+
+    assert np.array_equal(
+        again.predict(sample.later).to_numpy(), models[name].predict(sample.later).to_numpy()
+    )
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost_default", "random_forest"])
+def test_a_different_seed_gives_different_predictions(models, sample, name):
+    other = small_trainer(seed=SEED + 1).fit(name, sample.rows, sample.labels)
+
+    assert not np.array_equal(
+        other.predict(sample.later).to_numpy(), models[name].predict(sample.later).to_numpy()
+    )
+
+
+def test_the_ensemble_scores_the_mean_of_its_members_per_date_percentile_ranks(models, sample):
+    ensemble = ensemble_of(models)
+
+    scores = ensemble.predict(sample.later)
+
+    wide_ranks = [
+        models[name].predict(sample.later).unstack("symbol").rank(axis=1, pct=True)
+        for name in ENSEMBLE_MEMBERS
+    ]
+    expected = (sum(wide_ranks) / len(wide_ranks)).stack().reindex(scores.index)
+    pd.testing.assert_series_equal(scores, expected, check_names=False, rtol=1e-12)
+    assert scores.between(0, 1).all()
+    assert ensemble.features == list(sample.rows.columns)
 
 
 # ---------------------------------------------------------------------------------------------
 # registry
 
 
-@pytest.fixture(scope="module")
-def small_dataset() -> Dataset:
-    market = generate_synthetic_market(symbols=20, years=1.2, seed=8, ic=0.1)
-    return build_dataset(market.data, FEATURES, horizon=HORIZON)
-
-
-@pytest.fixture(scope="module", params=["lightgbm", "xgboost_default"])
-def model(request, small_dataset) -> TrainedModel:
-    trainer = OneThreadTrainer(n_estimators=20, min_child_samples=20, seed=1)
-    return trainer.fit(request.param, small_dataset.rows, small_dataset.labels)
+@pytest.fixture(params=["lightgbm", "xgboost_default", "random_forest", "ensemble"])
+def candidate(request, models) -> TrainedModel | EnsembleModel:
+    return ensemble_of(models) if request.param == "ensemble" else models[request.param]
 
 
 @pytest.fixture
-def saved(tmp_path, model) -> Path:
-    save_model(model, tmp_path, "candidate", {"trained_through": "2013-03-01"})
-    return tmp_path
+def saved(tmp_path, candidate) -> Path:
+    folder = tmp_path / "registry"
+    save_model(candidate, folder, {"trained_through": "2014-12-31"})
+    return folder
 
 
-def model_file(folder: Path) -> Path:
-    meta = json.loads((folder / "candidate_metadata.json").read_text())
-    return folder / meta["model_file"]
+def metadata_of(folder: Path) -> dict:
+    return json.loads((folder / "metadata.json").read_text())
 
 
-def test_a_saved_model_loads_back_and_predicts_identically(saved, model, small_dataset):
-    loaded = load_model(saved, "candidate")
+def member_files(folder: Path) -> list[Path]:
+    return [folder / member["file"] for member in metadata_of(folder)["members"]]
 
-    pd.testing.assert_series_equal(
-        loaded.predict(small_dataset.rows), model.predict(small_dataset.rows), check_exact=True
+
+def rewrite_metadata(folder: Path, change) -> None:
+    metadata = metadata_of(folder)
+    change(metadata)
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+
+
+def test_a_saved_model_loads_back_and_predicts_bit_identically(saved, candidate, sample):
+    loaded = load_model(saved)
+
+    # exact for every kind: XGBoost's Booster on a DMatrix and the sklearn wrapper's in-place
+    # prediction run the same float32 trees on the same float32 matrix
+    assert np.array_equal(
+        loaded.predict(sample.later).to_numpy(), candidate.predict(sample.later).to_numpy()
     )
-    assert loaded.features == model.features
-    assert loaded.name == model.name
-    assert loaded.metadata["trained_through"] == "2013-03-01"
+    assert loaded.name == candidate.name
+    assert loaded.features == candidate.features
+    assert loaded.metadata["trained_through"] == "2014-12-31"
 
 
-def test_a_tampered_model_file_is_refused_by_checksum_before_deserializing(saved, monkeypatch):
+def test_metadata_records_each_member_file_and_its_sha256(saved, candidate):
+    members = candidate.members if isinstance(candidate, EnsembleModel) else [candidate]
+
+    recorded = metadata_of(saved)["members"]
+
+    assert [m["name"] for m in recorded] == [m.name for m in members]
+    for entry in recorded:
+        payload = (saved / entry["file"]).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(payload).hexdigest()
+        assert entry["file"].startswith(f"{entry['name']}-{entry['sha256'][:8]}.")
+
+
+@pytest.fixture
+def deserialized(monkeypatch) -> list[bytes]:
+    """Every payload a model library is asked to read (the calls still go through)."""
     import lightgbm
+    import skops.io
     import xgboost
 
-    path = model_file(saved)
+    seen: list[bytes] = []
+    booster, load, untrusted, loads = (
+        lightgbm.Booster,
+        xgboost.Booster.load_model,
+        skops.io.get_untrusted_types,
+        skops.io.loads,
+    )
+
+    def lightgbm_booster(*args, model_str=None, **kwargs):
+        seen.append(model_str.encode() if model_str is not None else repr(args).encode())
+        return booster(*args, model_str=model_str, **kwargs)
+
+    def xgboost_load(self, source):
+        seen.append(bytes(source))
+        return load(self, source)
+
+    def skops_untrusted(*args, data=None, **kwargs):
+        seen.append(bytes(data))
+        return untrusted(*args, data=data, **kwargs)
+
+    def skops_loads(data, *args, **kwargs):
+        seen.append(bytes(data))
+        return loads(data, *args, **kwargs)
+
+    monkeypatch.setattr(lightgbm, "Booster", lightgbm_booster)
+    monkeypatch.setattr(xgboost.Booster, "load_model", xgboost_load)
+    monkeypatch.setattr(skops.io, "get_untrusted_types", skops_untrusted)
+    monkeypatch.setattr(skops.io, "loads", skops_loads)
+    return seen
+
+
+def flip_one_byte(path: Path) -> bytes:
     payload = bytearray(path.read_bytes())
     payload[len(payload) // 2] ^= 0x01
     path.write_bytes(bytes(payload))
-    deserialized = []
-    monkeypatch.setattr(lightgbm, "Booster", lambda *a, **k: deserialized.append("lightgbm"))
-    monkeypatch.setattr(xgboost, "Booster", lambda *a, **k: deserialized.append("xgboost"))
+    return bytes(payload)
 
-    with pytest.raises(ModelError, match="checksum"):
-        load_model(saved, "candidate")
+
+def test_a_tampered_member_file_is_refused_by_checksum_before_it_is_deserialized(
+    saved, deserialized
+):
+    for path in member_files(saved):
+        original = path.read_bytes()
+        tampered = flip_one_byte(path)
+
+        with pytest.raises(ModelError, match=f"{path.name} does not match the checksum"):
+            load_model(saved)
+
+        assert tampered not in deserialized
+        path.write_bytes(original)
+    load_model(saved)  # and the restored files load
+
+
+def test_a_tampered_single_model_reaches_no_library_loader_at_all(
+    tmp_path, models, deserialized
+):
+    for name in ENSEMBLE_MEMBERS:
+        folder = tmp_path / name
+        save_model(models[name], folder, {})
+        (path,) = member_files(folder)
+        flip_one_byte(path)
+
+        with pytest.raises(ModelError, match="checksum"):
+            load_model(folder)
 
     assert deserialized == []
 
 
-def test_a_missing_model_file_is_a_model_error(saved):
-    model_file(saved).unlink()
+def test_a_missing_member_file_is_a_model_error_naming_it(saved):
+    path = member_files(saved)[-1]
+    path.unlink()
 
-    with pytest.raises(ModelError, match="missing"):
-        load_model(saved, "candidate")
+    with pytest.raises(ModelError, match=f"{path.name} .*is missing"):
+        load_model(saved)
 
 
-def test_missing_metadata_is_a_model_error(tmp_path):
-    with pytest.raises(ModelError, match="candidate_metadata.json"):
-        load_model(tmp_path, "candidate")
+def test_missing_metadata_is_a_model_error_naming_the_file(tmp_path):
+    with pytest.raises(ModelError, match="no model metadata at .*champion_metadata.json"):
+        load_model(tmp_path, "champion_metadata.json")
 
 
 @pytest.mark.parametrize(
-    "text", ["{ not json", "[]", '{"kind": "lightgbm"}'], ids=["garbage", "a-list", "no-file-named"]
+    "text",
+    ["{ not json", "[]", '{"model_name": "x"}', '{"members": []}', '{"members": [{"name": "x"}]}'],
+    ids=["garbage", "a-list", "no-members", "empty-members", "member-without-file"],
 )
 def test_unreadable_metadata_is_a_model_error(saved, text):
-    (saved / "candidate_metadata.json").write_text(text)
+    (saved / "metadata.json").write_text(text)
 
-    with pytest.raises(ModelError, match="unreadable"):
-        load_model(saved, "candidate")
-
-
-def test_metadata_naming_a_file_outside_the_folder_is_refused(saved):
-    meta_path = saved / "candidate_metadata.json"
-    meta = json.loads(meta_path.read_text())
-    meta["model_file"] = "../elsewhere.txt"
-    meta_path.write_text(json.dumps(meta))
-
-    with pytest.raises(ModelError):
-        load_model(saved, "candidate")
+    with pytest.raises(ModelError, match="metadata.json is unreadable"):
+        load_model(saved)
 
 
-def test_predicting_without_a_feature_the_model_needs_names_it(saved, small_dataset):
-    loaded = load_model(saved, "candidate")
+@pytest.mark.parametrize("where", ["parent", "absolute"])
+def test_metadata_naming_a_file_outside_the_folder_is_refused(saved, where):
+    outside = saved.parent / member_files(saved)[0].name
+    shutil.copy(member_files(saved)[0], outside)  # a real file with the right checksum
+    named = f"../{outside.name}" if where == "parent" else str(outside)
+    rewrite_metadata(saved, lambda m: m["members"][0].update(file=named))
 
-    with pytest.raises(ModelError, match="vol_60_rank"):
-        loaded.predict(small_dataset.rows.drop(columns="vol_60_rank"))
+    with pytest.raises(ModelError, match="unsupported model"):
+        load_model(saved)
+
+
+def double(x):
+    """A module-level function: skops stores it by name, as a type outside scikit-learn."""
+    return 2 * x
+
+
+def test_a_skops_file_holding_a_type_outside_scikit_learn_is_refused_by_name(tmp_path, sample):
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    pipeline = make_pipeline(FunctionTransformer(double), RandomForestRegressor(n_estimators=2))
+    pipeline.fit(sample.rows.fillna(0).to_numpy("float32")[:500], sample.labels[:500])
+    foreign = TrainedModel("random_forest", "sklearn", pipeline, list(sample.rows.columns))
+    save_model(foreign, tmp_path, {})
+
+    with pytest.raises(ModelError, match=rf"types outside scikit-learn: {double.__module__}\.double"):
+        load_model(tmp_path)
+
+
+def crafted_skops(module: str, function: str, argument: str) -> bytes:
+    """A skops file whose only node calls `module.function(argument)` when it is loaded."""
+    import skops.io
+
+    reference = json.loads(zipfile.ZipFile(io.BytesIO(skops.io.dumps([1]))).read("schema.json"))
+    text = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode"}
+    schema = {
+        "__class__": function,
+        "__module__": module,
+        "__loader__": "ConstructorFromReduceNode",
+        "content": {
+            "__class__": "tuple",
+            "__module__": "builtins",
+            "__loader__": "TupleNode",
+            "content": [{**text, "content": json.dumps(argument), "is_json": True, "__id__": 1}],
+            "__id__": 2,
+        },
+        "__id__": 3,
+        "protocol": reference["protocol"],
+        "_skops_version": reference["_skops_version"],
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("schema.json", json.dumps(schema))
+    return buffer.getvalue()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="registry bug: TRUSTED_PREFIXES trusts every 'builtins.' name, so a skops file calling "
+    "builtins.exec passes the allow-list and runs its code inside load_model",
+)
+def test_a_skops_file_that_calls_builtins_exec_is_refused_before_running_it(
+    tmp_path, models, monkeypatch
+):
+    monkeypatch.setenv("ALPHAPILOT_TEST_EXEC_RAN", "no")
+    save_model(models["random_forest"], tmp_path, {})
+    (path,) = member_files(tmp_path)
+    payload = crafted_skops(
+        "builtins", "exec", "import os; os.environ['ALPHAPILOT_TEST_EXEC_RAN'] = 'yes'"
+    )
+    path.write_bytes(payload)  # whoever can write the file can write its checksum, too
+    rewrite_metadata(
+        tmp_path, lambda m: m["members"][0].update(sha256=hashlib.sha256(payload).hexdigest())
+    )
+
+    try:
+        with pytest.raises(ModelError, match="builtins.exec"):
+            load_model(tmp_path)
+    finally:
+        import os
+
+        assert os.environ["ALPHAPILOT_TEST_EXEC_RAN"] == "no", "load_model ran the file's code"
+
+
+def test_predicting_without_a_feature_the_model_needs_names_it(saved, sample):
+    loaded = load_model(saved)
+
+    with pytest.raises(ModelError, match="needs feature.*: vol_60_z"):
+        loaded.predict(sample.later.drop(columns="vol_60_z"))
+
+
+# ---------------------------------------------------------------------------------------------
+# research plan
+
+
+def sessions_strictly_between(sessions: pd.DatetimeIndex, first, last) -> int:
+    return int(((sessions > first) & (sessions < last)).sum())
+
+
+@pytest.mark.parametrize(("embargo", "rolling"), [(0, None), (3, None), (0, 200)])
+def test_every_training_label_ends_before_the_window_it_is_judged_on(dataset, embargo, rolling):
+    sessions = pd.DatetimeIndex(dataset.dates.unique())  # trading sessions, not calendar days
+
+    plan: ResearchPlan = plan_research(
+        dataset, 126, folds=3, validation_sessions=63, embargo=embargo, rolling_train=rolling
+    )
+
+    assert plan.gap == HORIZON + embargo
+    for fold in plan.folds:
+        assert sessions_strictly_between(sessions, fold.train[-1], fold.validation[0]) >= plan.gap
+        assert fold.train.is_monotonic_increasing and fold.validation.is_monotonic_increasing
+        assert fold.train[-1] < fold.validation[0]
+        if rolling:
+            assert len(fold.train) == rolling
+    for earlier, later in pairwise(plan.folds):
+        assert earlier.validation[-1] < later.validation[0]  # ordered, hence disjoint
+    assert len(plan.test) == 126
+    assert sessions_strictly_between(sessions, plan.pre_test[-1], plan.test[0]) >= plan.gap
+    before_test = plan.pre_test.union(
+        pd.DatetimeIndex([d for f in plan.folds for d in f.train.append(f.validation)])
+    )
+    assert not before_test.isin(plan.test).any()
+    assert before_test.max() == plan.pre_test[-1]
+
+
+def test_too_little_history_for_the_plan_is_a_data_error_naming_the_settings(dataset):
+    with pytest.raises(DataError, match=r"not enough history.*modeling\.test_sessions.*modeling\.cv"):
+        plan_research(dataset, 600, folds=3, validation_sessions=63)
+
+
+@pytest.mark.parametrize("length", [1, 4, 5, 6, 12, 23])
+def test_thin_keeps_the_last_date_and_every_fifth_before_it(dataset, length):
+    dates = dataset.labeled_dates[:length]
+
+    kept = thin(dates, 5)
+
+    assert kept[-1] == dates[-1]
+    assert list(kept) == list(dates[::-1][::5][::-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# the candidate loop (stub steps: this is the order of work, not the models)
+
+
+def stub_result(name: str, params=None) -> CandidateResult:
+    empty = pd.Series(dtype="float64")
+    return CandidateResult(name, None, params or {}, cv_predictions=empty, test_predictions=empty)
+
+
+@dataclass
+class Steps:
+    tuned: list
+    runs: list
+    combined: list
+
+    def tune(self, name):
+        self.tuned.append(name)
+        return {"best_params": {"max_depth": 3}, "trials_complete": 5}
+
+    def run(self, name, params):
+        self.runs.append((name, params))
+        return stub_result(name, params)
+
+    def combine(self, members):
+        self.combined.append([m.name for m in members])
+        return stub_result("ensemble")
+
+
+def test_train_candidates_tunes_only_the_tuned_candidate_and_trains_unlisted_members():
+    steps = Steps([], [], [])
+
+    results = train_candidates(
+        ["xgboost_tuned", "ensemble", "lightgbm"],
+        ENSEMBLE_MEMBERS,
+        steps.run,
+        steps.tune,
+        steps.combine,
+    )
+
+    assert steps.tuned == ["xgboost_tuned"]
+    assert steps.runs == [
+        ("xgboost_tuned", {"max_depth": 3}),
+        ("lightgbm", None),
+        ("xgboost_default", None),
+        ("random_forest", None),
+    ]
+    assert steps.combined == [ENSEMBLE_MEMBERS]
+    assert [r.name for r in results] == ["xgboost_tuned", "ensemble", "lightgbm"]
+    assert results[0].tuning == {"best_params": {"max_depth": 3}, "trials_complete": 5}
+    assert results[2].tuning is None
+
+
+def test_train_candidates_without_the_ensemble_trains_only_what_is_named():
+    steps = Steps([], [], [])
+
+    results = train_candidates(
+        ["random_forest", "lightgbm"], ENSEMBLE_MEMBERS, steps.run, steps.tune, steps.combine
+    )
+
+    assert steps.tuned == [] and steps.combined == []
+    assert steps.runs == [("random_forest", None), ("lightgbm", None)]
+    assert [r.name for r in results] == ["random_forest", "lightgbm"]

@@ -1,0 +1,318 @@
+"""The research protocol is honest: it finds a planted signal out of sample, invents none when the
+labels carry none, exposes a feature that peeks at the label, repeats itself bit for bit, and never
+lets the Optuna search see the test period.
+
+The protocol is the product's (`load_settings()` features, labels, purge gap, test period and
+candidates, wired as `tasks.research` wires them) with smaller folds, trees and tuning budgets so
+the file runs in a few minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from settings import Settings, load_settings
+from tasks.research import trainer_for
+from trading_core.data.synthetic import SyntheticMarket, generate_synthetic_market
+from trading_core.errors import DataError
+from trading_core.features.guard import assert_point_in_time
+from trading_core.features.library import Feature, feature_set
+from trading_core.ml.dataset import Dataset, build_dataset
+from trading_core.ml.optuna_search import tune
+from trading_core.ml.research import (
+    CandidateResult,
+    ResearchPlan,
+    combine_ensemble,
+    plan_research,
+    run_candidate,
+    train_candidates,
+)
+from trading_core.ml.train import ModelTrainer, TrainedModel
+from trading_core.selection.champion import best_candidate, comparison_table
+
+pytestmark = pytest.mark.slow
+
+CANDIDATES = ["lightgbm", "xgboost_default", "xgboost_tuned", "random_forest", "ensemble"]
+# the label itself, shifted into the past by mistake: known only 5 sessions after t
+LEAK = Feature("leak", 1, lambda d: d.close.shift(-5) / d.close - 1)
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    """The default protocol with 3 folds, 5 trials and fewer trees."""
+    return load_settings(
+        modeling={
+            "cv": {"folds": 3},
+            "xgboost": {"n_estimators": 150},
+            "random_forest": {"n_estimators": 40},
+            "tuning": {"trials": 5},
+        }
+    )
+
+
+def product_features(settings: Settings) -> list[Feature]:
+    return feature_set(**settings.features.model_dump())
+
+
+def dataset_for(data, features: list[Feature], settings: Settings) -> Dataset:
+    m = settings.modeling
+    return build_dataset(data, features, m.label_horizon, m.label_transform, tuple(m.inputs))
+
+
+def plan_for(dataset: Dataset, settings: Settings) -> ResearchPlan:
+    m = settings.modeling
+    return plan_research(
+        dataset,
+        m.test_sessions,
+        m.cv.folds,
+        m.cv.validation_sessions,
+        m.cv.embargo_sessions,
+        None,
+        m.sample_stride,
+    )
+
+
+@contextmanager
+def dates_touched() -> Iterator[list[pd.Timestamp]]:
+    """Every date a model is fitted on, early-stopped on or asked to score while inside."""
+    seen: list[pd.Timestamp] = []
+    fit, predict = ModelTrainer.fit, TrainedModel.predict
+
+    def spy_fit(self, name, rows, labels, params=None, validation=None):
+        seen.extend(rows.index.unique("date"))
+        if validation is not None:
+            seen.extend(validation[0].index.unique("date"))
+        return fit(self, name, rows, labels, params, validation)
+
+    def spy_predict(self, rows):
+        seen.extend(rows.index.unique("date"))
+        return predict(self, rows)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ModelTrainer, "fit", spy_fit)
+        patch.setattr(TrainedModel, "predict", spy_predict)
+        yield seen
+
+
+@dataclass
+class Run:
+    """One pass of the candidate pipeline: results by name, and what the tuning touched."""
+
+    results: dict[str, CandidateResult]
+    tuning_dates: pd.DatetimeIndex
+
+
+def run_pipeline(
+    dataset: Dataset,
+    plan: ResearchPlan,
+    settings: Settings,
+    storage: str,
+    names: list[str] = CANDIDATES,
+) -> Run:
+    """Tune, train and evaluate `names` as the research flow does, with a study in `storage`."""
+    trainer, tuning = trainer_for(settings), settings.modeling.tuning
+    seen: list[pd.Timestamp] = []
+
+    def tune_step(name: str) -> dict:
+        with dates_touched() as dates:
+            result = tune(
+                name,
+                dataset,
+                plan,
+                trainer,
+                tuning.trials,
+                tuning.timeout_seconds,
+                storage,
+                f"{name}-study",
+                settings.seed,
+            )
+        seen.extend(dates)
+        return result.to_dict()
+
+    results = train_candidates(
+        names,
+        list(settings.model_selection.ensemble_members),
+        lambda name, params: run_candidate(name, dataset, plan, trainer, params),
+        tune_step,
+        lambda members: combine_ensemble("ensemble", members, dataset),
+    )
+    return Run({r.name: r for r in results}, pd.DatetimeIndex(seen).unique())
+
+
+def sqlite_in(folder: Path) -> str:
+    return f"sqlite:///{folder / 'optuna.db'}"
+
+
+def shuffle_dates(dataset: Dataset, seed: int) -> Dataset:
+    """Each labeled date gets another date's whole label and forward-return cross-section.
+
+    Each cross-section stays intact; only the link between the features at t and the outcome
+    after t is broken.
+    """
+    dates = dataset.labeled_dates
+    source = dates[np.random.default_rng(seed).permutation(len(dates))]
+
+    def move(series: pd.Series) -> pd.Series:
+        wide = series.unstack("symbol")
+        wide.loc[dates] = wide.loc[source].to_numpy()
+        return wide.stack(future_stack=True).reindex(series.index).rename(series.name)
+
+    return Dataset(dataset.rows, move(dataset.labels), move(dataset.forward_returns), dataset.horizon)
+
+
+def out_of_sample_ic(result: CandidateResult) -> float:
+    """The candidate's mean daily rank IC over the test period."""
+    return result.test_metrics["rank_ic"]
+
+
+# ---------------------------------------------------------------------------------------------
+# the shared market: 300 stocks x 6 years with a planted signal of oracle IC 0.05
+
+
+@pytest.fixture(scope="module")
+def market() -> SyntheticMarket:
+    return generate_synthetic_market(symbols=300, years=6, seed=7, ic=0.05)
+
+
+@pytest.fixture(scope="module")
+def dataset(market, settings) -> Dataset:
+    return dataset_for(market.data, product_features(settings), settings)
+
+
+@pytest.fixture(scope="module")
+def plan(dataset, settings) -> ResearchPlan:
+    return plan_for(dataset, settings)
+
+
+@pytest.fixture(scope="module")
+def signal_run(dataset, plan, settings, tmp_path_factory) -> Run:
+    return run_pipeline(dataset, plan, settings, sqlite_in(tmp_path_factory.mktemp("signal")))
+
+
+@pytest.fixture(scope="module")
+def shuffled_run(dataset, plan, settings, tmp_path_factory) -> Run:
+    shuffled = shuffle_dates(dataset, seed=1)
+    return run_pipeline(shuffled, plan, settings, sqlite_in(tmp_path_factory.mktemp("shuffled")))
+
+
+def test_the_best_candidate_finds_at_least_half_the_planted_signal_out_of_sample(
+    market, signal_run
+):
+    results = list(signal_run.results.values())
+
+    best = best_candidate(results)
+
+    half = 0.5 * market.oracle_ic_horizon
+    assert out_of_sample_ic(best) >= half, comparison_table(results, best.name).to_string()
+
+
+def test_with_labels_shuffled_across_dates_no_candidate_finds_anything(shuffled_run):
+    # Under the null each test date's rank IC is ~ N(0, 1/sqrt(300 - 1)) = 0.058 and, the label
+    # cross-sections being drawn from random dates, nearly independent from day to day, so the
+    # mean over 252 days has a standard error of about 0.058 / sqrt(252) = 0.0037: 0.01 is 2.7
+    # standard errors.
+    ics = {name: out_of_sample_ic(r) for name, r in shuffled_run.results.items()}
+
+    assert set(ics) == set(CANDIDATES)
+    assert all(abs(ic) < 0.01 for ic in ics.values()), ics
+
+
+# ---------------------------------------------------------------------------------------------
+# a feature that peeks at the label
+
+
+def test_a_feature_that_peeks_at_the_label_gives_an_implausibly_high_ic(market, settings):
+    leaky = dataset_for(market.data, [*product_features(settings), LEAK], settings)
+
+    result = run_candidate("lightgbm", leaky, plan_for(leaky, settings), trainer_for(settings))
+
+    assert out_of_sample_ic(result) > 0.5
+
+
+def test_the_look_ahead_guard_names_the_peeking_feature_and_passes_the_product_features(
+    market, settings
+):
+    with pytest.raises(DataError, match=r"look-ahead: feature\(s\) leak change"):
+        assert_point_in_time(market.data, [*product_features(settings), LEAK])
+
+    assert_point_in_time(market.data, product_features(settings))  # raises nothing
+
+
+# ---------------------------------------------------------------------------------------------
+# repeatability and the Optuna search, on a smaller market
+
+
+@pytest.fixture(scope="module")
+def small_dataset(settings) -> Dataset:
+    market = generate_synthetic_market(symbols=60, years=4, seed=3, ic=0.05)
+    return dataset_for(market.data, product_features(settings), settings)
+
+
+@pytest.fixture(scope="module")
+def small_plan(small_dataset, settings) -> ResearchPlan:
+    return plan_for(small_dataset, settings)
+
+
+def test_the_pipeline_run_twice_gives_bit_identical_test_predictions(
+    small_dataset, small_plan, settings, tmp_path
+):
+    names = ["lightgbm", "xgboost_tuned", "random_forest"]
+    (tmp_path / "first").mkdir(), (tmp_path / "second").mkdir()
+
+    first = run_pipeline(small_dataset, small_plan, settings, sqlite_in(tmp_path / "first"), names)
+    second = run_pipeline(small_dataset, small_plan, settings, sqlite_in(tmp_path / "second"), names)
+
+    for name in names:
+        one, two = first.results[name], second.results[name]
+        assert one.test_predictions.index.equals(two.test_predictions.index)
+        assert np.array_equal(one.test_predictions.to_numpy(), two.test_predictions.to_numpy())
+        assert one.params == two.params
+    assert first.results["xgboost_tuned"].tuning["trials_complete"] == 5
+
+
+def test_the_optuna_search_never_fits_or_scores_on_the_test_period(signal_run, plan):
+    touched = signal_run.tuning_dates
+
+    assert len(touched) > 0
+    assert not touched.isin(plan.test).any()
+    assert touched.max() <= plan.pre_test[-1]
+
+
+def test_a_persistent_study_resumes_and_only_adds_the_missing_trials(
+    small_dataset, small_plan, settings, tmp_path
+):
+    trainer, storage = trainer_for(settings), sqlite_in(tmp_path)
+    progress: list[list[str]] = []
+
+    def search(trials: int):
+        progress.append([])
+        return tune(
+            "xgboost_tuned",
+            small_dataset,
+            small_plan,
+            trainer,
+            trials,
+            600,
+            storage,
+            "resumed",
+            settings.seed,
+            progress=progress[-1].append,
+        )
+
+    first = search(3)
+    again = search(3)
+    more = search(4)
+
+    assert first.trials_complete + first.trials_pruned == 3
+    assert again.trials_complete + again.trials_pruned == 3
+    assert progress[1] == []  # the second call ran no trial
+    assert again.params == first.params
+    assert more.trials_complete + more.trials_pruned == 4
+    assert len(progress[2]) == 1
