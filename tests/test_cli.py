@@ -10,8 +10,17 @@ from flows.cli import app
 
 runner = CliRunner()
 
-COMMANDS = [[], ["demo"], ["data"], ["data", "update"], ["data", "synth"], ["select"], ["daily"]]
-TAKES_HOME = [["demo"], ["data", "update"], ["select"], ["daily"]]
+COMMANDS = [
+    [],
+    ["demo"],
+    ["data"],
+    ["data", "update"],
+    ["data", "synth"],
+    ["train"],
+    ["select"],
+    ["daily"],
+]
+TAKES_HOME = [["demo"], ["data", "update"], ["train"], ["select"], ["daily"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "alphapilot")

@@ -296,12 +296,11 @@ def test_a_tampered_member_file_is_refused_by_checksum_before_it_is_deserialized
 
         assert tampered not in deserialized
         path.write_bytes(original)
-    load_model(saved)  # and the restored files load
+    load_model(saved)  # the restored files load, and the spy sees them read
+    assert all(path.read_bytes() in deserialized for path in member_files(saved))
 
 
-def test_a_tampered_single_model_reaches_no_library_loader_at_all(
-    tmp_path, models, deserialized
-):
+def test_a_tampered_single_model_reaches_no_library_loader_at_all(tmp_path, models, deserialized):
     for name in ENSEMBLE_MEMBERS:
         folder = tmp_path / name
         save_model(models[name], folder, {})
@@ -365,7 +364,9 @@ def test_a_skops_file_holding_a_type_outside_scikit_learn_is_refused_by_name(tmp
     foreign = TrainedModel("random_forest", "sklearn", pipeline, list(sample.rows.columns))
     save_model(foreign, tmp_path, {})
 
-    with pytest.raises(ModelError, match=rf"types outside scikit-learn: {double.__module__}\.double"):
+    with pytest.raises(
+        ModelError, match=rf"types outside scikit-learn: {double.__module__}\.double"
+    ):
         load_model(tmp_path)
 
 
@@ -466,7 +467,9 @@ def test_every_training_label_ends_before_the_window_it_is_judged_on(dataset, em
 
 
 def test_too_little_history_for_the_plan_is_a_data_error_naming_the_settings(dataset):
-    with pytest.raises(DataError, match=r"not enough history.*modeling\.test_sessions.*modeling\.cv"):
+    with pytest.raises(
+        DataError, match=r"not enough history.*modeling\.test_sessions.*modeling\.cv"
+    ):
         plan_research(dataset, 600, folds=3, validation_sessions=63)
 
 

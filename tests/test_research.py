@@ -164,7 +164,9 @@ def shuffle_dates(dataset: Dataset, seed: int) -> Dataset:
         wide.loc[dates] = wide.loc[source].to_numpy()
         return wide.stack(future_stack=True).reindex(series.index).rename(series.name)
 
-    return Dataset(dataset.rows, move(dataset.labels), move(dataset.forward_returns), dataset.horizon)
+    return Dataset(
+        dataset.rows, move(dataset.labels), move(dataset.forward_returns), dataset.horizon
+    )
 
 
 def out_of_sample_ic(result: CandidateResult) -> float:
@@ -267,7 +269,9 @@ def test_the_pipeline_run_twice_gives_bit_identical_test_predictions(
     (tmp_path / "first").mkdir(), (tmp_path / "second").mkdir()
 
     first = run_pipeline(small_dataset, small_plan, settings, sqlite_in(tmp_path / "first"), names)
-    second = run_pipeline(small_dataset, small_plan, settings, sqlite_in(tmp_path / "second"), names)
+    second = run_pipeline(
+        small_dataset, small_plan, settings, sqlite_in(tmp_path / "second"), names
+    )
 
     for name in names:
         one, two = first.results[name], second.results[name]
