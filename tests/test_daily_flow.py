@@ -82,7 +82,11 @@ def test_champion_is_saved_with_its_holdout_record(bundled_home):
     winner = metadata["candidates"][metadata["model_name"]]["test_rank_ic"]
     assert all(winner >= c["test_rank_ic"] for c in metadata["candidates"].values())
     assert set(metadata["candidates"]) == {
-        "lightgbm", "xgboost_default", "xgboost_tuned", "random_forest", "ensemble"
+        "lightgbm",
+        "xgboost_default",
+        "xgboost_tuned",
+        "random_forest",
+        "ensemble",
     }
     for member in metadata["members"]:
         assert (bundled_home / "production" / member["file"]).exists()

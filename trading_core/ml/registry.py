@@ -1,8 +1,8 @@
 """The model registry: models in their native formats, verified by checksum before loading.
 
 Each model member is one file in its library's own format — LightGBM text (`.txt`), XGBoost
-UBJSON (`.ubj`), scikit-learn through skops (`.skops`, loaded with an allow-list of scikit-learn and
-numpy types) — named `<prefix><member>-<sha8>.<ext>`. A metadata JSON written last, atomically,
+UBJSON (`.ubj`), scikit-learn through skops (`.skops`, loaded only when every type skops does not trust by default
+is on an exact allow-list) — named `<prefix><member>-<sha8>.<ext>`. A metadata JSON written last, atomically,
 names every member file with its SHA-256: a crash mid-save leaves the previous model loadable.
 An ensemble is the same record with several members. Nothing is ever unpickled.
 """
@@ -23,7 +23,8 @@ from trading_core.io import atomic_write_bytes, to_json
 from trading_core.ml.train import EnsembleModel, TrainedModel, as_matrix, rank_by_date
 
 EXTENSIONS = {"lightgbm": "txt", "xgboost": "ubj", "sklearn": "skops"}
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.")
+# Types skops does not trust by default that a scikit-learn forest needs: trusted by exact name.
+TRUSTED_TYPES = frozenset({"sklearn.tree._tree.Tree"})
 
 
 def _sha256(payload: bytes) -> str:
@@ -57,10 +58,11 @@ def _load_native(kind: str, payload: bytes, where: Path) -> Any:
         import skops.io
 
         untrusted = skops.io.get_untrusted_types(data=payload)
-        foreign = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+        foreign = [t for t in untrusted if t not in TRUSTED_TYPES]
         if foreign:
-            raise ModelError(f"{where} contains types outside scikit-learn: {', '.join(foreign)}")
-        return skops.io.loads(payload, trusted=untrusted)
+            raise ModelError(f"{where} contains types that are not trusted: {', '.join(foreign)}")
+        forest = skops.io.loads(payload, trusted=untrusted)
+        return forest.set_params(n_jobs=1)  # bit-identical scores: trees summed in order
     except ModelError:
         raise
     except Exception as exc:  # each library raises its own error type

@@ -52,6 +52,8 @@ class TrainedModel:
 
     def predict(self, rows: pd.DataFrame) -> pd.Series:
         """Scores for `rows` (indexed by (date, symbol)); higher means a higher expected return."""
+        if self.kind == "sklearn":  # a forest sums its trees in thread-completion order otherwise
+            self.estimator.set_params(n_jobs=1)
         values = self.estimator.predict(as_matrix(rows, self.features))
         return pd.Series(np.asarray(values, dtype="float64"), index=rows.index, name="score")
 
