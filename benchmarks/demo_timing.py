@@ -47,12 +47,12 @@ def demo_wall_clock() -> float:
 def step_breakdown() -> list[tuple[str, float]]:
     """The demo's compute steps without Prefect, on the bundled data."""
     from settings import load_settings
-    from tasks.research import trainer_for
+    from tasks.research import plan_for, trainer_for
     from trading_core.data.providers import BundledProvider
     from trading_core.data.store import MarketStore
     from trading_core.features.library import feature_set
     from trading_core.ml.dataset import build_dataset
-    from trading_core.ml.research import plan_research, run_candidate
+    from trading_core.ml.research import run_candidate
 
     settings = load_settings()
     m = settings.modeling
@@ -68,15 +68,7 @@ def step_breakdown() -> list[tuple[str, float]]:
         lambda: build_dataset(data, features, m.label_horizon, m.label_transform, tuple(m.inputs)),
         rows,
     )
-    plan = plan_research(
-        dataset,
-        m.test_sessions,
-        m.cv.folds,
-        m.cv.validation_sessions,
-        m.cv.embargo_sessions,
-        None,
-        m.sample_stride,
-    )
+    plan = plan_for(dataset, settings)
     trainer = trainer_for(settings)
     for name in ("lightgbm", "xgboost_default", "random_forest"):
         timed(

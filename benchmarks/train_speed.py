@@ -28,14 +28,13 @@ def main() -> None:
     args = parser.parse_args()
 
     from settings import load_settings
-    from tasks.research import trainer_for
+    from tasks.research import plan_for, trainer_for
     from trading_core.data.synthetic import generate_synthetic_market
     from trading_core.features.library import feature_set
     from trading_core.ml.dataset import build_dataset
     from trading_core.ml.optuna_search import tune
     from trading_core.ml.research import (
         combine_ensemble,
-        plan_research,
         run_candidate,
         train_candidates,
     )
@@ -61,15 +60,7 @@ def main() -> None:
         f"features + labels: {time.perf_counter() - t:.1f} s, {dataset.rows.shape[0]:,} rows x "
         f"{dataset.rows.shape[1]} columns"
     )
-    plan = plan_research(
-        dataset,
-        m.test_sessions,
-        m.cv.folds,
-        m.cv.validation_sessions,
-        m.cv.embargo_sessions,
-        None,
-        m.sample_stride,
-    )
+    plan = plan_for(dataset, settings)
     trainer = trainer_for(settings)
     timings: dict[str, float] = {}
 

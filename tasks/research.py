@@ -71,11 +71,10 @@ def build_features(data: MarketData, settings: Settings) -> Dataset:
     return dataset
 
 
-@task(name="plan-research", cache_policy=NO_CACHE)
-def plan(dataset: Dataset, settings: Settings) -> ResearchPlan:
-    """Walk-forward folds, the pre-test window and the untouched test period."""
+def plan_for(dataset: Dataset, settings: Settings) -> ResearchPlan:
+    """The research plan the modeling settings describe."""
     m = settings.modeling
-    research = plan_research(
+    return plan_research(
         dataset,
         m.test_sessions,
         m.cv.folds,
@@ -84,6 +83,12 @@ def plan(dataset: Dataset, settings: Settings) -> ResearchPlan:
         m.cv.train_sessions if m.cv.window == "rolling" else None,
         m.sample_stride,
     )
+
+
+@task(name="plan-research", cache_policy=NO_CACHE)
+def plan(dataset: Dataset, settings: Settings) -> ResearchPlan:
+    """Walk-forward folds, the pre-test window and the untouched test period."""
+    research = plan_for(dataset, settings)
     get_run_logger().info("research plan: %s", research.describe())
     return research
 
