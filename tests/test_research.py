@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from settings import Settings, load_settings
-from tasks.research import trainer_for
+from tasks.research import plan_for, trainer_for
 from trading_core.data.synthetic import SyntheticMarket, generate_synthetic_market
 from trading_core.errors import DataError
 from trading_core.features.guard import assert_point_in_time
@@ -30,7 +30,6 @@ from trading_core.ml.research import (
     CandidateResult,
     ResearchPlan,
     combine_ensemble,
-    plan_research,
     run_candidate,
     train_candidates,
 )
@@ -65,19 +64,6 @@ def product_features(settings: Settings) -> list[Feature]:
 def dataset_for(data, features: list[Feature], settings: Settings) -> Dataset:
     m = settings.modeling
     return build_dataset(data, features, m.label_horizon, m.label_transform, tuple(m.inputs))
-
-
-def plan_for(dataset: Dataset, settings: Settings) -> ResearchPlan:
-    m = settings.modeling
-    return plan_research(
-        dataset,
-        m.test_sessions,
-        m.cv.folds,
-        m.cv.validation_sessions,
-        m.cv.embargo_sessions,
-        None,
-        m.sample_stride,
-    )
 
 
 @contextmanager
