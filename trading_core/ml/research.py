@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from trading_core.errors import DataError
-from trading_core.ml.cv import Split, walk_forward_splits
+from trading_core.ml.cv import Split, holdout_split, walk_forward_splits
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.metrics import daily_ic, evaluate_predictions
 from trading_core.ml.train import EnsembleModel, ModelTrainer, TrainedModel, rank_by_date
@@ -67,10 +67,11 @@ def plan_research(
             f"{needed} (test {test_sessions}, {folds} folds of {validation_sessions}, purge gap "
             f"{gap}); use more data or lower modeling.test_sessions / modeling.cv settings"
         )
-    test = dates[-test_sessions:]
-    pre_test = dates[: len(dates) - test_sessions - gap]
-    splits = walk_forward_splits(pre_test, folds, validation_sessions, gap, train=rolling_train)
-    return ResearchPlan(folds=splits, pre_test=pre_test, test=test, gap=gap, stride=stride)
+    final = holdout_split(dates, holdout=test_sessions, gap=gap)
+    splits = walk_forward_splits(final.train, folds, validation_sessions, gap, train=rolling_train)
+    return ResearchPlan(
+        folds=splits, pre_test=final.train, test=final.validation, gap=gap, stride=stride
+    )
 
 
 def thin(dates: pd.DatetimeIndex, stride: int) -> pd.DatetimeIndex:
