@@ -24,7 +24,8 @@ from pydantic_settings import (
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
 
-OptimizerName = Literal["equal_weight", "inverse_vol"]
+OptimizerName = Literal["max_sharpe", "min_volatility", "hrp", "inverse_vol", "equal_weight"]
+SolverName = Literal["CLARABEL", "OSQP", "SCS"]
 CandidateName = Literal["lightgbm", "xgboost_default", "xgboost_tuned", "random_forest", "ensemble"]
 
 
@@ -149,14 +150,32 @@ class ModelingSettings(Section):
     tuning: TuningSettings = TuningSettings()
 
 
+class TopKByRegime(Section):
+    """Names held per regime; None keeps `portfolio.top_k`."""
+
+    risk_off: int | None = Field(None, ge=1)
+    normal: int | None = Field(None, ge=1)
+    risk_on: int | None = Field(None, ge=1)
+
+
 class PortfolioSettings(Section):
     optimizer: OptimizerName = "equal_weight"
     top_k: int = Field(10, ge=1)
+    top_k_by_regime: TopKByRegime = TopKByRegime()
     max_weight: float = Field(0.15, gt=0.0, le=1.0)
     costs_bps: float = Field(5.0, ge=0.0)
     slippage_bps: float = Field(5.0, ge=0.0)
     max_turnover: float = Field(0.5, gt=0.0, le=2.0)
     volatility_window: int = Field(60, ge=2)
+    covariance_window: int = Field(252, ge=20)
+    score_ic: float = Field(0.05, gt=0.0, lt=1.0)
+    risk_free_rate: float = Field(0.0, ge=0.0, lt=1.0)
+    solver: SolverName = "CLARABEL"
+
+    def top_k_for(self, regime_key: str) -> int:
+        """Names to hold in the regime `regime_key` (risk_off | normal | risk_on)."""
+        override = getattr(self.top_k_by_regime, regime_key)
+        return self.top_k if override is None else override
 
 
 class RegimeExposure(Section):
@@ -168,13 +187,32 @@ class RegimeExposure(Section):
 class RegimeSettings(Section):
     fast_window: int = Field(50, ge=2)
     slow_window: int = Field(200, ge=3)
+    volatility_window: int = Field(20, ge=2)
+    volatility_history: int = Field(252, ge=20)
+    high_volatility_quantile: float = Field(0.8, gt=0.0, lt=1.0)
+    low_volatility_quantile: float = Field(0.5, gt=0.0, lt=1.0)
+    confirm_sessions: int = Field(3, ge=1)
     exposure: RegimeExposure = RegimeExposure()
 
     @model_validator(mode="after")
     def _fast_before_slow(self) -> RegimeSettings:
         if self.fast_window >= self.slow_window:
             raise ValueError("regime.fast_window must be shorter than regime.slow_window")
+        if self.low_volatility_quantile >= self.high_volatility_quantile:
+            raise ValueError(
+                "regime.low_volatility_quantile must be below regime.high_volatility_quantile"
+            )
         return self
+
+
+class BacktestSettings(Section):
+    """Walk-forward backtests: rebalance cadence, retraining schedule, cash rate."""
+
+    rebalance_sessions: int = Field(5, ge=1)
+    retrain: Literal["folds", "months"] = "folds"
+    retrain_months: int = Field(12, ge=1)
+    min_train_sessions: int = Field(504, ge=20)
+    cash_rate: float = Field(0.0, ge=0.0, lt=1.0)
 
 
 class LiveSettings(Section):
@@ -241,7 +279,14 @@ class ModelSelectionSettings(Section):
         default_factory=lambda: ["lightgbm", "xgboost_default", "random_forest"], min_length=2
     )
     optimizers: list[OptimizerName] = Field(
-        default_factory=lambda: ["equal_weight", "inverse_vol"], min_length=1
+        default_factory=lambda: [
+            "max_sharpe",
+            "min_volatility",
+            "hrp",
+            "inverse_vol",
+            "equal_weight",
+        ],
+        min_length=1,
     )
     selection_weights: SelectionWeights = SelectionWeights()
     thresholds: SelectionThresholds = SelectionThresholds()
@@ -277,6 +322,7 @@ class Settings(BaseSettings):
     modeling: ModelingSettings = ModelingSettings()
     portfolio: PortfolioSettings = PortfolioSettings()
     regime: RegimeSettings = RegimeSettings()
+    backtest: BacktestSettings = BacktestSettings()
     live: LiveSettings = LiveSettings()
     ops: OpsSettings = OpsSettings()
     risk: RiskSettings = RiskSettings()

@@ -95,7 +95,7 @@ def test_the_environment_wins_over_the_user_file(tmp_path, monkeypatch):
             id="selection-weights-not-summing-to-1",
         ),
         pytest.param(
-            "portfolio:\n  optimizer: hrp\n", "portfolio.optimizer", id="unknown-optimizer"
+            "portfolio:\n  optimizer: hrpp\n", "portfolio.optimizer", id="unknown-optimizer"
         ),
         pytest.param("portfolo:\n  top_k: 5\n", "portfolo", id="unknown-top-level-key"),
         pytest.param("portfolio:\n  topk: 5\n", "portfolio.topk", id="unknown-nested-key"),
