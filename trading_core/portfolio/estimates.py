@@ -1,0 +1,89 @@
+"""Inputs of the mean-variance and risk-parity optimizers, from closes up to the rebalance date.
+
+- `estimate`: daily returns, the Ledoit-Wolf covariance and expected returns of the chosen names.
+- `grinold_alphas`: expected returns from scores by Grinold's rule, alpha_i = IC x sigma_i x z_i.
+
+Every figure is annualized with 252 sessions a year. A name enters only with a positive close on
+every session of the window and some price movement; the others are left out and listed in
+`Estimates.notes` (a fresh listing or a halted name cannot be given a covariance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.covariance import ledoit_wolf
+
+SESSIONS_PER_YEAR = 252
+MIN_RETURNS = 20  # the fewest daily returns a covariance is estimated from
+
+
+@dataclass(frozen=True, eq=False)
+class Estimates:
+    """What the optimizers see for the names with a full window (in the order requested)."""
+
+    symbols: list[str]
+    returns: np.ndarray  # daily simple returns, rows = sessions, columns = symbols
+    covariance: np.ndarray  # annualized Ledoit-Wolf covariance of the returns
+    expected_returns: np.ndarray  # annual Grinold alphas
+    notes: tuple[str, ...] = ()
+
+
+def estimate(
+    close: pd.DataFrame,
+    scores: pd.Series,
+    symbols: list[str],
+    window: int = 252,
+    score_ic: float = 0.05,
+) -> Estimates:
+    """Risk and return estimates of `symbols` from the last `window` daily returns in `close`."""
+    prices = close.iloc[-(window + 1) :].reindex(columns=symbols).to_numpy(dtype="float64")
+    if len(prices) - 1 < MIN_RETURNS:
+        raise ValueError(
+            f"{len(prices) - 1} daily returns before the rebalance, need {MIN_RETURNS}"
+        )
+    usable = (np.isfinite(prices) & (prices > 0)).all(axis=0)
+    returns = prices[1:, usable] / prices[:-1, usable] - 1.0
+    moving = returns.std(axis=0) > 0
+    usable[usable] = moving
+    if not usable.any():
+        raise ValueError(f"no name has a full, moving price history over {window} sessions")
+    kept = [symbol for symbol, ok in zip(symbols, usable, strict=True) if ok]
+    returns = returns[:, moving]
+    volatility = returns.std(axis=0, ddof=1) * np.sqrt(SESSIONS_PER_YEAR)
+    return Estimates(
+        symbols=kept,
+        returns=returns,
+        covariance=ledoit_wolf(returns)[0] * SESSIONS_PER_YEAR,
+        expected_returns=grinold_alphas(scores, kept, volatility, score_ic),
+        notes=_left_out(symbols, usable, len(returns)),
+    )
+
+
+def grinold_alphas(
+    scores: pd.Series, symbols: list[str], volatility: np.ndarray, score_ic: float
+) -> np.ndarray:
+    """Annual expected returns alpha_i = IC x sigma_i x z_i (Grinold's "alpha = IC x vol x score").
+
+    z is the cross-sectional z-score (population standard deviation) of the scores over the whole
+    scored universe, so names ranked above the average get positive alphas; sigma_i is the
+    annualized volatility of daily returns. All alphas are zero when every score is equal.
+    """
+    universe = scores.dropna().astype("float64")
+    spread = universe.std(ddof=0)
+    if not spread > 0:
+        return np.zeros(len(symbols))
+    z = (universe.reindex(symbols).to_numpy() - universe.mean()) / spread
+    return score_ic * volatility * z
+
+
+def _left_out(symbols: list[str], usable: np.ndarray, sessions: int) -> tuple[str, ...]:
+    """A note naming the requested names the optimizer cannot use, if any."""
+    missing = [symbol for symbol, ok in zip(symbols, usable, strict=True) if not ok]
+    if not missing:
+        return ()
+    return (
+        f"left out {', '.join(missing)}: no full, moving price history over {sessions} returns",
+    )
