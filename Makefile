@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 # uv trusts the system certificate store, as pip does (needed behind TLS-inspecting proxies).
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench bench-backtest clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## time the demo and its steps
 	$(BIN)/python benchmarks/demo_timing.py
+
+bench-backtest: $(STAMP)  ## time the backtester against a numpy loop and vectorbt (bench extra)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,bench]'
+	$(BIN)/python benchmarks/bench_backtest.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME)

@@ -9,7 +9,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from settings import Settings
-from trading_core.costs import CostModel
+from tasks.components import costs_for, detector_for, policy_for
 from trading_core.data.market import MarketData
 from trading_core.home import Home
 from trading_core.live.monitoring import OpsMonitor
@@ -18,8 +18,8 @@ from trading_core.live.positions import Positions
 from trading_core.live.safety_checks import SafetyValidator, SafetyVerdict
 from trading_core.live.trade_generator import TradeGenerator, turnover
 from trading_core.ml.dataset import Dataset
-from trading_core.portfolio.construct import PortfolioResult, construct_portfolio
-from trading_core.regime import RegimeDetector, RegimeState
+from trading_core.portfolio.construct import PortfolioResult
+from trading_core.regime import RegimeState
 
 
 @task(name="score-universe", cache_policy=NO_CACHE)
@@ -33,8 +33,8 @@ def score_universe(model, dataset: Dataset, session: date) -> pd.Series:
 
 @task(name="detect-regime", cache_policy=NO_CACHE)
 def detect_regime(data: MarketData, settings: Settings) -> RegimeState:
-    """The market regime at the close of the last date, from the benchmark trend."""
-    regime = RegimeDetector(settings.regime.fast_window, settings.regime.slow_window).detect(data)
+    """The market regime at the close of the last date, from the benchmark trend and volatility."""
+    regime = detector_for(settings).detect(data)
     get_run_logger().info("regime %s (from %s)", regime.label, regime.source)
     return regime
 
@@ -43,18 +43,8 @@ def detect_regime(data: MarketData, settings: Settings) -> RegimeState:
 def build_portfolio(
     scores: pd.Series, data: MarketData, regime: RegimeState, settings: Settings
 ) -> PortfolioResult:
-    """Capped long-only target weights for the top-K names at the regime's exposure."""
-    p = settings.portfolio
-    exposure = getattr(settings.regime.exposure, regime.key)
-    result = construct_portfolio(
-        scores,
-        data.close,
-        exposure,
-        optimizer=p.optimizer,
-        top_k=p.top_k,
-        max_weight=min(p.max_weight, settings.live.max_position_pct),
-        volatility_window=p.volatility_window,
-    )
+    """Capped long-only target weights for the regime's top-K names at the regime's exposure."""
+    result = policy_for(settings, data.sectors).build(scores, data.close, regime.key)
     logger = get_run_logger()
     logger.info(
         "target: %d names, exposure %.0f%%, cash %.0f%% (%s)",
@@ -63,6 +53,8 @@ def build_portfolio(
         100 * result.cash,
         result.optimizer,
     )
+    for note in result.notes:
+        logger.info("optimizer note: %s", note)
     if result.fallback_reason:
         logger.warning("optimizer fallback: %s", result.fallback_reason)
     return result
@@ -82,7 +74,7 @@ def generate_trades(
     prices = data.close.iloc[-1]
     value = positions.value(prices)
     generator = TradeGenerator(
-        CostModel(settings.portfolio.costs_bps, settings.portfolio.slippage_bps),
+        costs_for(settings),
         min_trade_size=settings.live.min_trade_size,
         max_daily_trades=settings.live.max_daily_trades,
         fractional_shares=settings.live.fractional_shares,

@@ -331,12 +331,11 @@ def test_every_optimizer_holds_the_top_k_within_every_cap(
     allowed = most_the_caps_allow(top, max_weight, max_sector_weight)
     assert weights.sum() == pytest.approx(min(exposure, allowed), abs=1e-9)
     assert result.cash == pytest.approx(1 - min(exposure, allowed), abs=1e-9)
-    if allowed >= exposure:
-        assert result.optimizer == optimizer and result.fallback_reason is None
+    assert result.optimizer == optimizer and result.fallback_reason is None
 
 
 @pytest.mark.parametrize("optimizer", ["max_sharpe", "min_volatility"])
-def test_a_sector_cap_that_cannot_hold_the_exposure_falls_back_to_inverse_vol(
+def test_a_sector_cap_that_cannot_hold_the_exposure_is_filled_and_the_rest_is_cash(
     close, scores, optimizer
 ):
     one_sector = pd.Series("tech", index=SYMBOLS)
@@ -345,10 +344,9 @@ def test_a_sector_cap_that_cannot_hold_the_exposure_falls_back_to_inverse_vol(
         scores, close, 1.0, optimizer, top_k=10, sectors=one_sector, max_sector_weight=0.3
     )
 
-    assert result.requested_optimizer == optimizer
-    assert result.optimizer == "inverse_vol"
-    assert optimizer in result.fallback_reason and "at most 0.3" in result.fallback_reason
+    assert result.optimizer == optimizer and result.fallback_reason is None
     assert result.weights.sum() == pytest.approx(0.3, abs=1e-9)
+    assert result.cash == pytest.approx(0.7, abs=1e-9)
     assert (result.weights <= 0.15 + 1e-12).all()
 
 

@@ -192,17 +192,25 @@ def combine_ensemble(
     )
 
 
+def fit_like(
+    template: TrainedModel | EnsembleModel,
+    dataset: Dataset,
+    trainer: ModelTrainer,
+    dates: pd.DatetimeIndex,
+    stride: int,
+) -> TrainedModel | EnsembleModel:
+    """A fresh model of the same candidate and parameters as `template`, fitted on `dates`."""
+    if isinstance(template, EnsembleModel):
+        members = [fit_like(m, dataset, trainer, dates, stride) for m in template.members]
+        return EnsembleModel(name=template.name, members=members)
+    return fit_on(trainer, template.name, dataset, dates, stride, template.params)
+
+
 def refit(
     result: CandidateResult, dataset: Dataset, trainer: ModelTrainer, stride: int
 ) -> TrainedModel | EnsembleModel:
     """The candidate refitted on every labeled session with its final parameters (for production)."""
-    dates = dataset.labeled_dates
-    if isinstance(result.model, EnsembleModel):
-        members = [
-            fit_on(trainer, m.name, dataset, dates, stride, m.params) for m in result.model.members
-        ]
-        return EnsembleModel(name=result.name, members=members)
-    return fit_on(trainer, result.name, dataset, dates, stride, result.params)
+    return fit_like(result.model, dataset, trainer, dataset.labeled_dates, stride)
 
 
 def base_candidates(names: list[str], ensemble_members: list[str]) -> list[str]:

@@ -134,26 +134,22 @@ def _efficient(
     """Solve an EfficientFrontier problem and return its weights scaled to `exposure`.
 
     PyPortfolioOpt's weights sum to 1, so the problem is posed on a unit budget with every cap
-    divided by `exposure`; the solution is checked against those bounds (a solver's near-miss
+    divided by the budget (`exposure`, or the most the caps can hold when that is less: the rest
+    stays in cash, as with every other optimizer); the solution is checked against those bounds (a solver's near-miss
     beyond SOLVER_TOLERANCE is a failure), cleared of dust and re-capped exactly at `exposure`.
     """
     symbols = estimates.symbols
-    if exposure <= 0:
+    budget = min(exposure, caps.capacity(symbols))  # what the caps cannot hold stays in cash
+    if budget <= 0:
         return pd.Series(0.0, index=symbols)
-    capacity = caps.capacity(symbols)
-    if capacity < exposure - SOLVER_TOLERANCE:
-        raise ValueError(
-            f"the caps let {len(symbols)} names hold at most {capacity:.4f}, "
-            f"less than the exposure {exposure:g}"
-        )
-    frontier = _frontier(estimates, exposure, caps, solver)
+    frontier = _frontier(estimates, budget, caps, solver)
     try:
         objective(frontier)
     except (OptimizationError, cp.error.SolverError) as exc:
         raise ValueError(f"solver {solver}: {' '.join(map(str, exc.args))}") from exc
     unit = pd.Series(frontier.weights, index=symbols)
-    caps.check(unit * exposure, exposure, tolerance=SOLVER_TOLERANCE)
-    return caps.apply(unit.where(unit >= DUST, 0.0), exposure)
+    caps.check(unit * budget, budget, tolerance=SOLVER_TOLERANCE)
+    return caps.apply(unit.where(unit >= DUST, 0.0), budget)
 
 
 def _frontier(estimates: Estimates, exposure: float, caps: Caps, solver: str) -> EfficientFrontier:

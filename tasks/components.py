@@ -1,0 +1,55 @@
+"""Settings -> core objects: the one place that maps configuration onto the pure core's classes.
+
+The daily run and the backtests build their regime detector, portfolio policy, cost model and
+backtester here, so the two can never be configured differently.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from settings import Settings
+from trading_core.backtest.engine import VectorizedBacktester
+from trading_core.costs import CostModel
+from trading_core.portfolio.policy import PortfolioPolicy
+from trading_core.regime import KEYS, RegimeDetector
+
+
+def detector_for(settings: Settings) -> RegimeDetector:
+    """The regime detector the regime settings describe."""
+    return RegimeDetector(**settings.regime.model_dump(exclude={"exposure"}))
+
+
+def costs_for(settings: Settings) -> CostModel:
+    """The cost model shared by the trade generator and the backtester."""
+    return CostModel(settings.portfolio.costs_bps, settings.portfolio.slippage_bps)
+
+
+def policy_for(
+    settings: Settings, sectors: pd.Series | None = None, optimizer: str | None = None
+) -> PortfolioPolicy:
+    """Portfolio rules from settings; `optimizer` overrides the configured one (a champion's)."""
+    p = settings.portfolio
+    regimes = KEYS.values()
+    return PortfolioPolicy(
+        optimizer=optimizer or p.optimizer,
+        top_k={key: p.top_k_for(key) for key in regimes},
+        exposure={key: getattr(settings.regime.exposure, key) for key in regimes},
+        max_weight=min(p.max_weight, settings.live.max_position_pct),
+        sectors=sectors if sectors is not None and len(sectors) else None,
+        max_sector_weight=settings.risk.max_sector_weight,
+        volatility_window=p.volatility_window,
+        covariance_window=p.covariance_window,
+        score_ic=p.score_ic,
+        risk_free_rate=p.risk_free_rate,
+        solver=p.solver,
+    )
+
+
+def backtester_for(settings: Settings) -> VectorizedBacktester:
+    """The backtester with the live cost model, the configured cash rate and starting capital."""
+    return VectorizedBacktester(
+        costs_for(settings),
+        cash_rate=settings.backtest.cash_rate,
+        initial_capital=settings.live.initial_capital,
+    )
