@@ -22,6 +22,13 @@ def main() -> None:
     parser.add_argument("--optimizer", default="max_sharpe")
     parser.add_argument("--model", default="lightgbm")
     parser.add_argument("--retrain", choices=["folds", "months"], default="folds")
+    parser.add_argument(
+        "--trees",
+        type=int,
+        default=None,
+        help="LightGBM/XGBoost trees per fit (default: the configured upper bound; after research "
+        "a candidate refits with its early-stopped count, usually fewer)",
+    )
     args = parser.parse_args()
 
     from settings import load_settings
@@ -31,9 +38,11 @@ def main() -> None:
     from trading_core.features.library import feature_set
     from trading_core.ml.dataset import build_dataset
 
+    trees = {} if args.trees is None else {"n_estimators": args.trees}
     settings = load_settings(
         portfolio={"top_k": args.top_k, "max_weight": 0.05},
         backtest={"rebalance_sessions": 5, "retrain": args.retrain},
+        modeling={"lightgbm": trees, "xgboost": trees},
     )
     m = settings.modeling
     market = generate_synthetic_market(symbols=args.symbols, years=args.years, seed=7)
