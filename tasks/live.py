@@ -120,7 +120,7 @@ def monitor_model(
 ) -> tuple[dict, pd.Series]:
     """Live rank IC of the published signals and of the model since its cutoff; feature coverage."""
     ops = settings.ops
-    monitor = OpsMonitor(ops.ic_lookback_days, ops.ic_alert_threshold)
+    monitor = OpsMonitor(ops.ic_lookback_days, ops.ic_alert_threshold, horizon=dataset.horizon)
     manager = LivePortfolioManager(Home(settings.home), settings.live.initial_capital)
     published = manager.published_scores(session, ops.ic_lookback_days + dataset.horizon)
     dates = dataset.rows.index.get_level_values("date")
@@ -130,6 +130,9 @@ def monitor_model(
         monitor.ic(published, dataset.labels),
         monitor.ic(model_scores, dataset.labels),
         dataset.rows.xs(pd.Timestamp(session), level="date"),
+        published=published,
+        model_scores=model_scores,
+        forward_returns=dataset.forward_returns,
     )
     get_run_logger().info(
         "live rank IC %s over %d sessions (%s); feature coverage %.0f%%",

@@ -573,3 +573,16 @@ def test_train_candidates_without_the_ensemble_trains_only_what_is_named():
     assert steps.tuned == [] and steps.combined == []
     assert steps.runs == [("random_forest", None), ("lightgbm", None)]
     assert [r.name for r in results] == ["random_forest", "lightgbm"]
+
+
+def test_a_dataset_as_of_a_date_equals_one_built_from_the_data_cut_there():
+    market = generate_synthetic_market(symbols=20, years=2, seed=3, horizon=HORIZON)
+    full = build_dataset(market.data, feature_set(), HORIZON, "zscore", ("z",))
+    for cut in market.data.dates[[300, 301, 450]]:
+        built = build_dataset(market.data.as_of(cut), feature_set(), HORIZON, "zscore", ("z",))
+        known = full.as_of(cut)
+
+        pd.testing.assert_frame_equal(known.rows, built.rows)
+        pd.testing.assert_series_equal(known.labels, built.labels)
+        pd.testing.assert_series_equal(known.forward_returns, built.forward_returns)
+        assert known.labeled_dates[-1] < cut  # the last HORIZON sessions have no label yet

@@ -35,6 +35,28 @@ class Dataset:
         """Sessions with at least one label, sorted."""
         return pd.DatetimeIndex(self.dates[self.labels.notna().to_numpy()].unique()).sort_values()
 
+    def as_of(self, when: pd.Timestamp) -> Dataset:
+        """What was known at the close of `when`: rows up to it, labels only where already realized.
+
+        A label at t needs the close of t + horizon, so it is kept only when that session is on or
+        before `when`; equal to building the dataset from the data cut at `when` (a test pins it).
+        """
+        when = pd.Timestamp(when)
+        dates = self.dates
+        sessions = dates.unique().sort_values()
+        position = sessions.searchsorted(when, side="right") - 1 - self.horizon
+        keep = np.asarray(dates <= when)
+        realized = pd.Series(
+            dates <= sessions[position] if position >= 0 else np.zeros(len(dates), bool),
+            index=self.rows.index,
+        )[keep]
+        return Dataset(
+            rows=self.rows[keep],
+            labels=self.labels[keep].where(realized),
+            forward_returns=self.forward_returns[keep].where(realized),
+            horizon=self.horizon,
+        )
+
     def on(self, dates: pd.DatetimeIndex, labeled: bool = False) -> np.ndarray:
         """Boolean mask of the rows on `dates` (and with a label when `labeled`)."""
         mask = self.dates.isin(dates)
