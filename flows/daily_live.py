@@ -7,21 +7,26 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 
-from settings import load_settings
+from settings import Settings, load_settings
 from tasks.data import load_market_data, preflight
 from tasks.live import (
+    account_equity,
+    apply_kill_switch,
     build_portfolio,
     detect_regime,
     generate_trades,
     load_positions,
     monitor_model,
+    record_in_ledger,
     run_safety_checks,
     score_universe,
 )
 from tasks.reporting import publish_daily
 from tasks.research import build_features, load_champion
+from trading_core.data.market import MarketData
 from trading_core.data.providers import BUNDLED_NOTE
 from trading_core.errors import ConfigError, SafetyViolation
+from trading_core.ml.dataset import Dataset
 from trading_core.reporting.daily import DailyRun
 
 MARKET_TZ = ZoneInfo("America/New_York")
@@ -56,21 +61,41 @@ def daily_live(
     data = load_market_data(settings, session.date)
     dataset = build_features(data, settings)
     model, model_info, warnings = load_champion(dataset, data, settings)
-    scores = score_universe(model, dataset, session.date)
+    return run_session(session.date, data, dataset, model, model_info, warnings, settings)
+
+
+def run_session(
+    session: date,
+    data: MarketData,
+    dataset: Dataset,
+    model,
+    model_info: dict,
+    warnings: list[str],
+    settings: Settings,
+) -> dict:
+    """One session's steps on data known by its close; raises SafetyViolation when blocked.
+
+    Shared by the daily run and the replay, so a replayed day is exactly a daily run.
+    """
+    scores = score_universe(model, dataset, session)
     regime = detect_regime(data, settings)
     target = build_portfolio(scores, data, regime, settings)
-    positions = load_positions(settings)
+    positions = load_positions(session, settings)
     trades = generate_trades(target, positions, data, settings)
-    verdict = run_safety_checks(target, trades, data, positions, settings)
+    curve = account_equity(session, positions, data, settings)
+    kill = apply_kill_switch(session, curve, settings)
+    verdict = run_safety_checks(target, trades, data, positions, curve, kill, session, settings)
     monitoring, ic_series = monitor_model(
-        model, dataset, model_info["trained_through"], session.date, settings
+        model, dataset, model_info["trained_through"], session, settings
     )
+    if kill.halted:
+        warnings = [*warnings, kill.message]
     if not data.has_volume:
         warnings = [*warnings, "liquidity check skipped: no volume in the data"]
     if target.fallback_reason:
         warnings = [*warnings, f"optimizer fallback: {target.fallback_reason}"]
     run = DailyRun(
-        session=session.date,
+        session=session,
         dry_run=True,
         data=data,
         scores=scores,
@@ -85,11 +110,14 @@ def daily_live(
         warnings=warnings,
         notes=[BUNDLED_NOTE] if data.source.startswith("bundled") else [],
         settings_fingerprint=settings.fingerprint(),
+        kill_switch=kill,
     )
     published = publish_daily(run, settings)
+    record = record_in_ledger(run, settings)
+    published = {**published, "ledger_status": record.status}
     if not verdict.passed:
         raise SafetyViolation(
-            f"trades for {session.date} BLOCKED: {'; '.join(verdict.violations)} "
+            f"trades for {session} BLOCKED: {'; '.join(verdict.violations)} "
             f"(report: {published['files']['report.html']})"
         )
     return published

@@ -222,6 +222,8 @@ class LiveSettings(Section):
     max_position_pct: float = Field(0.15, gt=0.0, le=1.0)
     max_volume_pct: float = Field(0.05, gt=0.0, le=1.0)
     max_daily_trades: int = Field(50, ge=1)
+    max_trade_pct: float = Field(0.10, gt=0.0, le=1.0)
+    max_cost_pct: float = Field(0.005, gt=0.0, le=1.0)
     require_manual_approval: bool = False
     fractional_shares: bool = False
 

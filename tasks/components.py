@@ -11,6 +11,7 @@ import pandas as pd
 from settings import Settings
 from trading_core.backtest.engine import VectorizedBacktester
 from trading_core.costs import CostModel
+from trading_core.live.safety_checks import SafetyValidator
 from trading_core.portfolio.policy import PortfolioPolicy
 from trading_core.regime import KEYS, RegimeDetector
 
@@ -52,4 +53,20 @@ def backtester_for(settings: Settings) -> VectorizedBacktester:
         costs_for(settings),
         cash_rate=settings.backtest.cash_rate,
         initial_capital=settings.live.initial_capital,
+    )
+
+
+def validator_for(settings: Settings) -> SafetyValidator:
+    """The safety validator with every configured limit, the kill switch's included."""
+    live, kill = settings.live, settings.ops.kill_switch
+    return SafetyValidator(
+        max_weight=min(settings.portfolio.max_weight, live.max_position_pct),
+        max_stale_sessions=settings.data.max_stale_sessions,
+        max_sector_weight=settings.risk.max_sector_weight,
+        max_turnover=settings.portfolio.max_turnover,
+        max_trade_pct=live.max_trade_pct,
+        max_cost_pct=live.max_cost_pct,
+        max_daily_loss_pct=kill.max_daily_loss_pct,
+        min_live_sharpe=kill.min_live_sharpe_threshold,
+        lookback_weeks=kill.lookback_weeks,
     )

@@ -9,17 +9,20 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from settings import Settings
-from tasks.components import costs_for, detector_for, policy_for
+from tasks.components import costs_for, detector_for, policy_for, validator_for
 from trading_core.data.market import MarketData
 from trading_core.home import Home
+from trading_core.live.kill_switch import KillSwitchStatus
+from trading_core.live.ledger import Ledger, RunRecord
 from trading_core.live.monitoring import OpsMonitor
 from trading_core.live.operations import LivePortfolioManager
 from trading_core.live.positions import Positions
-from trading_core.live.safety_checks import SafetyValidator, SafetyVerdict
+from trading_core.live.safety_checks import Check, SafetyVerdict
 from trading_core.live.trade_generator import TradeGenerator, turnover
 from trading_core.ml.dataset import Dataset
 from trading_core.portfolio.construct import PortfolioResult
 from trading_core.regime import RegimeState
+from trading_core.reporting.daily import DailyRun
 
 
 @task(name="score-universe", cache_policy=NO_CACHE)
@@ -60,10 +63,34 @@ def build_portfolio(
     return result
 
 
+def open_ledger(settings: Settings) -> Ledger:
+    """The account's ledger under `<home>/live/` (created all cash at the initial capital)."""
+    return Ledger.at_home(Home(settings.home), settings.live.initial_capital)
+
+
 @task(name="load-positions", cache_policy=NO_CACHE)
-def load_positions(settings: Settings) -> Positions:
-    """Current holdings and cash (all cash at the initial capital before the first fill)."""
-    return LivePortfolioManager(Home(settings.home), settings.live.initial_capital).positions()
+def load_positions(session: date, settings: Settings) -> Positions:
+    """Holdings and cash before `session`: the opening balance plus every run applied earlier."""
+    positions = open_ledger(settings).positions(before=session)
+    get_run_logger().info(
+        "positions before %s: %d names, cash %.2f",
+        session,
+        (positions.shares > 0).sum(),
+        positions.cash,
+    )
+    return positions
+
+
+@task(name="account-equity", cache_policy=NO_CACHE)
+def account_equity(
+    session: date, positions: Positions, data: MarketData, settings: Settings
+) -> pd.Series:
+    """Account value after each earlier run, then at this session's close before trading."""
+    curve = open_ledger(settings).equity_curve()
+    curve.index = pd.DatetimeIndex(curve.index)
+    today = pd.Timestamp(session)
+    now = pd.Series([positions.value(data.close.iloc[-1])], index=pd.DatetimeIndex([today]))
+    return pd.concat([curve[curve.index < today], now]).rename("equity")
 
 
 @task(name="generate-trades", cache_policy=NO_CACHE)
@@ -78,16 +105,21 @@ def generate_trades(
         min_trade_size=settings.live.min_trade_size,
         max_daily_trades=settings.live.max_daily_trades,
         fractional_shares=settings.live.fractional_shares,
+        max_volume_pct=settings.live.max_volume_pct,
     )
     trades = generator.generate_trades(
-        positions.shares, target.weights, prices, value, positions.cash
+        positions.shares, target.weights, prices, value, positions.cash, volume=data.volume
     )
-    get_run_logger().info(
+    logger = get_run_logger()
+    logger.info(
         "%d trades proposed, turnover %.1f%% of %.0f",
         (trades["status"] == "proposed").sum(),
         100 * turnover(trades),
         value,
     )
+    gaps = generator.liquidity_gaps(trades, data.volume)
+    if data.has_volume and gaps:
+        logger.warning("no volume for %s: liquidity not checked", ", ".join(gaps))
     return trades
 
 
@@ -97,21 +129,76 @@ def run_safety_checks(
     trades: pd.DataFrame,
     data: MarketData,
     positions: Positions,
+    equity_curve: pd.Series,
+    kill: KillSwitchStatus,
+    session: date,
     settings: Settings,
 ) -> SafetyVerdict:
-    """Every safety rule; a failure blocks every trade of the run."""
-    validator = SafetyValidator(
-        max_weight=min(settings.portfolio.max_weight, settings.live.max_position_pct),
-        max_stale_sessions=settings.data.max_stale_sessions,
-    )
+    """Every safety rule and the kill switch; a failure blocks every trade of the run."""
     held = positions.shares[positions.shares != 0].index.tolist()
-    verdict = validator.validate(target.weights, trades, data.close, held)
+    verdict = validator_for(settings).validate(
+        target.weights,
+        trades,
+        data.close,
+        held,
+        target_exposure=target.exposure,
+        portfolio_value=positions.value(data.close.iloc[-1]),
+        sectors=data.sectors if len(data.sectors) else None,
+        equity_curve=equity_curve,
+    )
+    if kill.halted and kill.engaged_since != session:
+        verdict = SafetyVerdict(
+            [*verdict.checks, Check("kill_switch_engaged", False, kill.message)]
+        )
     logger = get_run_logger()
     if verdict.passed:
         logger.info("safety checks passed (%d checks)", len(verdict.checks))
     else:
         logger.error("safety checks FAILED: %s", "; ".join(verdict.violations))
     return verdict
+
+
+@task(name="kill-switch", cache_policy=NO_CACHE)
+def apply_kill_switch(session: date, curve: pd.Series, settings: Settings) -> KillSwitchStatus:
+    """Engage the persisted kill switch when today's reading trips it; report whether it is on."""
+    ledger = open_ledger(settings)
+    today = validator_for(settings).check_kill_switch(curve)
+    if today.triggered:
+        details = {"daily_return": today.daily_return, "rolling_sharpe": today.rolling_sharpe}
+        ledger.engage_kill_switch(session, today.reason, {**details, "detail": today.detail})
+    engaged = ledger.kill_switch()
+    status = KillSwitchStatus(
+        today,
+        engaged.run_date if engaged else None,
+        engaged.reason if engaged else None,
+    )
+    if status.halted:
+        get_run_logger().error(status.message)
+    return status
+
+
+@task(name="record-in-ledger", cache_policy=NO_CACHE)
+def record_in_ledger(run: DailyRun, settings: Settings) -> RunRecord:
+    """Record the run (applied at once when paper trading without approval) and export the CSVs."""
+    ledger = open_ledger(settings)
+    passed = run.verdict.passed
+    record = ledger.record_run(
+        run.session,
+        run.trades,
+        run.data.close.ffill().iloc[-1],
+        status="proposed" if passed else "blocked",
+        apply=passed and not settings.live.require_manual_approval,
+        summary=run.summary(),
+        model_id=str(run.model.get("model_name") or ""),
+        data_fingerprint=run.data.fingerprint(),
+        reason="; ".join(run.verdict.violations),
+    )
+    ledger.export()
+    logger = get_run_logger()
+    logger.info("ledger: run of %s is %s", run.session, record.status)
+    if record.note:
+        logger.warning("ledger: %s", record.note)
+    return record
 
 
 @task(name="monitor-model", cache_policy=NO_CACHE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -257,23 +258,30 @@ def promote_champion(
 
 @task(name="load-champion", cache_policy=NO_CACHE)
 def load_champion(
-    dataset: Dataset, data: MarketData, settings: Settings
+    dataset: Dataset, data: MarketData, settings: Settings, before: date | None = None
 ) -> tuple[RegisteredModel | TrainedModel, dict, list[str]]:
-    """The production model, or a LightGBM trained on the spot (and said so) when none exists."""
+    """The production model, or a LightGBM trained on the spot (and said so) when none exists.
+
+    With `before` (a replay of past sessions), a champion whose training labels reach `before` or
+    later has seen the replayed period: a LightGBM is trained on the spot on `dataset` instead.
+    """
     logger = get_run_logger()
     production = Home(settings.home).production
-    if (production / CHAMPION_METADATA).exists():
-        model = load_model(production, CHAMPION_METADATA)
-        logger.info(
-            "scoring with champion %s trained through %s",
-            model.name,
-            model.metadata["trained_through"],
-        )
-        return model, model.metadata, []
     warning = (
         "no production model yet: a LightGBM was trained on the spot for this run and not "
         "promoted (run `alphapilot select`)"
     )
+    if (production / CHAMPION_METADATA).exists():
+        model = load_model(production, CHAMPION_METADATA)
+        trained_through = model.metadata["trained_through"]
+        if before is None or pd.Timestamp(trained_through) < pd.Timestamp(before):
+            logger.info("scoring with champion %s trained through %s", model.name, trained_through)
+            return model, model.metadata, []
+        warning = (
+            f"the production model was trained through {trained_through}, after {before}: a "
+            "LightGBM was trained on the spot on the labels known by then, so the replay never "
+            "scores with a model that saw its future"
+        )
     logger.warning(warning)
     dates = dataset.labeled_dates
     model = fit_on(

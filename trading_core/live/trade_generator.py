@@ -1,12 +1,24 @@
 """TradeGenerator: the trades that move current positions to target weights, with costs.
 
-Shares are whole by default (fractional by setting). Names leaving the portfolio are sold in full;
-changes smaller than `min_trade_size` (fraction of portfolio value) are skipped and reported; at
-most `max_daily_trades` trades go ahead, largest weight change first; buys never spend more cash
-than the account has after sells and costs.
+`generate_trades` runs these steps in order; each rule of its own is a public method:
+
+1. size every held or targeted name in shares (whole by default, fractional by setting): names
+   leaving the target are sold in full (`exit`), names entering are `new`, the rest `rebalance`;
+2. `filter_small_trades`: a change under `min_trade_size` (fraction of value) is skipped (an exit
+   never is: a name leaving the portfolio is always sold in full);
+3. `validate_liquidity`: a trade above `max_volume_pct` of the symbol's average daily volume over
+   the last `volume_window` sessions is skipped (it does not go ahead; with no volume data the
+   check cannot run and trades are left as they are: see `liquidity_gaps`);
+4. `limit_daily_trades`: at most `max_daily_trades` go ahead, largest |weight change| first;
+5. buys are scaled down so they never spend more than cash plus sell proceeds minus all costs;
+6. `estimate_costs`: commission and slippage from the one CostModel on each trade's notional.
+
+Every candidate is returned with a `status`: `proposed` (goes ahead) or `skipped: <why>`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,6 +41,7 @@ TRADE_COLUMNS = [
     "status",
 ]
 PROPOSED = "proposed"
+CASH_MARGIN = 1e-9  # fraction of available cash left unspent so float rounding never overdraws
 
 
 class TradeGenerator:
@@ -40,14 +53,15 @@ class TradeGenerator:
         min_trade_size: float = 0.005,
         max_daily_trades: int = 50,
         fractional_shares: bool = False,
+        max_volume_pct: float = 0.05,
+        volume_window: int = 20,
     ) -> None:
         self.cost_model = cost_model
         self.min_trade_size = min_trade_size
         self.max_daily_trades = max_daily_trades
         self.fractional_shares = fractional_shares
-
-    def _round(self, shares: np.ndarray) -> np.ndarray:
-        return shares if self.fractional_shares else np.floor(shares + 1e-9)
+        self.max_volume_pct = max_volume_pct
+        self.volume_window = volume_window
 
     def generate_trades(
         self,
@@ -55,77 +69,161 @@ class TradeGenerator:
         target_weights: pd.Series,
         current_prices: pd.Series,
         portfolio_value: float,
-        cash: float,
+        cash: float | None = None,
+        volume: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
-        """All candidate trades with a `status`: `proposed` for those to execute, else why not."""
+        """All candidate trades (TRADE_COLUMNS), sells first, each `proposed` or `skipped: why`.
+
+        `current_positions`: shares by symbol; `target_weights`: fractions of `portfolio_value`;
+        `cash`: dollars, by default the value not held in positions at `current_prices`;
+        `volume`: shares per session (wide, ending at the run date), None when the data has none.
+        """
         held = current_positions[current_positions != 0]
         symbols = sorted(set(held.index) | set(target_weights[target_weights > 0].index))
-        prices = current_prices.reindex(symbols)
-        bad = prices[~(prices > 0)]
-        if len(bad):
-            raise DataError(f"no valid price for {', '.join(bad.index)}: cannot size trades")
-        current = held.reindex(symbols, fill_value=0.0).to_numpy("float64")
-        target_w = target_weights.reindex(symbols, fill_value=0.0).to_numpy("float64")
-        price = prices.to_numpy("float64")
-        target_shares = self._round(target_w * portfolio_value / price)
-        target_shares = np.where(target_w > 0, target_shares, 0.0)
-        delta = target_shares - current
-        reason = np.where(target_w == 0, "exit", np.where(current == 0, "new", "rebalance"))
-        trades = pd.DataFrame(
-            {
-                "symbol": symbols,
-                "side": np.where(delta > 0, "BUY", "SELL"),
-                "shares": np.abs(delta),
-                "price": price,
-                "current_weight": current * price / portfolio_value,
-                "target_weight": target_w,
-                "weight_change": delta * price / portfolio_value,
-                "reason": reason,
-            }
-        )
-        trades = trades[trades["shares"] > 0].copy()
-        trades["status"] = PROPOSED
-        small = (trades["weight_change"].abs() < self.min_trade_size) & (trades["reason"] != "exit")
-        trades.loc[small, "status"] = f"skipped: below min_trade_size {self.min_trade_size:g}"
-        trades = self._limit_count(trades)
-        trades = self._fit_cash(trades, cash)
-        trades["notional"] = trades["shares"] * trades["price"]
-        sign = np.where(trades["side"] == "BUY", 1.0, -1.0)
-        trades["weight_change"] = sign * trades["notional"] / portfolio_value
-        trades["commission_est"] = self.cost_model.commission(trades["notional"].to_numpy())
-        trades["slippage_est"] = self.cost_model.slippage(trades["notional"].to_numpy())
+        prices = _valid_prices(current_prices, symbols)
+        if cash is None:
+            cash = portfolio_value - float((held * prices[held.index]).sum())
+        target = target_weights.reindex(symbols).fillna(0.0).clip(lower=0.0)
+        trades = self._size(held.reindex(symbols, fill_value=0.0), target, prices, portfolio_value)
+        trades = self.filter_small_trades(trades)
+        trades = self.validate_liquidity(trades, volume)
+        trades = self.limit_daily_trades(trades)
+        trades = _with_notional(self._fit_cash(trades, cash), portfolio_value)
+        trades = self.estimate_costs(trades)
         order = trades.assign(_buy=trades["side"] == "BUY").sort_values(["_buy", "symbol"])
         return order[TRADE_COLUMNS].reset_index(drop=True)
 
-    def _limit_count(self, trades: pd.DataFrame) -> pd.DataFrame:
+    def filter_small_trades(self, trades: pd.DataFrame) -> pd.DataFrame:
+        """Skip proposed changes under `min_trade_size` of value; exits always go ahead in full."""
+        trades = trades.copy()
+        small = (
+            (trades["status"] == PROPOSED)
+            & (trades["weight_change"].abs() < self.min_trade_size)
+            & (trades["target_weight"] > 0)
+        )
+        trades.loc[small, "status"] = f"skipped: below min_trade_size {self.min_trade_size:g}"
+        return trades
+
+    def validate_liquidity(self, trades: pd.DataFrame, volume: pd.DataFrame | None) -> pd.DataFrame:
+        """Skip proposed trades above `max_volume_pct` of average daily volume (shares).
+
+        A symbol without volume over the window is not judged: its trade is left as it is, and
+        `liquidity_gaps` names it so the caller can warn. With `volume` None nothing changes.
+        """
+        if volume is None:
+            return trades
+        trades = trades.copy()
+        limit = self.max_volume_pct * self.average_volume(volume).reindex(trades["symbol"])
+        limit = limit.to_numpy("float64")
+        over = (trades["status"] == PROPOSED).to_numpy() & (trades["shares"].to_numpy() > limit)
+        trades.loc[over, "status"] = [
+            f"skipped: above max_volume_pct {self.max_volume_pct:g} of {self.volume_window}-day "
+            f"volume ({cap:,.0f} shares)"
+            for cap in limit[over]
+        ]
+        return trades
+
+    def average_volume(self, volume: pd.DataFrame) -> pd.Series:
+        """Mean shares traded per session over the last `volume_window` sessions (NaN: no data)."""
+        return volume.tail(self.volume_window).mean()
+
+    def liquidity_gaps(self, trades: pd.DataFrame, volume: pd.DataFrame | None) -> list[str]:
+        """Symbols of proposed trades the liquidity check could not judge (all, without volume)."""
+        symbols = trades.loc[trades["status"] == PROPOSED, "symbol"]
+        if volume is None:
+            return sorted(symbols)
+        known = self.average_volume(volume).reindex(symbols).notna().to_numpy()
+        return sorted(symbols[~known])
+
+    def limit_daily_trades(self, trades: pd.DataFrame) -> pd.DataFrame:
+        """Keep the `max_daily_trades` largest proposed |weight changes| (ties: by symbol)."""
         proposed = trades[trades["status"] == PROPOSED]
         if len(proposed) <= self.max_daily_trades:
             return trades
         ranked = proposed.assign(_size=proposed["weight_change"].abs()).sort_values(
             ["_size", "symbol"], ascending=[False, True]
         )
+        trades = trades.copy()
         dropped = ranked.index[self.max_daily_trades :]
         trades.loc[dropped, "status"] = f"skipped: max_daily_trades {self.max_daily_trades}"
         return trades
 
+    def estimate_costs(self, trades: pd.DataFrame) -> pd.DataFrame:
+        """Commission and slippage in dollars on each trade's notional, from the shared CostModel."""
+        notional = trades["notional"].to_numpy("float64")
+        return trades.assign(
+            commission_est=self.cost_model.commission(notional),
+            slippage_est=self.cost_model.slippage(notional),
+        )
+
+    def calculate_turnover(self, trades: pd.DataFrame) -> float:
+        """Turnover of the proposed trades (see `turnover`)."""
+        return turnover(trades)
+
+    def _size(
+        self, held: pd.Series, target: pd.Series, prices: pd.Series, portfolio_value: float
+    ) -> pd.DataFrame:
+        """One row per symbol whose share count changes, every row `proposed`."""
+        current = held.to_numpy("float64")
+        target_w = target.to_numpy("float64")
+        price = prices.to_numpy("float64")
+        target_shares = np.where(target_w > 0, self._round(target_w * portfolio_value / price), 0.0)
+        delta = target_shares - current
+        trades = pd.DataFrame(
+            {
+                "symbol": list(target.index),
+                "side": np.where(delta > 0, "BUY", "SELL"),
+                "shares": np.abs(delta),
+                "price": price,
+                "current_weight": current * price / portfolio_value,
+                "target_weight": target_w,
+                "reason": np.where(
+                    target_w == 0, "exit", np.where(current == 0, "new", "rebalance")
+                ),
+                "status": PROPOSED,
+            }
+        )
+        return _with_notional(trades[trades["shares"] > 0], portfolio_value)
+
+    def _round(self, shares: np.ndarray) -> np.ndarray:
+        """Whole shares (rounded down) unless fractional shares are allowed."""
+        return shares if self.fractional_shares else np.floor(shares + 1e-9)
+
     def _fit_cash(self, trades: pd.DataFrame, cash: float) -> pd.DataFrame:
-        """Scale buys down (whole shares) so buys + all costs never exceed cash + sell proceeds."""
+        """Scale buys down so buys + all costs never exceed cash + sell proceeds."""
         live = trades["status"] == PROPOSED
         sells = live & (trades["side"] == "SELL")
         buys = live & (trades["side"] == "BUY")
-        sell_notional = float((trades.loc[sells, "shares"] * trades.loc[sells, "price"]).sum())
+        sell_notional = float(trades.loc[sells, "notional"].sum())
         available = cash + sell_notional - float(self.cost_model.total(sell_notional))
-        buy_notional = float((trades.loc[buys, "shares"] * trades.loc[buys, "price"]).sum())
-        needed = buy_notional * (1 + self.cost_model.rate)
-        if needed <= available or buy_notional == 0:
+        budget = max(available, 0.0) * (1 - CASH_MARGIN)
+        needed = float(trades.loc[buys, "notional"].sum()) * (1 + self.cost_model.rate)
+        if needed <= budget:
             return trades
-        scale = max(available, 0.0) / needed
-        trades.loc[buys, "shares"] = self._round(trades.loc[buys, "shares"].to_numpy() * scale)
+        trades = trades.copy()
+        scaled = trades.loc[buys, "shares"].to_numpy() * (budget / needed)
+        trades.loc[buys, "shares"] = self._round(scaled)
         trades.loc[buys & (trades["shares"] == 0), "status"] = "skipped: not enough cash"
         trades.loc[buys & (trades["shares"] > 0), "reason"] += " (reduced: cash)"
         return trades
 
 
 def turnover(trades: pd.DataFrame) -> float:
-    """One-way turnover of the proposed trades: sum of |weight change| (fraction of value)."""
+    """Turnover of the proposed trades: sum of |weight change| (fraction of value, as backtests)."""
     return float(trades.loc[trades["status"] == PROPOSED, "weight_change"].abs().sum())
+
+
+def _valid_prices(prices: pd.Series, symbols: Sequence[str]) -> pd.Series:
+    """`prices` of `symbols`; DataError naming every symbol without a positive price."""
+    chosen = prices.reindex(symbols)
+    bad = chosen[~(chosen > 0)]
+    if len(bad):
+        raise DataError(f"no valid price for {', '.join(bad.index)}: cannot size trades")
+    return chosen
+
+
+def _with_notional(trades: pd.DataFrame, portfolio_value: float) -> pd.DataFrame:
+    """Notional (dollars) and signed weight change from the shares and prices of each trade."""
+    notional = trades["shares"] * trades["price"]
+    sign = np.where(trades["side"] == "BUY", 1.0, -1.0)
+    return trades.assign(notional=notional, weight_change=sign * notional / portfolio_value)

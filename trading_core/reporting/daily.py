@@ -13,6 +13,7 @@ import pandas as pd
 
 from trading_core.data.market import MarketData
 from trading_core.io import to_csv, to_json
+from trading_core.live.kill_switch import KillSwitchStatus
 from trading_core.live.positions import Positions
 from trading_core.live.safety_checks import SafetyVerdict
 from trading_core.live.trade_generator import PROPOSED, turnover
@@ -45,6 +46,7 @@ class DailyRun:
     warnings: list[str]
     notes: list[str]
     settings_fingerprint: str
+    kill_switch: KillSwitchStatus | None = None
 
     @property
     def final_trades(self) -> pd.DataFrame:
@@ -89,6 +91,7 @@ class DailyRun:
             "estimated_cost": float((proposed["commission_est"] + proposed["slippage_est"]).sum()),
             "portfolio_value": self.portfolio_value,
             "safety_passed": self.verdict.passed,
+            "kill_switch_engaged": bool(self.kill_switch and self.kill_switch.halted),
         }
 
 
@@ -119,6 +122,7 @@ def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
     monitoring_log = {
         "summary": run.summary(),
         "safety": run.verdict.to_dict(),
+        "kill_switch": run.kill_switch.to_dict() if run.kill_switch else None,
         "monitoring": run.monitoring,
         "model": {k: v for k, v in run.model.items() if k not in ("features", "candidates")},
         "feature_count": len(run.model.get("features", [])),
