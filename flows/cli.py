@@ -212,11 +212,45 @@ def daily_cmd(
             help="Recommendations only (the default); --live is refused: no broker adapter exists.",
         ),
     ] = True,
+    replay_from: Annotated[
+        Optional[datetime],
+        typer.Option(
+            "--from",
+            formats=["%Y-%m-%d"],
+            help="Replay every session from this date (paper trading, auto-approved), in order.",
+        ),
+    ] = None,
+    replay_to: Annotated[
+        Optional[datetime],
+        typer.Option(
+            "--to", formats=["%Y-%m-%d"], help="Last session of a replay (default: last stored)."
+        ),
+    ] = None,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Daily live run: scores, regime, target portfolio, trades, safety checks and report."""
+    """Daily live run: scores, regime, target portfolio, trades, safety checks and report.
+
+    With --from (and --to), replays the daily run over past sessions as of each date.
+    """
     _check_settings(config, home)
+    if replay_from is not None:
+        if run_date is not None:
+            _fail("use either --date or --from/--to, not both")
+        from flows.daily_replay import daily_replay
+
+        summary = _run(
+            lambda: daily_replay(
+                start=replay_from.date(),
+                end=replay_to.date() if replay_to else None,
+                home=_str(home),
+                config=_str(config),
+            )
+        )
+        typer.echo(f"replayed {summary['sessions']} sessions {summary['first']}..{summary['last']}")
+        return
+    if replay_to is not None:
+        _fail("--to needs --from")
     from flows.daily_live import daily_live
 
     result = _run(
@@ -230,6 +264,56 @@ def daily_cmd(
     _print_daily(result)
 
 
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(1)
+
+
+def _ledger(config: Path | None, home: Path | None):
+    from settings import load_settings
+    from trading_core.home import Home
+    from trading_core.live.ledger import Ledger
+
+    settings = _run(lambda: load_settings(_str(config), _str(home)))
+    return _run(lambda: Ledger.at_home(Home(settings.home), settings.live.initial_capital))
+
+
+@app.command("approve")
+def approve_cmd(
+    run_date: Annotated[
+        datetime,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="The session whose trades to apply."),
+    ],
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Apply a session's proposed trades at their recorded prices (once; refused if blocked)."""
+    ledger = _ledger(config, home)
+    record = _run(lambda: ledger.approve(run_date.date()))
+    _run(ledger.export)
+    typer.echo(
+        f"{record.run_date}: trades applied; cash {record.cash_after:,.2f}, "
+        f"account value {record.equity_after:,.2f}"
+    )
+
+
+@app.command("resume")
+def resume_cmd(
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why trading may resume (kept in the ledger).")
+    ],
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Release the kill switch: later runs may trade again. The reason and time are recorded."""
+    import getpass
+
+    ledger = _ledger(config, home)
+    event = _run(lambda: ledger.resume(reason, by=getpass.getuser()))
+    _run(ledger.export)
+    typer.echo(f"kill switch released at {event.recorded_at} by {event.actor}: {event.reason}")
+
+
 def _print_daily(result: dict) -> None:
     if result.get("market_closed"):
         typer.echo(result["reason"])
@@ -239,6 +323,8 @@ def _print_daily(result: dict) -> None:
         f"{result['trades_proposed']} trades, turnover {result['turnover']:.1%}, "
         f"estimated cost {result['estimated_cost']:,.2f}"
     )
+    if result.get("ledger_status") == "proposed":
+        typer.echo(f"awaiting approval: alphapilot approve --date {result['date']}")
     for name, path in result["files"].items():
         typer.echo(f"  {name:<22} {path}")
 

@@ -111,6 +111,7 @@ def run_session(
         notes=[BUNDLED_NOTE] if data.source.startswith("bundled") else [],
         settings_fingerprint=settings.fingerprint(),
         kill_switch=kill,
+        equity_curve=curve,
     )
     published = publish_daily(run, settings)
     record = record_in_ledger(run, settings)

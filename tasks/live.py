@@ -106,6 +106,7 @@ def generate_trades(
         max_daily_trades=settings.live.max_daily_trades,
         fractional_shares=settings.live.fractional_shares,
         max_volume_pct=settings.live.max_volume_pct,
+        max_turnover=settings.portfolio.max_turnover,
     )
     trades = generator.generate_trades(
         positions.shares, target.weights, prices, value, positions.cash, volume=data.volume

@@ -352,3 +352,30 @@ def test_a_malformed_positions_file_names_the_row_or_symbol(tmp_path, text, name
 
     for word in named:
         assert word in str(error.value)
+
+
+def test_a_move_above_max_turnover_goes_part_of_the_way_within_the_budget():
+    # HELD is about 26.6% invested; TARGET asks for about 57% turnover
+    needed = float(TARGET.sub(HELD * PRICES[HELD.index] / CAPITAL, fill_value=0).abs().sum())
+    trades = generate(max_turnover=0.3)
+
+    done = proposed(trades)
+    turned = float(done["weight_change"].abs().sum())
+    assert needed > 0.5
+    assert 0.25 < turned <= 0.3
+    assert done["reason"].str.endswith("(partial: max_turnover)").all()
+    assert set(done.loc[done["symbol"] == "CCC", "reason"]) == {"exit (partial: max_turnover)"}
+    assert cash_after(trades) >= 0
+
+
+def test_funding_from_all_cash_is_not_held_back_by_max_turnover():
+    nothing = pd.Series(dtype="float64")
+
+    trades = generate(held=nothing, cash=CAPITAL, max_turnover=0.3)
+
+    assert proposed(trades)["weight_change"].abs().sum() > 0.6
+    assert not proposed(trades)["reason"].str.contains("partial").any()
+
+
+def test_a_move_within_max_turnover_goes_all_the_way():
+    assert generate(max_turnover=2.0).equals(generate())

@@ -2,8 +2,12 @@
 
 `generate_trades` runs these steps in order; each rule of its own is a public method:
 
-1. size every held or targeted name in shares (whole by default, fractional by setting): names
-   leaving the target are sold in full (`exit`), names entering are `new`, the rest `rebalance`;
+1. `turnover_step`: when moving to the target would turn over more than `max_turnover` of value
+   (and the account already holds something: funding from all cash goes all the way), every name
+   moves the same fraction of its way, so the run trades within the budget and the rest waits
+   for the next run (reasons then end in "(partial: max_turnover)");
+   then size every held or targeted name in shares (whole by default, fractional by setting):
+   names leaving the target are sold (`exit`), names entering are `new`, the rest `rebalance`;
 2. `filter_small_trades`: a change under `min_trade_size` (fraction of value) is skipped (an exit
    never is: a name leaving the portfolio is always sold in full);
 3. `validate_liquidity`: a trade above `max_volume_pct` of the symbol's average daily volume over
@@ -41,6 +45,7 @@ TRADE_COLUMNS = [
     "status",
 ]
 PROPOSED = "proposed"
+TURNOVER_MARGIN = 0.95  # share of the turnover budget used, leaving room for whole-share rounding
 CASH_MARGIN = 1e-9  # fraction of available cash left unspent so float rounding never overdraws
 
 
@@ -55,6 +60,7 @@ class TradeGenerator:
         fractional_shares: bool = False,
         max_volume_pct: float = 0.05,
         volume_window: int = 20,
+        max_turnover: float | None = None,
     ) -> None:
         self.cost_model = cost_model
         self.min_trade_size = min_trade_size
@@ -62,6 +68,7 @@ class TradeGenerator:
         self.fractional_shares = fractional_shares
         self.max_volume_pct = max_volume_pct
         self.volume_window = volume_window
+        self.max_turnover = max_turnover
 
     def generate_trades(
         self,
@@ -84,7 +91,9 @@ class TradeGenerator:
         if cash is None:
             cash = portfolio_value - float((held * prices[held.index]).sum())
         target = target_weights.reindex(symbols).fillna(0.0).clip(lower=0.0)
-        trades = self._size(held.reindex(symbols, fill_value=0.0), target, prices, portfolio_value)
+        shares = held.reindex(symbols, fill_value=0.0)
+        step = self.turnover_step(shares * prices / portfolio_value, target)
+        trades = self._size(shares, target, prices, portfolio_value, step)
         trades = self.filter_small_trades(trades)
         trades = self.validate_liquidity(trades, volume)
         trades = self.limit_daily_trades(trades)
@@ -92,6 +101,16 @@ class TradeGenerator:
         trades = self.estimate_costs(trades)
         order = trades.assign(_buy=trades["side"] == "BUY").sort_values(["_buy", "symbol"])
         return order[TRADE_COLUMNS].reset_index(drop=True)
+
+    def turnover_step(self, current: pd.Series, target: pd.Series) -> float:
+        """The fraction of the way to `target` that fits `max_turnover` (1: all the way).
+
+        Funding from all cash is never limited; the budget keeps a 5% margin for share rounding.
+        """
+        needed = float((target - current.reindex(target.index, fill_value=0.0)).abs().sum())
+        if self.max_turnover is None or not (current > 0).any() or needed <= self.max_turnover:
+            return 1.0
+        return TURNOVER_MARGIN * self.max_turnover / needed
 
     def filter_small_trades(self, trades: pd.DataFrame) -> pd.DataFrame:
         """Skip proposed changes under `min_trade_size` of value; exits always go ahead in full."""
@@ -161,25 +180,33 @@ class TradeGenerator:
         return turnover(trades)
 
     def _size(
-        self, held: pd.Series, target: pd.Series, prices: pd.Series, portfolio_value: float
+        self,
+        held: pd.Series,
+        target: pd.Series,
+        prices: pd.Series,
+        portfolio_value: float,
+        step: float = 1.0,
     ) -> pd.DataFrame:
-        """One row per symbol whose share count changes, every row `proposed`."""
+        """One row per symbol whose share count changes (`step` of the way there), all `proposed`."""
         current = held.to_numpy("float64")
-        target_w = target.to_numpy("float64")
+        full = target.to_numpy("float64")
         price = prices.to_numpy("float64")
+        current_w = current * price / portfolio_value
+        target_w = current_w + step * (full - current_w) if step < 1 else full
         target_shares = np.where(target_w > 0, self._round(target_w * portfolio_value / price), 0.0)
         delta = target_shares - current
+        reason = np.where(full == 0, "exit", np.where(current == 0, "new", "rebalance"))
+        if step < 1:
+            reason = np.char.add(reason.astype(str), " (partial: max_turnover)")
         trades = pd.DataFrame(
             {
                 "symbol": list(target.index),
                 "side": np.where(delta > 0, "BUY", "SELL"),
                 "shares": np.abs(delta),
                 "price": price,
-                "current_weight": current * price / portfolio_value,
+                "current_weight": current_w,
                 "target_weight": target_w,
-                "reason": np.where(
-                    target_w == 0, "exit", np.where(current == 0, "new", "rebalance")
-                ),
+                "reason": reason,
                 "status": PROPOSED,
             }
         )

@@ -47,6 +47,7 @@ class DailyRun:
     notes: list[str]
     settings_fingerprint: str
     kill_switch: KillSwitchStatus | None = None
+    equity_curve: pd.Series | None = None  # account value per run date, this session's last
 
     @property
     def final_trades(self) -> pd.DataFrame:

@@ -1,0 +1,79 @@
+"""Flow: the daily run for every session of a past range, in order, as of each date (paper trading).
+
+Data and features are loaded once and cut at each session's close (`MarketData.as_of`,
+`Dataset.as_of`: the same rows and realized labels a daily run on that date would have seen); the
+model is the champion only if its training labels end before the first session, else a LightGBM
+trained on the labels known then. Each session then runs exactly the daily steps, and its trades
+are applied to the ledger when they pass (auto-approval), so the ledger, the equity curve and the
+kill switch build up as they would have live. A blocked session does not stop the replay.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+from flows.daily_live import run_session
+from settings import load_settings
+from tasks.data import load_market_data
+from tasks.research import build_features, load_champion
+from trading_core.data.calendar import sessions_between
+from trading_core.errors import ConfigError, SafetyViolation
+
+
+@flow(name="daily-replay")
+def daily_replay(
+    start: date, end: date | None = None, home: str | None = None, config: str | None = None
+) -> dict:
+    """Replay the daily run over past sessions, building the ledger and performance history.
+
+    Args:
+        start: the first session to replay.
+        end: the last session to replay (default: the last stored session).
+        home: alphapilot home directory (default $ALPHAPILOT_HOME or ./alphapilot_home).
+        config: a YAML settings file layered over the defaults.
+    """
+    settings = load_settings(config, home, live={"require_manual_approval": False})
+    logger = get_run_logger()
+    data = load_market_data(settings, end)
+    days = sessions_between(start, data.last_date)
+    days = days[days.isin(data.dates)]
+    if days.empty:
+        raise ConfigError(f"no stored session from {start} to {data.last_date:%Y-%m-%d}")
+    dataset = build_features(data, settings)
+    first = days[0]
+    model, model_info, warnings = load_champion(
+        dataset.as_of(first), data.as_of(first), settings, before=first.date()
+    )
+    progress = create_progress_artifact(0.0, description=f"daily replay {start}..{end}")
+    results, blocked = [], []
+    for i, day in enumerate(days, 1):
+        try:
+            result = run_session(
+                day.date(),
+                data.as_of(day),
+                dataset.as_of(day),
+                model,
+                model_info,
+                warnings,
+                settings,
+            )
+            results.append(result)
+        except SafetyViolation as exc:
+            blocked.append({"date": f"{day:%Y-%m-%d}", "reason": str(exc)})
+        update_progress_artifact(progress, 100.0 * i / len(days))
+    logger.info("replayed %d sessions; %d blocked", len(days), len(blocked))
+    summary = {
+        "sessions": len(days),
+        "first": f"{days[0]:%Y-%m-%d}",
+        "last": f"{days[-1]:%Y-%m-%d}",
+        "blocked": blocked,
+    }
+    if blocked:
+        raise SafetyViolation(
+            f"replay {summary['first']}..{summary['last']}: {len(blocked)} of {len(days)} "
+            f"sessions blocked, first {blocked[0]['date']}: {blocked[0]['reason']}"
+        )
+    return summary
