@@ -230,7 +230,7 @@ class LiveSettings(Section):
 
 class KillSwitchSettings(Section):
     max_daily_loss_pct: float = Field(0.03, gt=0.0, le=1.0)
-    min_live_sharpe_threshold: float = -1.0
+    min_live_sharpe_threshold: float = -3.0
     lookback_weeks: int = Field(6, ge=1)
 
 

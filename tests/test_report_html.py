@@ -19,6 +19,29 @@ from trading_core.reporting import DailyReportData, plots, render_daily_report
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 PNG_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+EQUITY_ALT = 'alt="Account value and drawdown"'
+KILL_SWITCH_CLEAR = {
+    "triggered": False,
+    "reason": None,
+    "daily_return": 0.0042,
+    "rolling_sharpe": 1.37,
+    "detail": "last daily return +0.42%; 63-session Sharpe 1.37 (limits: daily loss 5.00%, Sharpe -1)",
+    "engaged": False,
+    "engaged_since": None,
+    "engaged_reason": None,
+}
+KILL_SWITCH_HALTED = {
+    **KILL_SWITCH_CLEAR,
+    "triggered": True,
+    "reason": "daily_loss",
+    "daily_return": -0.0731,
+    "detail": "TRIPPED on daily_loss: last daily return -7.31%; 12 of 63 returns for the rolling "
+    "Sharpe (limits: daily loss 5.00%, Sharpe -1)",
+    "rolling_sharpe": None,
+    "engaged": True,
+    "engaged_since": "2024-02-21",
+    "engaged_reason": "daily_loss",
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +51,7 @@ def report_data() -> DailyReportData:
     benchmark = pd.Series(4000 * np.exp(np.cumsum(rng.normal(0, 0.01, 300))), index=dates)
     regime_history = pd.Series(np.repeat([1, 0, 1, 2, 1], 60), index=dates)
     ic_series = pd.Series(rng.normal(0.02, 0.1, 40), index=dates[-40:])
+    equity = pd.Series(1_000_000 * np.exp(np.cumsum(rng.normal(0, 0.008, 30))), index=dates[-30:])
     symbols = ["AAPL", "MSFT", HOSTILE, "JPM", "XOM"]
     weights = pd.DataFrame(
         {
@@ -74,12 +98,26 @@ def report_data() -> DailyReportData:
                 {"name": "turnover", "passed": True, "detail": "30.0% <= 60%"},
             ],
         },
-        monitoring={"live_ic": 0.021, "live_ic_sessions": 40, "ic_series": ic_series},
+        monitoring={
+            "live_ic": 0.021,
+            "live_ic_sessions": 40,
+            "ic_series": ic_series,
+            "drift": {
+                "window": 20,
+                "threshold": 0.0,
+                "sessions": 40,
+                "rolling_ic": 0.012,
+                "drift": False,
+                "since": None,
+            },
+        },
         warnings=["no volume in data: liquidity checks skipped", HOSTILE],
         benchmark=benchmark,
         regime_history=regime_history,
         portfolio_value=1_000_000.0,
         notes=["Bundled S&P 500 data holds 20 survivors: backtests on it flatter the strategy."],
+        kill_switch=KILL_SWITCH_CLEAR,
+        equity_curve=equity,
     )
 
 
@@ -235,7 +273,7 @@ def test_rendering_twice_gives_identical_html(report_data, html):
 def test_charts_are_embedded_as_png_when_inputs_exist(html):
     images = PNG_URI.findall(html)
 
-    assert len(images) == 3  # weights, regime, IC
+    assert len(images) == 4  # weights, equity, regime, IC
     for encoded in images:
         assert base64.b64decode(encoded).startswith(b"\x89PNG\r\n\x1a\n")
     assert "No chart" not in html
@@ -246,7 +284,7 @@ def test_without_benchmark_the_report_says_why_there_is_no_regime_chart(report_d
         dataclasses.replace(report_data, benchmark=None, regime_history=None)
     )
 
-    assert len(PNG_URI.findall(html)) == 2
+    assert len(PNG_URI.findall(html)) == 3
     assert "No chart: no benchmark closes were supplied." in html
 
 
@@ -256,7 +294,7 @@ def test_without_ic_history_the_report_says_why_the_live_ic_is_unknown(report_da
 
     assert "not known yet" in html
     assert "No chart: there is no daily IC history yet." in html
-    assert len(PNG_URI.findall(html)) == 2
+    assert len(PNG_URI.findall(html)) == 3
 
 
 def test_dry_run_badge_only_in_dry_run(report_data, html):
@@ -291,6 +329,8 @@ def test_charts_skip_missing_input():
     assert plots.regime_chart(pd.Series(dtype="float64"), None) is None
     assert plots.ic_chart(None) is None
     assert plots.ic_chart(pd.Series([np.nan, np.nan])) is None
+    assert plots.equity_chart(None) is None
+    assert plots.equity_chart(pd.Series([1e6], index=[pd.Timestamp("2024-02-23")])) is None
     assert plots.png_data_uri(None) is None
 
 
@@ -323,3 +363,170 @@ def test_only_a_real_true_counts_as_passed(report_data, passed):
     html = render_daily_report(dataclasses.replace(report_data, safety=safety))
 
     assert "BLOCKED" in html
+
+
+# ----------------------------------------------------------------------------- account value
+
+
+def section(html: str, heading: str) -> str:
+    """The <section> whose <h2> is `heading`."""
+    start = html.rindex("<section", 0, html.index(f"<h2>{heading}</h2>"))
+    return html[start : html.index("</section>", start)]
+
+
+def test_equity_curve_and_drawdown_are_drawn_from_several_points(report_data, html):
+    account = section(html, "Account value")
+    images = PNG_URI.findall(account)
+    curve = report_data.equity_curve
+    drawdown = float((curve / curve.cummax() - 1).min())
+
+    assert EQUITY_ALT in account
+    assert len(images) == 1
+    assert base64.b64decode(images[0]).startswith(b"\x89PNG")
+    assert "history starts today" not in html
+    assert f"{drawdown * 100:.2f}%" in account  # max drawdown figure beside the chart
+    assert f"{curve.index[0]:%Y-%m-%d}" in account
+
+
+def test_two_points_are_enough_for_an_equity_chart(report_data):
+    curve = pd.Series([1_000_000.0, 990_000.0], index=pd.to_datetime(["2024-02-22", "2024-02-23"]))
+    html = render_daily_report(dataclasses.replace(report_data, equity_curve=curve))
+
+    assert EQUITY_ALT in html
+    assert "-1.00%" in section(html, "Account value")
+
+
+@pytest.mark.parametrize(
+    "curve", [None, pd.Series([1_000_000.0], index=[pd.Timestamp("2024-02-23")])]
+)
+def test_one_point_says_the_history_starts_today(report_data, curve):
+    html = render_daily_report(dataclasses.replace(report_data, equity_curve=curve))
+    account = section(html, "Account value")
+
+    assert "The account history starts today" in account
+    assert EQUITY_ALT not in html
+    assert len(PNG_URI.findall(html)) == 3  # weights, regime and IC only
+
+
+# ----------------------------------------------------------------------------- kill switch
+
+
+def test_halted_kill_switch_shows_a_banner_with_date_reason_and_resume_command(report_data):
+    html = render_daily_report(dataclasses.replace(report_data, kill_switch=KILL_SWITCH_HALTED))
+    banner = html[html.index('id="kill-switch-banner"') :]
+    banner = banner[: banner.index("</section>")]
+
+    assert "TRADING HALTED" in banner
+    assert "2024-02-21" in banner
+    assert "daily_loss" in banner and "daily loss larger than the limit" in banner
+    assert "alphapilot resume --reason" in banner
+    # at the top: before the verdict, and the verdict is blocked even though safety passed
+    assert html.index('id="kill-switch-banner"') < html.index('<section class="verdict')
+    verdict = html[html.index('<section class="verdict') :]
+    assert "BLOCKED" in verdict[: verdict.index("</section>")]
+
+
+def test_no_banner_when_the_kill_switch_is_released(report_data, html):
+    assert 'id="kill-switch-banner"' not in html
+    assert "TRADING HALTED" not in html
+    bare = render_daily_report(dataclasses.replace(report_data, kill_switch=None))
+    assert 'id="kill-switch-banner"' not in bare
+    assert "The kill switch was not read for this run." in bare
+
+
+def test_safety_section_shows_todays_kill_switch_reading(report_data, html):
+    safety = section(html, "Safety checks")
+    halted = section(
+        render_daily_report(dataclasses.replace(report_data, kill_switch=KILL_SWITCH_HALTED)),
+        "Safety checks",
+    )
+
+    assert "Kill switch today" in safety
+    assert "not tripped" in safety
+    assert "+0.42%" in safety  # daily return
+    assert "1.37" in safety  # rolling Sharpe
+    assert "63-session Sharpe 1.37" in safety  # detail
+    assert "TRIPPED on a daily loss larger than the limit (daily_loss)" in halted
+    assert "-7.31%" in halted
+    assert "not judged yet" in halted  # rolling Sharpe None
+    assert "engaged since 2024-02-21" in halted
+
+
+def test_infinite_rolling_sharpe_is_shown_as_infinity(report_data):
+    kill = {**KILL_SWITCH_CLEAR, "rolling_sharpe": float("-inf")}
+    html = render_daily_report(dataclasses.replace(report_data, kill_switch=kill))
+
+    assert "\u2212\u221e" in section(html, "Safety checks")
+
+
+def test_hostile_kill_switch_reason_and_symbol_are_escaped(report_data):
+    kill = {
+        **KILL_SWITCH_HALTED,
+        "engaged_reason": HOSTILE,
+        "reason": HOSTILE,
+        "detail": f"detail {HOSTILE}",
+        "engaged_since": HOSTILE,
+    }
+    html = render_daily_report(dataclasses.replace(report_data, kill_switch=kill))
+    banner = html[html.index('id="kill-switch-banner"') :]
+    banner = banner[: banner.index("</section>")]
+
+    assert HOSTILE not in html
+    assert "<script" not in html.lower()
+    assert banner.count(HOSTILE_ESCAPED) == 2  # since and why
+    assert f"detail {HOSTILE_ESCAPED}" in section(html, "Safety checks")
+    assert [row[1] for row in tables(html)["trades"] if row[1] == HOSTILE] == [HOSTILE]
+
+
+# ----------------------------------------------------------------------------- drift and notes
+
+
+def test_drift_shows_rolling_ic_threshold_and_since(report_data):
+    monitoring = {
+        **report_data.monitoring,
+        "drift": {
+            "window": 20,
+            "threshold": 0.01,
+            "sessions": 40,
+            "rolling_ic": -0.004,
+            "drift": True,
+            "since": "2024-02-12",
+        },
+    }
+    html = render_daily_report(dataclasses.replace(report_data, monitoring=monitoring))
+    drift = html[html.index('id="drift"') :]
+    drift = drift[: drift.index("</dl>")]
+
+    assert "20-session mean IC" in drift
+    assert "-0.004" in drift and "+0.010" in drift
+    assert "DRIFT: below the threshold since 2024-02-12" in drift
+    assert 'alt="Daily rank IC and its rolling mean"' in html
+
+
+def test_drift_not_judged_before_a_full_window(report_data):
+    monitoring = {
+        **report_data.monitoring,
+        "drift": {"window": 20, "threshold": 0.0, "sessions": 7, "rolling_ic": float("nan")},
+    }
+    html = render_daily_report(dataclasses.replace(report_data, monitoring=monitoring))
+
+    assert "not judged yet: needs 20 daily ICs, has 7" in html
+
+
+def test_survivorship_note_is_shown_before_the_trades(html):
+    assert html.index("20 survivors") < html.index('id="trades"')
+
+
+# ----------------------------------------------------------------------------- determinism
+
+
+def test_same_inputs_give_identical_bytes_with_every_section(report_data):
+    full = dataclasses.replace(report_data, kill_switch=KILL_SWITCH_HALTED)
+
+    first = render_daily_report(full).encode()
+    second = render_daily_report(copy.deepcopy(full)).encode()
+
+    assert first == second
+    assert plots.equity_chart(full.equity_curve, "2024-02-21") == plots.equity_chart(
+        full.equity_curve.copy(), "2024-02-21"
+    )

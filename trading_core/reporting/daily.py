@@ -138,6 +138,7 @@ def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
         "warnings": run.warnings,
     }
     history = run.regime.history.iloc[-REPORT_HISTORY:]
+    halted = run.kill_switch.message if run.kill_switch and run.kill_switch.halted else None
     report = DailyReportData(
         run_date=run.session,
         generated_by=generated_by,
@@ -156,11 +157,13 @@ def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
         trades=run.final_trades,
         safety=run.verdict.to_dict(),
         monitoring={**run.monitoring, "ic_series": run.ic_series if len(run.ic_series) else None},
-        warnings=run.warnings,
+        warnings=[w for w in run.warnings if w != halted],  # the kill-switch banner says it
         benchmark=run.regime.index_close.reindex(history.index),
         regime_history=history,
         portfolio_value=run.portfolio_value,
         notes=run.notes,
+        kill_switch=run.kill_switch.to_dict() if run.kill_switch else None,
+        equity_curve=run.equity_curve,
     )
     return {
         "trades.csv": to_csv(rounded(run.final_trades)).encode(),

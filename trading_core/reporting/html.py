@@ -2,7 +2,9 @@
 
 Implements `DailyReportData` (everything the page shows, gathered by the caller) and
 `render_daily_report` (the page as a string). The page has no external assets and no JavaScript;
-charts are inline base64 PNGs. Every string from the data is HTML-escaped by the template engine
+charts are inline base64 PNGs.
+When the kill switch has halted trading, a banner at the top says since when, why, and the command
+that releases it. Every string from the data is HTML-escaped by the template engine
 (jinja2 autoescape), including symbols, model metadata, warnings and safety violations.
 
 Numbers are formatted here (thousands separators, weights as percent) so the template only lays
@@ -40,7 +42,11 @@ class DailyReportData:
     `metadata` (a dict); other keys are listed as they are. `safety` keys: `passed`, `violations`,
     `checks` ({name, passed, detail}). `monitoring` keys: `live_ic`, `live_ic_sessions`,
     `ic_series` (date -> daily rank IC), `notes`, and optionally `live_ic_reason` (why the live IC
-    is unknown); other scalar keys are listed as they are.
+    is unknown), `drift` ({window, threshold, rolling_ic, sessions, drift, since}); other scalar
+    keys are listed as they are. `kill_switch` is `KillSwitchStatus.to_dict()` (keys `engaged`,
+    `engaged_since`, `engaged_reason`, `triggered`, `reason`, `daily_return`, `rolling_sharpe`,
+    `detail`), None when it was not read. `equity_curve` is the account value per run date, this
+    session's last (one point on the first run).
     """
 
     run_date: date
@@ -60,20 +66,26 @@ class DailyReportData:
     regime_history: pd.Series | None
     portfolio_value: float
     notes: list[str] = field(default_factory=list)
+    kill_switch: dict[str, object] | None = None
+    equity_curve: pd.Series | None = None
 
 
 def render_daily_report(data: DailyReportData) -> str:
     """Self-contained HTML (no external assets, no JavaScript, plots inline as base64 PNG)."""
     trades = _trades(data.trades)
     portfolio = _portfolio(data.weights)
+    kill = _kill_switch(data.kill_switch)
+    equity = _equity(data.equity_curve)
     context = {
         "title": f"alphapilot daily report {data.run_date.isoformat()}",
         "run_date": data.run_date.isoformat(),
         "weekday": _WEEKDAYS[data.run_date.weekday()],
         "generated_by": str(data.generated_by),
         "dry_run": bool(data.dry_run),
-        "verdict": _verdict(data.safety, _proposed(trades["rows"]), bool(data.dry_run)),
-        "figures": _key_figures(data, trades, portfolio),
+        "verdict": _verdict(data.safety, _proposed(trades["rows"]), bool(data.dry_run), kill),
+        "kill": kill,
+        "equity": equity,
+        "figures": _key_figures(data, trades, portfolio, equity),
         "warnings": [str(w) for w in data.warnings],
         "notes": [str(n) for n in data.notes],
         "trades": trades,
@@ -82,7 +94,7 @@ def render_daily_report(data: DailyReportData) -> str:
         "checks": _checks(data.safety),
         "monitoring": _monitoring(data.monitoring),
         "model": _model(data.model),
-        "charts": _charts(data),
+        "charts": _charts(data, kill),
     }
     return _environment().get_template(TEMPLATE_NAME).render(context)
 
@@ -107,8 +119,13 @@ def _proposed(rows: list[dict[str, object]]) -> int:
     return sum(1 for row in rows if row["status"] in ("proposed", "", DASH))
 
 
-def _verdict(safety: dict[str, object], n_trades: int, dry_run: bool) -> dict[str, object]:
-    """Banner: blocked (with the violations), ready, or nothing to do."""
+def _verdict(
+    safety: dict[str, object], n_trades: int, dry_run: bool, kill: dict[str, object]
+) -> dict[str, object]:
+    """Banner: blocked (with the violations), ready, or nothing to do.
+
+    A halted kill switch blocks even when the safety record says passed (it should not).
+    """
     violations = [str(v) for v in _as_list(safety.get("violations"))]
     failed_checks = [
         f"{c['name']}: {c['detail']}" if c["detail"] else c["name"]
@@ -129,6 +146,13 @@ def _verdict(safety: dict[str, object], n_trades: int, dry_run: bool) -> dict[st
             "detail": "Nothing may be applied until every violation below is resolved.",
             "items": violations or failed_checks or ["no violation was listed; see the checks"],
         }
+    if kill["halted"]:
+        return {
+            "kind": "blocked",
+            "headline": "BLOCKED \u2014 trading is halted by the kill switch",
+            "detail": "Nothing may be applied until the kill switch is released.",
+            "items": [],
+        }
     suffix = " Dry run: recommendations only, nothing is applied." if dry_run else ""
     if n_trades == 0:
         return {
@@ -147,7 +171,10 @@ def _verdict(safety: dict[str, object], n_trades: int, dry_run: bool) -> dict[st
 
 
 def _key_figures(
-    data: DailyReportData, trades: dict[str, object], portfolio: dict[str, object]
+    data: DailyReportData,
+    trades: dict[str, object],
+    portfolio: dict[str, object],
+    equity: dict[str, object],
 ) -> list[dict[str, str]]:
     exposure = _number(data.exposure)
     cash = None if exposure is None else 1.0 - exposure
@@ -189,10 +216,101 @@ def _key_figures(
             "label": "Portfolio value",
             "value": _money(value, 0),
             "css": "",
-            "sub": "",
+            "sub": equity["figure_sub"],
             "sub2": "",
         },
     ]
+
+
+_KILL_REASONS = {
+    "daily_loss": "a daily loss larger than the limit",
+    "rolling_sharpe": "the rolling Sharpe ratio fell below the minimum",
+}
+RESUME_COMMAND = 'alphapilot resume --reason "why trading may resume"'
+
+
+def _kill_switch(kill: dict[str, object] | None) -> dict[str, object]:
+    """The halt banner (since, why, how to release) and today's reading for the safety section.
+
+    Halted when `engaged` is True or an `engaged_since` date is given (as `KillSwitchStatus`).
+    """
+    if kill is None:
+        return {"known": False, "halted": False}
+    since = kill.get("engaged_since")
+    halted = _is_true(kill.get("engaged")) or since is not None
+    triggered = _is_true(kill.get("triggered"))
+    today_reason = _text(kill.get("reason"), "")
+    sharpe = kill.get("rolling_sharpe")
+    return {
+        "known": True,
+        "halted": halted,
+        "since": _scalar(since) if since is not None else "an unrecorded date",
+        "since_date": since,
+        "why": _kill_reason(kill.get("engaged_reason")),
+        "resume": RESUME_COMMAND,
+        "triggered": triggered,
+        "status": f"TRIPPED on {_kill_reason(today_reason)}" if triggered else "not tripped",
+        "daily_return": (
+            _pct(_number(kill.get("daily_return")), 2, signed=True)
+            if _number(kill.get("daily_return")) is not None
+            else "none yet (needs two account values)"
+        ),
+        "rolling_sharpe": _sharpe(sharpe),
+        "detail": _text(kill.get("detail"), ""),
+    }
+
+
+def _kill_reason(reason: object) -> str:
+    code = _text(reason, "")
+    if not code:
+        return "no reason recorded"
+    text = _KILL_REASONS.get(code)
+    return f"{text} ({code})" if text else code
+
+
+def _sharpe(value: object) -> str:
+    """A Sharpe ratio to two decimals; +/- infinity for a window of equal returns."""
+    number = _number(value)
+    if number is not None:
+        return f"{number:.2f}"
+    if isinstance(value, (float, np.floating)) and math.isinf(value):
+        return "+\u221e" if value > 0 else "\u2212\u221e"
+    return "not judged yet (too few returns, or no variation)"
+
+
+def _equity(curve: pd.Series | None) -> dict[str, object]:
+    """Account history figures: start, latest, total return, drawdowns; a sentence when too short."""
+    values = plots.clean_series(curve)
+    if len(values) < 2:
+        when = f" ({values.index[-1]:%Y-%m-%d})" if len(values) else ""
+        return {
+            "points": len(values),
+            "sentence": (
+                f"The account history starts today{when}: equity curve and drawdown appear "
+                "from the next run on."
+            ),
+            "rows": [],
+            "figure_sub": "",
+        }
+    peak = values.cummax()
+    drawdown = values / peak - 1.0
+    worst = drawdown.idxmin()
+    current = float(drawdown.iloc[-1])
+    rows = [
+        ("Start", f"{values.index[0]:%Y-%m-%d}: {_money(float(values.iloc[0]), 0)}"),
+        ("Latest", f"{values.index[-1]:%Y-%m-%d}: {_money(float(values.iloc[-1]), 0)}"),
+        ("Total return", _pct(float(values.iloc[-1] / values.iloc[0] - 1.0), 2, signed=True)),
+        ("Peak", f"{peak.idxmax():%Y-%m-%d}: {_money(float(peak.max()), 0)}"),
+        ("Current drawdown", _pct(current, 2)),
+        ("Max drawdown", f"{_pct(float(drawdown.min()), 2)} on {worst:%Y-%m-%d}"),
+        ("Run dates", f"{len(values):,}"),
+    ]
+    return {
+        "points": len(values),
+        "sentence": "",
+        "rows": [{"key": k, "value": v} for k, v in rows],
+        "figure_sub": "at its peak" if current >= 0 else f"{_pct(-current, 1)} below its peak",
+    }
 
 
 def _trades(trades: pd.DataFrame | None) -> dict[str, object]:
@@ -319,7 +437,7 @@ def _checks(safety: dict[str, object]) -> list[dict[str, object]]:
 
 
 def _monitoring(monitoring: dict[str, object]) -> dict[str, object]:
-    known = {"live_ic", "live_ic_sessions", "ic_series", "notes", "live_ic_reason"}
+    known = {"live_ic", "live_ic_sessions", "ic_series", "notes", "live_ic_reason", "drift"}
     ic = _number(monitoring.get("live_ic"))
     sessions = _number(monitoring.get("live_ic_sessions"))
     sessions_text = f"{int(sessions):,}" if sessions is not None else "0"
@@ -347,6 +465,37 @@ def _monitoring(monitoring: dict[str, object]) -> dict[str, object]:
         "reason": reason,
         "notes": [str(n) for n in _as_list(monitoring.get("notes"))],
         "extra": extra,
+        "drift": _drift(monitoring.get("drift")),
+    }
+
+
+def _drift(drift: object) -> dict[str, str] | None:
+    """The rolling IC the drift check read, its threshold and since when it has been below."""
+    if not isinstance(drift, dict):
+        return None
+    window = _number(drift.get("window"))
+    window_text = f"{int(window):,}-session" if window is not None else "rolling"
+    needed = f"{int(window):,}" if window is not None else "enough"
+    threshold = _number(drift.get("threshold"))
+    rolling = _number(drift.get("rolling_ic"))
+    sessions = _number(drift.get("sessions"))
+    if rolling is None:
+        have = f"{int(sessions):,}" if sessions is not None else "too few"
+        state = f"not judged yet: needs {needed} daily ICs, has {have}"
+        css = ""
+    elif _is_true(drift.get("drift")):
+        since = drift.get("since")
+        state = "DRIFT: below the threshold" + (f" since {_scalar(since)}" if since else "")
+        css = "neg"
+    else:
+        state = "at or above the threshold"
+        css = "pos"
+    return {
+        "label": f"{window_text} mean IC",
+        "value": DASH if rolling is None else f"{rolling:+.3f}",
+        "threshold": DASH if threshold is None else f"{threshold:+.3f}",
+        "state": state,
+        "css": css,
     }
 
 
@@ -374,11 +523,14 @@ def _model(model: dict[str, object]) -> dict[str, object]:
     }
 
 
-def _charts(data: DailyReportData) -> dict[str, dict[str, str | None]]:
+def _charts(data: DailyReportData, kill: dict[str, object]) -> dict[str, dict[str, str | None]]:
     """Each chart as a data URI, or the reason there is none."""
     ic_series = data.monitoring.get("ic_series")
     if not isinstance(ic_series, pd.Series):
         ic_series = None
+    drift = data.monitoring.get("drift")
+    drift = drift if isinstance(drift, dict) else {}
+    window = _number(drift.get("window"))
     regime_reason = "No chart: no benchmark closes were supplied."
     if data.regime_source:
         regime_reason += f" The regime was measured on: {data.regime_source}."
@@ -392,8 +544,19 @@ def _charts(data: DailyReportData) -> dict[str, dict[str, str | None]]:
             "No chart: no symbol is held now or in the target portfolio.",
         ),
         "ic": (
-            plots.ic_chart(ic_series),
+            plots.ic_chart(
+                ic_series,
+                window=int(window) if window and window >= 1 else plots.IC_ROLLING_WINDOW,
+                threshold=_number(drift.get("threshold")),
+                below_since=drift.get("since") if _is_true(drift.get("drift")) else None,
+            ),
             "No chart: there is no daily IC history yet.",
+        ),
+        "equity": (
+            plots.equity_chart(
+                data.equity_curve, kill.get("since_date") if kill["halted"] else None
+            ),
+            "",
         ),
     }
     return {

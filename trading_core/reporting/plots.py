@@ -4,8 +4,12 @@ Implements:
 
 - `weights_chart`: current vs target weight per symbol (horizontal bars).
 - `regime_chart`: benchmark closes with the background shaded by market regime.
-- `ic_chart`: daily rank IC of the live model (bars) with a rolling mean line.
+- `ic_chart`: daily rank IC of the live model (bars) with a rolling mean line, the drift alert
+  threshold and the stretch since the rolling mean fell below it.
+- `equity_chart`: account value per run date above its drawdown from the running peak.
 - `clean_weights`: the two weight columns as floats, missing read as 0 (shared with the tables).
+- `clean_series`: the finite values of a date-indexed series, sorted, one per date (shared with
+  the report's equity figures).
 - `png_data_uri`: a PNG as a `data:image/png;base64,...` URI for embedding in HTML.
 
 Each chart function returns None when there is nothing to draw (input None or empty), so the
@@ -24,6 +28,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 matplotlib.use("Agg")  # headless: never open a window, even if pyplot is imported later
 
@@ -118,19 +123,24 @@ def regime_chart(
         _legend_above(ax, ncols=3)
     ax.plot(x, closes.to_numpy(), color=_INK, linewidth=1.2, zorder=2)
     ax.set_xlim(x[0], x[-1])
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    _date_axis(ax, minticks=4)
     title = "Benchmark and market regime" if codes is not None else "Benchmark"
     _finish(ax, title)
     return _png(fig)
 
 
-def ic_chart(ic_series: pd.Series | None, window: int = IC_ROLLING_WINDOW) -> bytes | None:
+def ic_chart(
+    ic_series: pd.Series | None,
+    window: int = IC_ROLLING_WINDOW,
+    threshold: float | None = None,
+    below_since: object = None,
+) -> bytes | None:
     """Daily rank IC as bars (green above zero, red below) with a `window`-session rolling mean.
 
-    The rolling mean needs at least min(5, window) sessions. Returns None when the series is None
-    or has no finite value.
+    The rolling mean needs at least min(5, window) sessions; from `window` sessions on it is the
+    figure the drift check reads. `threshold` (the drift alert level) is drawn as a dashed line
+    and `below_since` (a date: the rolling mean has been below the threshold since then) shades
+    the stretch up to the last date. Returns None when the series is None or has no finite value.
     """
     ic, x = _dated(ic_series)
     if ic is None:
@@ -140,18 +150,87 @@ def ic_chart(ic_series: pd.Series | None, window: int = IC_ROLLING_WINDOW) -> by
 
     fig = Figure(figsize=(WIDTH_IN, 2.6), dpi=DPI)
     ax = fig.add_subplot()
+    since = _date_number(below_since)
+    if since is not None and since <= x[-1]:
+        ax.axvspan(
+            max(since, x[0]) - step / 2,
+            x[-1] + step / 2,
+            color=REGIME_COLORS[0],
+            linewidth=0,
+            label="below threshold",
+            zorder=0,
+        )
     colors = np.where(values >= 0, _POSITIVE, _NEGATIVE)
     ax.bar(x, values, width=step * 0.8, color=colors, alpha=0.55, linewidth=0)
     rolling = ic.rolling(window, min_periods=min(5, window)).mean()
     if rolling.notna().any():
         ax.plot(x, rolling.to_numpy(), color=_INK, linewidth=1.4, label=f"{window}-session mean")
-        _legend_above(ax, ncols=1)
+    if threshold is not None and np.isfinite(threshold):
+        ax.axhline(
+            threshold,
+            color=_NEGATIVE,
+            linewidth=1.0,
+            linestyle="--",
+            label=f"alert threshold {threshold:+.3f}",
+        )
+    if ax.get_legend_handles_labels()[1]:
+        _legend_above(ax, ncols=3)
     ax.axhline(0, color=_INK, linewidth=0.6)
     ax.set_xlim(x[0] - step, x[-1] + step)
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    _date_axis(ax, minticks=3)
     _finish(ax, "Daily rank IC of the live model")
+    return _png(fig)
+
+
+def equity_chart(equity: pd.Series | None, halted_since: object = None) -> bytes | None:
+    """Account value per run date (top) above its drawdown from the running peak (bottom, %).
+
+    `equity` is indexed by date; non-finite values are dropped and a repeated date keeps its last
+    value. `halted_since` (a date) marks when the kill switch engaged, if it is in range. Returns
+    None with fewer than two values: one point has no curve and no drawdown.
+    """
+    values = clean_series(equity)
+    if len(values) < 2:
+        return None
+    x = mdates.date2num(values.index.to_pydatetime())
+    drawdown = (values / values.cummax() - 1.0).to_numpy() * 100
+    many = len(values) > 40
+
+    fig = Figure(figsize=(WIDTH_IN, 3.8), dpi=DPI)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1.0])
+    top.plot(
+        x,
+        values.to_numpy(),
+        color=_TARGET,
+        linewidth=1.4,
+        marker=None if many else "o",
+        markersize=3,
+    )
+    top.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    bottom.fill_between(x, drawdown, 0.0, color=_NEGATIVE, alpha=0.25, linewidth=0)
+    bottom.plot(x, drawdown, color=_NEGATIVE, linewidth=1.0)
+    bottom.set_ylim(min(-0.5, float(drawdown.min()) * 1.15), 0.0)
+    bottom.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%" if v else "0%"))
+    bottom.set_ylabel("drawdown", fontsize=8, color=_MUTED)
+    since = _date_number(halted_since)
+    if since is not None and x[0] <= since <= x[-1]:
+        for ax in (top, bottom):
+            ax.axvline(since, color=_NEGATIVE, linewidth=1.0, linestyle="--")
+        top.plot([], [], color=_NEGATIVE, linewidth=1.0, linestyle="--", label="kill switch")
+        _legend_above(top, ncols=1)
+    pad = (x[-1] - x[0]) * 0.02
+    bottom.set_xlim(x[0] - pad, x[-1] + pad)
+    _date_axis(bottom, minticks=2)
+    _style(top, "Account value and drawdown from peak")
+    _style(bottom, None)
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=0.8 / width,
+        right=1 - 0.2 / width,
+        bottom=0.45 / height,
+        top=1 - 0.4 / height,
+        hspace=0.12,
+    )
     return _png(fig)
 
 
@@ -164,14 +243,40 @@ def png_data_uri(png: bytes | None) -> str | None:
 
 def _dated(series: pd.Series | None) -> tuple[pd.Series | None, np.ndarray]:
     """The finite values of a date-indexed series, sorted, with matplotlib date numbers."""
-    if series is None:
-        return None, np.empty(0)
-    values = pd.Series(series, dtype="float64").dropna()
+    values = clean_series(series)
     if values.empty:
         return None, np.empty(0)
-    values.index = pd.DatetimeIndex(values.index)
-    values = values.sort_index()
     return values, mdates.date2num(values.index.to_pydatetime())
+
+
+def clean_series(series: pd.Series | None) -> pd.Series:
+    """Finite float values by date, sorted; a repeated date keeps its last value; None -> empty."""
+    if series is None:
+        return pd.Series(dtype="float64", index=pd.DatetimeIndex([]))
+    values = pd.to_numeric(pd.Series(series), errors="coerce").astype("float64")
+    values.index = pd.DatetimeIndex(values.index)
+    values = values[np.isfinite(values.to_numpy())]
+    values = values[~values.index.duplicated(keep="last")]
+    return values.sort_index(kind="mergesort")
+
+
+def _date_number(value: object) -> float | None:
+    """A date as a matplotlib date number; None for None or anything that is not a date."""
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return None
+    if pd.isna(stamp):
+        return None
+    return float(mdates.date2num(stamp.to_pydatetime()))
+
+
+def _date_axis(ax, minticks: int) -> None:
+    locator = mdates.AutoDateLocator(minticks=minticks, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def clean_weights(weights: pd.DataFrame) -> pd.DataFrame:
@@ -239,12 +344,7 @@ def _legend_above(ax, ncols: int) -> None:
 
 def _finish(ax, title: str, left_in: float = 0.7) -> None:
     """Title, quiet spines and fixed margins (in inches; cheaper than tight_layout's extra draw)."""
-    ax.set_title(title, fontsize=10, color=_INK, loc="left")
-    ax.tick_params(labelsize=8, colors=_INK)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_color(_MUTED)
+    _style(ax, title)
     fig = ax.figure
     width, height = fig.get_size_inches()
     fig.subplots_adjust(
@@ -253,6 +353,17 @@ def _finish(ax, title: str, left_in: float = 0.7) -> None:
         bottom=0.5 / height,
         top=1 - 0.4 / height,
     )
+
+
+def _style(ax, title: str | None) -> None:
+    """Title (if any) and quiet spines."""
+    if title:
+        ax.set_title(title, fontsize=10, color=_INK, loc="left")
+    ax.tick_params(labelsize=8, colors=_INK)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color(_MUTED)
 
 
 def _png(fig: Figure) -> bytes:

@@ -1,0 +1,99 @@
+"""Time one daily run on a 500-stock x 10-year synthetic universe with a trained champion.
+
+Run: `.venv/bin/python benchmarks/bench_daily.py [--symbols 500] [--years 10]`. The issue's budget:
+under 20 s wall including Prefect and under 1 GiB peak RSS. Set-up (data store, champion) is not
+timed. Prints the `alphapilot daily` command's wall time and peak RSS (a child process, as a user
+runs it: Prefect's temporary server included), and the split between Prefect and start-up (the
+same command on a market-closed day: server, one flow run, pre-flight) and the daily work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def prepare(home: Path, symbols: int, years: float) -> str:
+    """A home with a synthetic store and a LightGBM champion; returns the last session."""
+    from settings import load_settings
+    from tasks.research import CHAMPION_METADATA, provenance, trainer_for
+    from trading_core.data.store import MarketStore
+    from trading_core.data.synthetic import generate_synthetic_market
+    from trading_core.features.library import feature_set
+    from trading_core.home import Home
+    from trading_core.ml.dataset import build_dataset
+    from trading_core.ml.registry import save_model
+    from trading_core.ml.research import fit_on
+
+    settings = load_settings(home=str(home))
+    data = generate_synthetic_market(symbols=symbols, years=years, seed=7).data
+    MarketStore(Home(home).data).update(data)
+    m = settings.modeling
+    dataset = build_dataset(
+        data, feature_set(**settings.features.model_dump()), m.label_horizon, m.label_transform
+    )
+    dates = dataset.labeled_dates
+    model = fit_on(trainer_for(settings), "lightgbm", dataset, dates, m.sample_stride)
+    metadata = {**provenance(data, dataset, settings, dates, []), "model_name": "lightgbm"}
+    save_model(
+        model,
+        Home(home).production,
+        metadata,
+        prefix="champion-",
+        metadata_name=CHAMPION_METADATA,
+    )
+    return f"{data.last_date:%Y-%m-%d}"
+
+
+def run_cli(home: Path, session: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of `alphapilot daily --date session` in a child process."""
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("alphapilot")),
+            *("daily", "--date", session, "--home", str(home)),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PREFECT_HOME": str(home / "prefect")},
+    )
+    wall = time.perf_counter() - start
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def closed_day(session: str) -> str:
+    """The Saturday after `session`: a daily run that starts Prefect and stops at pre-flight."""
+    from datetime import date, timedelta
+
+    day = date.fromisoformat(session)
+    return f"{day + timedelta(days=(5 - day.weekday()) % 7 or 7):%Y-%m-%d}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--symbols", type=int, default=500)
+    parser.add_argument("--years", type=float, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        t = time.perf_counter()
+        session = prepare(home, args.symbols, args.years)
+        print(f"set-up (store + champion, not timed): {time.perf_counter() - t:.0f} s")
+        wall, rss = run_cli(home, session)
+        print(f"alphapilot daily --date {session}: {wall:.1f} s wall, peak RSS {rss:,.0f} MiB")
+        print(f"  budget 20 s / 1,024 MiB: {'met' if wall < 20 and rss < 1024 else 'MISSED'}")
+        overhead, _ = run_cli(home, closed_day(session))
+        print(
+            f"Prefect + start-up (a market-closed run: temporary server, one flow, pre-flight): "
+            f"{overhead:.1f} s; the daily work itself: {wall - overhead:.1f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
