@@ -113,9 +113,8 @@ def run_session(
         kill_switch=kill,
         equity_curve=curve,
     )
-    published = publish_daily(run, settings)
-    record = record_in_ledger(run, settings)
-    published = {**published, "ledger_status": record.status}
+    record = record_in_ledger(run, settings)  # the ledger first: files are derived from it
+    published = {**publish_daily(run, settings), "ledger_status": record.status}
     if not verdict.passed:
         raise SafetyViolation(
             f"trades for {session} BLOCKED: {'; '.join(verdict.violations)} "

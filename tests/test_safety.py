@@ -33,10 +33,13 @@ def trade(
     target: float,
     status: str = "proposed",
     cost_bps: float = 10.0,
+    reason: str | None = None,
 ) -> dict:
     """One trade-list row moving `symbol` from `current` to `target` weight of VALUE."""
     notional = abs(target - current) * VALUE
+    default = "exit" if target == 0 else "new" if current == 0 else "rebalance"
     return {
+        "reason": reason or default,
         "symbol": symbol,
         "side": "BUY" if target > current else "SELL",
         "notional": notional,
@@ -283,6 +286,16 @@ def test_a_rebalance_trade_above_max_trade_pct_fails_naming_the_symbol(close):
     assert not result.passed
     assert "AAA 13.00%" in result.detail
     assert "BBB" not in result.detail
+
+
+def test_a_partial_exit_under_the_turnover_budget_is_an_exit_not_a_rebalance(close):
+    partial = trade("AAA", 0.20, 0.08, reason="exit (partial: max_turnover)")
+
+    result = check(
+        validator().validate_trades(trades_of(partial), VALUE, close, held=["AAA"]), "trade_size"
+    )
+
+    assert result.passed
 
 
 def test_new_names_and_exits_are_bounded_by_the_caps_not_by_max_trade_pct(close):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -33,8 +34,24 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def to_json(payload: Any) -> str:
-    """Stable, human-readable JSON (sorted keys, two-space indent, trailing newline)."""
-    return json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
+    """Stable, human-readable, strict JSON (sorted keys, two-space indent, trailing newline).
+
+    NaN and infinities, which strict parsers reject, are written as null.
+    """
+    return (
+        json.dumps(_finite(payload), indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
+    )
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every non-finite float (at any depth) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def to_csv(frame: pd.DataFrame, index: bool = False) -> str:

@@ -257,7 +257,10 @@ class SafetyValidator:
 
     def _trade_size_check(self, proposed: pd.DataFrame, portfolio_value: float) -> Check:
         """No rebalance trade (held before and after) above `max_trade_pct` of value."""
-        rebalance = proposed[(proposed["current_weight"] > 0) & (proposed["target_weight"] > 0)]
+        kept = ~proposed["reason"].str.startswith("exit")  # a partial exit is still an exit
+        rebalance = proposed[
+            (proposed["current_weight"] > 0) & (proposed["target_weight"] > 0) & kept
+        ]
         size = rebalance.set_index("symbol")["notional"] / portfolio_value
         over = size[size > self.max_trade_pct + TOLERANCE]
         return Check(

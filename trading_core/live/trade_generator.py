@@ -118,7 +118,7 @@ class TradeGenerator:
         small = (
             (trades["status"] == PROPOSED)
             & (trades["weight_change"].abs() < self.min_trade_size)
-            & (trades["target_weight"] > 0)
+            & ~trades["reason"].str.startswith("exit")  # a name leaving is always sold
         )
         trades.loc[small, "status"] = f"skipped: below min_trade_size {self.min_trade_size:g}"
         return trades
