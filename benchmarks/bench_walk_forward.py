@@ -33,10 +33,8 @@ def main() -> None:
 
     from settings import load_settings
     from tasks.backtest import walk_forward_candidate
-    from tasks.research import trainer_for
+    from tasks.research import dataset_for, trainer_for
     from trading_core.data.synthetic import generate_synthetic_market
-    from trading_core.features.library import feature_set
-    from trading_core.ml.dataset import build_dataset
 
     trees = {} if args.trees is None else {"n_estimators": args.trees}
     settings = load_settings(
@@ -44,16 +42,9 @@ def main() -> None:
         backtest={"rebalance_sessions": 5, "retrain": args.retrain},
         modeling={"lightgbm": trees, "xgboost": trees},
     )
-    m = settings.modeling
     market = generate_synthetic_market(symbols=args.symbols, years=args.years, seed=7)
     t = time.perf_counter()
-    dataset = build_dataset(
-        market.data,
-        feature_set(**settings.features.model_dump()),
-        m.label_horizon,
-        m.label_transform,
-        tuple(m.inputs),
-    )
+    dataset = dataset_for(market.data, settings)
     print(f"features + labels: {time.perf_counter() - t:.1f} s (not part of the budget)")
 
     # fit_like needs only the candidate's name and parameters

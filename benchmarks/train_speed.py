@@ -28,10 +28,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from settings import load_settings
-    from tasks.research import plan_for, trainer_for
+    from tasks.research import dataset_for, plan_for, trainer_for
     from trading_core.data.synthetic import generate_synthetic_market
-    from trading_core.features.library import feature_set
-    from trading_core.ml.dataset import build_dataset
     from trading_core.ml.optuna_search import tune
     from trading_core.ml.research import (
         combine_ensemble,
@@ -49,13 +47,7 @@ def main() -> None:
         f"at {market.horizon} sessions"
     )
     t = time.perf_counter()
-    dataset = build_dataset(
-        market.data,
-        feature_set(**settings.features.model_dump()),
-        m.label_horizon,
-        m.label_transform,
-        tuple(m.inputs),
-    )
+    dataset = dataset_for(market.data, settings)
     print(
         f"features + labels: {time.perf_counter() - t:.1f} s, {dataset.rows.shape[0]:,} rows x "
         f"{dataset.rows.shape[1]} columns"

@@ -22,7 +22,7 @@ from tasks.live import (
     score_universe,
 )
 from tasks.reporting import publish_daily
-from tasks.research import build_features, load_champion
+from tasks.research import build_features, has_champion, load_champion
 from trading_core.data.market import MarketData
 from trading_core.data.providers import BUNDLED_NOTE
 from trading_core.errors import ConfigError, SafetyViolation
@@ -30,6 +30,7 @@ from trading_core.ml.dataset import Dataset
 from trading_core.reporting.daily import DailyRun
 
 MARKET_TZ = ZoneInfo("America/New_York")
+MONITOR_MARGIN = 10  # sessions of feature rows kept beyond the monitoring window
 
 
 @flow(name="daily-live")
@@ -59,7 +60,9 @@ def daily_live(
         return {"date": f"{session.date:%Y-%m-%d}", "market_closed": True, "reason": session.reason}
 
     data = load_market_data(settings, session.date)
-    dataset = build_features(data, settings)
+    # scoring and monitoring need only recent rows; a model trained on the spot needs them all
+    recent = settings.ops.ic_lookback_days + settings.modeling.label_horizon + MONITOR_MARGIN
+    dataset = build_features(data, settings, recent if has_champion(settings) else None)
     model, model_info, warnings = load_champion(dataset, data, settings)
     return run_session(session.date, data, dataset, model, model_info, warnings, settings)
 

@@ -53,13 +53,30 @@ def library_versions() -> dict[str, str]:
     return {name: version(name) for name in LIBRARIES}
 
 
-@task(name="build-features", cache_policy=NO_CACHE)
-def build_features(data: MarketData, settings: Settings) -> Dataset:
-    """Feature rows, training labels and forward returns known by the data's last date."""
-    features = feature_set(**settings.features.model_dump())
-    assert_point_in_time(data, features)
+def dataset_for(data: MarketData, settings: Settings) -> Dataset:
+    """The dataset the feature and modeling settings describe (no look-ahead check: see below)."""
     m = settings.modeling
-    dataset = build_dataset(data, features, m.label_horizon, m.label_transform, tuple(m.inputs))
+    features = feature_set(**settings.features.model_dump())
+    return build_dataset(data, features, m.label_horizon, m.label_transform, tuple(m.inputs))
+
+
+@task(name="build-features", cache_policy=NO_CACHE)
+def build_features(data: MarketData, settings: Settings, sessions: int | None = None) -> Dataset:
+    """Feature rows, training labels and forward returns known by the data's last date.
+
+    With `sessions`, only the rows of the last that many sessions are built, from just the
+    history their longest feature window needs (a daily run scores one date and monitors a few
+    weeks: no need to compute ten years of features). Values match a full build to float32
+    rounding (a test pins it). The look-ahead guard runs on full builds, the ones a model may
+    be trained on; a recent build only scores the last date, where no later data exists.
+    """
+    features = feature_set(**settings.features.model_dump())
+    if sessions is None:
+        assert_point_in_time(data, features)
+    else:
+        lookback = max(f.lookback for f in features)
+        data = data.since(data.dates[max(0, len(data.dates) - sessions - lookback)])
+    dataset = dataset_for(data, settings)
     missing = skipped(features, data)
     get_run_logger().info(
         "%d feature columns on %d rows; %d labeled rows (horizon %d sessions)%s",
@@ -70,6 +87,11 @@ def build_features(data: MarketData, settings: Settings) -> Dataset:
         f"; skipped for lack of data: {', '.join(missing)}" if missing else "",
     )
     return dataset
+
+
+def has_champion(settings: Settings) -> bool:
+    """Whether a production model has been promoted in this home."""
+    return (Home(settings.home).production / CHAMPION_METADATA).exists()
 
 
 def plan_for(dataset: Dataset, settings: Settings) -> ResearchPlan:

@@ -586,3 +586,23 @@ def test_a_dataset_as_of_a_date_equals_one_built_from_the_data_cut_there():
         pd.testing.assert_series_equal(known.labels, built.labels)
         pd.testing.assert_series_equal(known.forward_returns, built.forward_returns)
         assert known.labeled_dates[-1] < cut  # the last HORIZON sessions have no label yet
+
+
+def test_features_of_recent_sessions_built_from_their_lookback_match_a_full_build():
+    from settings import load_settings
+    from tasks.research import dataset_for
+
+    settings = load_settings()
+    market = generate_synthetic_market(symbols=20, years=3, seed=4)
+    full = dataset_for(market.data, settings)
+    lookback = max(f.lookback for f in feature_set(**settings.features.model_dump()))
+    keep = 40
+    recent = dataset_for(market.data.since(market.data.dates[-(keep + lookback)]), settings)
+
+    last = market.data.dates[-keep:]
+    a, b = full.rows[full.dates.isin(last)], recent.rows[recent.dates.isin(last)]
+    assert a.shape == b.shape and (a.isna() == b.isna()).all().all()
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=0, atol=1e-6)
+    short = dataset_for(market.data.since(market.data.dates[-(keep + 100)]), settings)
+    c = short.rows[short.dates.isin(last)]
+    assert c.isna().sum().sum() > a.isna().sum().sum()  # the comparison can tell short history

@@ -17,16 +17,14 @@ import pytest
 from settings import Settings, load_settings
 from tasks.backtest import segments_for
 from tasks.components import backtester_for, detector_for, policy_for
-from tasks.research import trainer_for
+from tasks.research import dataset_for, trainer_for
 from trading_core.backtest.walk_forward import (
     plan_segments,
     rebalance_from,
     run_walk_forward,
 )
-from trading_core.data.market import MarketData
 from trading_core.data.synthetic import generate_synthetic_market
-from trading_core.features.library import feature_set
-from trading_core.ml.dataset import Dataset, build_dataset
+from trading_core.ml.dataset import Dataset
 from trading_core.ml.research import fit_on
 from trading_core.regime import KEYS
 
@@ -49,15 +47,9 @@ def market():
     return generate_synthetic_market(symbols=60, years=5, seed=11, ic=0.08)
 
 
-def make_dataset(data: MarketData, settings: Settings) -> Dataset:
-    m = settings.modeling
-    features = feature_set(**settings.features.model_dump())
-    return build_dataset(data, features, m.label_horizon, m.label_transform, tuple(m.inputs))
-
-
 @pytest.fixture(scope="module")
 def dataset(market, settings) -> Dataset:
-    return make_dataset(market.data, settings)
+    return dataset_for(market.data, settings)
 
 
 @dataclass
@@ -144,7 +136,7 @@ def test_removing_later_data_changes_no_earlier_portfolio(market, dataset, setti
 
     cut = full.weights.index[len(full.weights) // 2]
     data = market.data.as_of(cut)
-    truncated_dataset = make_dataset(data, settings)
+    truncated_dataset = dataset_for(data, settings)
     kept = [s for s in first_dates if s <= cut]
     fit = RecordingFit(truncated_dataset, settings, [])
     truncated = walk_forward(data, truncated_dataset, settings, fit, "max_sharpe", kept)

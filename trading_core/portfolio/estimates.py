@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.covariance import ledoit_wolf
 
 SESSIONS_PER_YEAR = 252
 MIN_RETURNS = 20  # the fewest daily returns a covariance is estimated from
@@ -39,6 +38,8 @@ def estimate(
     score_ic: float = 0.05,
 ) -> Estimates:
     """Risk and return estimates of `symbols` from the last `window` daily returns in `close`."""
+    from sklearn.covariance import ledoit_wolf  # heavy: loaded only when a covariance is needed
+
     prices = close.iloc[-(window + 1) :].reindex(columns=symbols).to_numpy(dtype="float64")
     if len(prices) - 1 < MIN_RETURNS:
         raise ValueError(

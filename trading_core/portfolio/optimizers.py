@@ -14,17 +14,16 @@ cash); a scheme that cannot honour the caps raises ValueError with the reason.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
-import scipy.cluster.hierarchy as sch
-import scipy.spatial.distance as ssd
-from pypfopt import EfficientFrontier
-from pypfopt.exceptions import OptimizationError
 
 from trading_core.portfolio.caps import Caps
 from trading_core.portfolio.estimates import Estimates
+
+if TYPE_CHECKING:  # cvxpy and PyPortfolioOpt take seconds to import: loaded when first solving
+    from pypfopt import EfficientFrontier
 
 OPTIMIZERS = ("max_sharpe", "min_volatility", "hrp", "inverse_vol", "equal_weight")
 SOLVER_TOLERANCE = 1e-6  # how far a solver's weight may sit past a bound before it is a failure
@@ -77,7 +76,7 @@ def min_volatility(
     estimates: Estimates, exposure: float, caps: Caps, solver: str = "CLARABEL"
 ) -> pd.Series:
     """The lowest ex-ante variance the caps allow."""
-    return _efficient(estimates, exposure, caps, solver, EfficientFrontier.min_volatility)
+    return _efficient(estimates, exposure, caps, solver, lambda ef: ef.min_volatility())
 
 
 def hrp(estimates: Estimates, exposure: float, caps: Caps) -> pd.Series:
@@ -93,6 +92,9 @@ def hrp_weights(returns: np.ndarray) -> np.ndarray:
     covariance. The same numbers as HRPOpt (a test pins it) without its per-cluster pandas
     indexing, which costs about 70 ms at 50 names.
     """
+    import scipy.cluster.hierarchy as sch
+    import scipy.spatial.distance as ssd
+
     n = returns.shape[1]
     if n == 1:
         return np.ones(1)
@@ -142,6 +144,9 @@ def _efficient(
     budget = min(exposure, caps.capacity(symbols))  # what the caps cannot hold stays in cash
     if budget <= 0:
         return pd.Series(0.0, index=symbols)
+    import cvxpy as cp
+    from pypfopt.exceptions import OptimizationError
+
     frontier = _frontier(estimates, budget, caps, solver)
     try:
         objective(frontier)
@@ -154,6 +159,8 @@ def _efficient(
 
 def _frontier(estimates: Estimates, exposure: float, caps: Caps, solver: str) -> EfficientFrontier:
     """An EfficientFrontier on a unit budget with name and sector bounds of cap / exposure."""
+    from pypfopt import EfficientFrontier
+
     frontier = EfficientFrontier(
         estimates.expected_returns,
         estimates.covariance,
