@@ -21,7 +21,7 @@ from trading_core.home import Home
 from trading_core.io import atomic_write_text, replace_directory, to_csv
 from trading_core.ml.dataset import Dataset, build_dataset
 from trading_core.ml.optuna_search import tune
-from trading_core.ml.registry import RegisteredModel, load_model, save_model
+from trading_core.ml.registry import RegisteredModel, load_model, read_metadata, save_model
 from trading_core.ml.research import (
     CandidateResult,
     ResearchPlan,
@@ -87,6 +87,22 @@ def build_features(data: MarketData, settings: Settings, sessions: int | None = 
         f"; skipped for lack of data: {', '.join(missing)}" if missing else "",
     )
     return dataset
+
+
+def _known_before(trained_through: str, before: date | None) -> bool:
+    return before is None or pd.Timestamp(trained_through) < pd.Timestamp(before)
+
+
+def latest_candidate(home: Home, before: date | None = None) -> Path | None:
+    """The folder of the best candidate (test rank IC) of the latest training run, if any."""
+    found = []
+    for path in sorted(home.candidates.glob("*/metadata.json")):
+        meta = read_metadata(path)
+        if _known_before(meta["trained_through"], before):
+            rank_ic = meta.get("test_metrics", {}).get("rank_ic")
+            score = rank_ic if rank_ic is not None and rank_ic == rank_ic else float("-inf")
+            found.append((meta["trained_through"], score, path.parent))
+    return max(found, key=lambda item: item[:2])[2] if found else None
 
 
 def has_champion(settings: Settings) -> bool:
@@ -282,21 +298,21 @@ def promote_champion(
 def load_champion(
     dataset: Dataset, data: MarketData, settings: Settings, before: date | None = None
 ) -> tuple[RegisteredModel | TrainedModel, dict, list[str]]:
-    """The production model, or a LightGBM trained on the spot (and said so) when none exists.
+    """The production model; else the latest candidate; else a LightGBM trained on the spot.
 
-    With `before` (a replay of past sessions), a champion whose training labels reach `before` or
-    later has seen the replayed period: a LightGBM is trained on the spot on `dataset` instead.
+    Every fallback is said in the report. With `before` (a replay of past sessions), a model whose
+    training labels reach `before` or later has seen the replayed period and is not used.
     """
     logger = get_run_logger()
-    production = Home(settings.home).production
+    home = Home(settings.home)
     warning = (
         "no production model yet: a LightGBM was trained on the spot for this run and not "
         "promoted (run `alphapilot select`)"
     )
-    if (production / CHAMPION_METADATA).exists():
-        model = load_model(production, CHAMPION_METADATA)
+    if (home.production / CHAMPION_METADATA).exists():
+        model = load_model(home.production, CHAMPION_METADATA)
         trained_through = model.metadata["trained_through"]
-        if before is None or pd.Timestamp(trained_through) < pd.Timestamp(before):
+        if _known_before(trained_through, before):
             logger.info("scoring with champion %s trained through %s", model.name, trained_through)
             return model, model.metadata, []
         warning = (
@@ -304,6 +320,15 @@ def load_champion(
             "LightGBM was trained on the spot on the labels known by then, so the replay never "
             "scores with a model that saw its future"
         )
+    elif (latest := latest_candidate(home, before)) is not None:
+        model = load_model(latest)
+        note = (
+            f"no production model yet: scoring with candidate {model.name} (trained through "
+            f"{model.metadata['trained_through']}, the latest training run's best test rank IC), "
+            "not promoted (run `alphapilot select`)"
+        )
+        logger.warning(note)
+        return model, {**model.metadata, "model_name": model.name}, [note]
     logger.warning(warning)
     dates = dataset.labeled_dates
     model = fit_on(

@@ -143,6 +143,23 @@ def test_daily_run_past_the_data_fails_clearly(bundled_home, config):
     assert not (bundled_home / "live" / "2023-01-03").exists()
 
 
+def test_without_a_champion_the_best_candidate_of_the_latest_training_scores_and_says_so(
+    bundled_home, config, tmp_path
+):
+    from flows.daily_live import daily_live
+
+    home = tmp_path / "home"
+    shutil.copytree(bundled_home, home, ignore=shutil.ignore_patterns("production", "live"))
+    comparison = pd.read_csv(home / "reports" / "model_selection" / "training_comparison.csv")
+    best = comparison.sort_values("rank_ic").iloc[-1]
+
+    daily_live(run_date=LAST, home=str(home), config=config)
+
+    log = json.loads((home / "live" / f"{LAST}" / "monitoring_log.json").read_text())
+    assert log["model"]["model_name"] == best["model"]
+    assert any(f"scoring with candidate {best['model']}" in w for w in log["warnings"])
+
+
 def test_tampered_champion_is_refused_and_nothing_is_written(bundled_home, config, tmp_path):
     from flows.daily_live import daily_live
 
