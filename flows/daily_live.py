@@ -20,6 +20,7 @@ from tasks.live import (
     record_in_ledger,
     run_safety_checks,
     score_universe,
+    since_release,
 )
 from tasks.reporting import publish_daily
 from tasks.research import build_features, has_champion, load_champion
@@ -86,8 +87,9 @@ def run_session(
     positions = load_positions(session, settings)
     trades = generate_trades(target, positions, data, settings)
     curve = account_equity(session, positions, data, settings)
-    kill = apply_kill_switch(session, curve, settings)
-    verdict = run_safety_checks(target, trades, data, positions, curve, kill, session, settings)
+    judged = since_release(curve, settings)
+    kill = apply_kill_switch(session, judged, settings)
+    verdict = run_safety_checks(target, trades, data, positions, judged, kill, session, settings)
     monitoring, ic_series = monitor_model(
         model, dataset, model_info["trained_through"], session, settings
     )

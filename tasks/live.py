@@ -159,6 +159,16 @@ def run_safety_checks(
     return verdict
 
 
+def since_release(curve: pd.Series, settings: Settings) -> pd.Series:
+    """The equity curve the kill switch judges: from the session of its last release on."""
+    released = [
+        e
+        for e in open_ledger(settings).kill_switch_history()
+        if e.event == "resumed" and e.run_date
+    ]
+    return curve[curve.index >= pd.Timestamp(released[-1].run_date)] if released else curve
+
+
 @task(name="kill-switch", cache_policy=NO_CACHE)
 def apply_kill_switch(session: date, curve: pd.Series, settings: Settings) -> KillSwitchStatus:
     """Engage the persisted kill switch when today's reading trips it; report whether it is on."""

@@ -7,6 +7,7 @@ once by `alphapilot approve`, never twice, and re-running an applied day changes
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import date
 from pathlib import Path
@@ -102,7 +103,9 @@ def test_the_kill_switch_trips_on_a_crash_day_for_a_daily_loss_and_blocks_every_
     assert before.cash == after.cash
 
 
-def test_a_blocked_day_cannot_be_approved_and_resume_needs_a_reason(replayed):
+def test_a_blocked_day_cannot_be_approved_and_resume_needs_a_reason(replayed, config):
+    from flows.daily_live import daily_live
+
     home, _ = replayed
     runner = CliRunner()
 
@@ -117,7 +120,16 @@ def test_a_blocked_day_cannot_be_approved_and_resume_needs_a_reason(replayed):
     assert released.exit_code == 0, released.output
     ledger = Ledger.at_home(Home(home), 1_000_000.0)
     assert ledger.kill_switch() is None
-    assert ledger.kill_switch_history()[-1].reason == "crash reviewed, model unchanged"
+    release = ledger.kill_switch_history()[-1]
+    assert release.reason == "crash reviewed, model unchanged"
+    assert release.run_date == REPLAY[1]
+
+    # the next session is judged on returns after the release, not on the crash that tripped it
+    with contextlib.suppress(SafetyViolation):  # another rule may block it: not the switch
+        daily_live(run_date=date(2020, 5, 1), home=str(home), config=config)
+    switch = day_log(home, "2020-05-01")["kill_switch"]
+    assert switch["rolling_sharpe"] is None  # 1 return since the release: not judged yet
+    assert not switch["engaged"] and ledger.kill_switch() is None
 
 
 @pytest.fixture()

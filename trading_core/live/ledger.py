@@ -400,7 +400,11 @@ class Ledger:
             return _kill_switch(db)
 
     def resume(self, reason: str, by: str) -> KillSwitchEvent:
-        """Release the kill switch, recording who, when (UTC) and why; a reason is required."""
+        """Release the kill switch, recording who, when (UTC) and why; a reason is required.
+
+        The event's `run_date` is the last session run so far: later runs judge the switch on
+        the account's returns after it, so the losses that tripped it cannot trip it again.
+        """
         if not reason.strip():
             raise LedgerError("resuming after the kill switch needs a reason (--reason ...)")
         if not by.strip():
@@ -409,11 +413,15 @@ class Ledger:
             engaged = _kill_switch(db)
             if engaged is None:
                 raise LedgerError("the kill switch is not engaged: nothing to resume")
+            # the last session judged while engaged: the switch judges only what comes after it
+            (last,) = db.execute(
+                "SELECT MAX(run_date) FROM runs WHERE status != 'superseded'"
+            ).fetchone()
             db.execute(
                 "INSERT INTO kill_switch_events "
                 "(event, recorded_at, run_date, actor, reason, details) "
-                "VALUES ('resumed', ?, NULL, ?, ?, ?)",
-                (self._stamp(), by.strip(), reason.strip(), "{}"),
+                "VALUES ('resumed', ?, ?, ?, ?, ?)",
+                (self._stamp(), last, by.strip(), reason.strip(), "{}"),
             )
             row = db.execute(
                 "SELECT * FROM kill_switch_events ORDER BY event_id DESC LIMIT 1"
