@@ -219,7 +219,7 @@ def monitor_model(
     """Live rank IC of the published signals and of the model since its cutoff; feature coverage."""
     ops = settings.ops
     monitor = OpsMonitor(ops.ic_lookback_days, ops.ic_alert_threshold, horizon=dataset.horizon)
-    manager = LivePortfolioManager(Home(settings.home), settings.live.initial_capital)
+    manager = LivePortfolioManager(Home(settings.home))
     published = manager.published_scores(session, ops.ic_lookback_days + dataset.horizon)
     dates = dataset.rows.index.get_level_values("date")
     unseen = dataset.rows[dates > pd.Timestamp(trained_through)]

@@ -18,7 +18,7 @@ from trading_core.reporting.daily import DailyRun, daily_outputs
 def publish_daily(run: DailyRun, settings: Settings) -> dict:
     """Write the five output files of the day at once and attach trade and summary artifacts."""
     files = daily_outputs(run, generated_by=f"alphapilot {version('alphapilot')}")
-    manager = LivePortfolioManager(Home(settings.home), settings.live.initial_capital)
+    manager = LivePortfolioManager(Home(settings.home))
     folder = manager.write_day(run.session, files)
     summary = run.summary()
     trades = run.final_trades

@@ -38,7 +38,7 @@ def test_track_record_ic_comes_from_the_published_signals(tmp_path, market):
     publish(home, market.signal, published_days)
     labels = stack_labels(forward_returns(close, horizon))
 
-    published = LivePortfolioManager(home, 1e6).published_scores(today.date(), days=40 + horizon)
+    published = LivePortfolioManager(home).published_scores(today.date(), days=40 + horizon)
     assert set(published.index.get_level_values("date")) == set(published_days)
     monitor = OpsMonitor(ic_lookback_days=60, min_sessions=20)
     report, series = monitor.report(
@@ -56,7 +56,7 @@ def test_published_signals_on_or_after_the_run_date_are_ignored(tmp_path, market
     home = Home(tmp_path)
     days = market.data.close.index[-10:]
     publish(home, market.signal, days)
-    published = LivePortfolioManager(home, 1e6).published_scores(days[5].date(), days=100)
+    published = LivePortfolioManager(home).published_scores(days[5].date(), days=100)
     assert published.index.get_level_values("date").max() == days[4]
 
 

@@ -1,7 +1,7 @@
 """LivePortfolioManager: the account side of a daily run: which session, what is held, where it goes.
 
-Pre-flight decides whether a date is a trading session with data; positions are read from the
-home's live folder; a day's outputs are written all at once (staged, then swapped in), so a re-run
+Pre-flight decides whether a date is a trading session with data; published scores are read back
+for monitoring; a day's outputs are written all at once (staged, then swapped in), so a re-run
 of the same date replaces them whole and a crash leaves the previous version.
 """
 
@@ -20,7 +20,6 @@ from trading_core.data.calendar import is_trading_day
 from trading_core.errors import DataError
 from trading_core.home import Home
 from trading_core.io import replace_directory
-from trading_core.live.positions import Positions, load_positions
 
 
 @dataclass(frozen=True)
@@ -33,11 +32,10 @@ class Session:
 
 
 class LivePortfolioManager:
-    """Reads the account and writes a day's outputs under `<home>/live/`."""
+    """Decides whether a session runs, reads published scores, writes a day's outputs."""
 
-    def __init__(self, home: Home, initial_capital: float) -> None:
+    def __init__(self, home: Home) -> None:
         self.home = home
-        self.initial_capital = initial_capital
 
     @staticmethod
     def preflight(
@@ -56,9 +54,6 @@ class LivePortfolioManager:
                 "run `alphapilot data update` first"
             )
         return Session(run_date, False)
-
-    def positions(self) -> Positions:
-        return load_positions(self.home.positions_file, self.initial_capital)
 
     def published_scores(self, before: date, days: int) -> pd.Series:
         """Scores published by the last `days` daily runs before `before`, by (date, symbol)."""
