@@ -11,6 +11,7 @@ from settings import Settings
 from tasks.components import backtester_for, detector_for, policy_for
 from tasks.research import plan_for, trainer_for
 from trading_core.backtest.walk_forward import (
+    Progress,
     Segment,
     WalkForwardResult,
     backtest_scores,
@@ -47,7 +48,7 @@ def walk_forward_candidate(
     data: MarketData,
     settings: Settings,
     optimizers: list[str],
-    progress=lambda _: None,
+    progress: Progress = lambda _: None,
 ) -> dict[str, WalkForwardResult]:
     """Retrain `template`'s candidate on the schedule, then backtest its scores per optimizer."""
     segments = segments_for(dataset, settings)
