@@ -3,18 +3,27 @@
 Run: `.venv/bin/python benchmarks/bench_daily.py [--symbols 500] [--years 10]`. The issue's budget:
 under 20 s wall including Prefect and under 1 GiB peak RSS. Set-up (data store, champion) is not
 timed. Prints the `alphapilot daily` command's wall time and peak RSS (a child process, as a user
-runs it: Prefect's temporary server included), and the split between Prefect and start-up (the
-same command on a market-closed day: server, one flow run, pre-flight) and the daily work.
+runs it) in both ways Prefect runs it:
+- against a running Prefect server (`prefect server start`, started here on 127.0.0.1 and stopped
+  at the end), as scheduled deployments and `alphapilot serve` run it;
+- ad hoc with no server configured, when Prefect starts a temporary server for the one command;
+and the split between Prefect and start-up (the same command on a market-closed day: imports,
+server, one flow run, pre-flight) and the daily work.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -52,18 +61,52 @@ PEAK = (  # a fresh parent per measurement: RUSAGE_CHILDREN would otherwise keep
 )
 
 
-def run_cli(home: Path, session: str) -> tuple[float, float]:
+def run_cli(home: Path, session: str, api_url: str | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of `alphapilot daily --date session` in a child process."""
     command = [str(Path(sys.executable).with_name("alphapilot")), "daily", "--date", session]
+    env = {**os.environ, "PREFECT_HOME": str(home / "prefect")}
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", PEAK, *command, "--home", str(home)],
         check=True,
         capture_output=True,
         text=True,
-        env={**os.environ, "PREFECT_HOME": str(home / "prefect")},
+        env=env,
     )
     return time.perf_counter() - start, int(done.stdout.split()[-1]) / 1024
+
+
+@contextmanager
+def prefect_server(home: Path, timeout: float = 120) -> Iterator[str]:
+    """A `prefect server start` on a free loopback port for the block; yields its API URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("prefect")), "server", "start"]
+        + ["--host", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, "PREFECT_HOME": str(home / "prefect-server")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the Prefect server did not start") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def closed_day(session: str) -> str:
@@ -84,17 +127,23 @@ def main() -> None:
         t = time.perf_counter()
         session = prepare(home, args.symbols, args.years)
         print(f"set-up (store + champion, not timed): {time.perf_counter() - t:.0f} s")
+        with prefect_server(home) as url:
+            report(home, session, "against a running Prefect server", url)
         first, _ = run_cli(home, closed_day(session))  # creates Prefect's database once
-        print(f"first Prefect start in a new PREFECT_HOME (database set-up): {first:.1f} s")
-        overhead, base = run_cli(home, closed_day(session))
-        wall, rss = run_cli(home, session)
-        print(f"alphapilot daily --date {session}: {wall:.1f} s wall, peak RSS {rss:,.0f} MiB")
-        print(f"  budget 20 s / 1,024 MiB: {'met' if wall < 20 and rss < 1024 else 'MISSED'}")
-        print(
-            f"  Prefect + start-up (the same command on a market-closed day: imports, temporary "
-            f"server, one flow run): {overhead:.1f} s, {base:,.0f} MiB; the daily work itself: "
-            f"{wall - overhead:.1f} s"
-        )
+        print(f"first temporary server in a new PREFECT_HOME (database set-up): {first:.1f} s")
+        report(home, session, "ad hoc, Prefect's temporary server", None)
+
+
+def report(home: Path, session: str, how: str, api_url: str | None) -> None:
+    """Time the market-closed baseline, then the daily run; print the figures and the split."""
+    overhead, base = run_cli(home, closed_day(session), api_url)
+    wall, rss = run_cli(home, session, api_url)
+    print(f"{how}: alphapilot daily --date {session}: {wall:.1f} s wall, peak {rss:,.0f} MiB")
+    print(f"  budget 20 s / 1,024 MiB: {'met' if wall < 20 and rss < 1024 else 'MISSED'}")
+    print(
+        f"  Prefect + start-up (the same command on a market-closed day): {overhead:.1f} s, "
+        f"{base:,.0f} MiB; the daily work itself: {wall - overhead:.1f} s"
+    )
 
 
 if __name__ == "__main__":
