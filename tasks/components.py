@@ -12,6 +12,7 @@ from settings import Settings
 from trading_core.backtest.engine import VectorizedBacktester
 from trading_core.costs import CostModel
 from trading_core.live.safety_checks import SafetyValidator
+from trading_core.live.trade_generator import TradeGenerator
 from trading_core.portfolio.policy import PortfolioPolicy
 from trading_core.regime import KEYS, RegimeDetector
 
@@ -69,4 +70,17 @@ def validator_for(settings: Settings) -> SafetyValidator:
         max_daily_loss_pct=kill.max_daily_loss_pct,
         min_live_sharpe=kill.min_live_sharpe_threshold,
         lookback_weeks=kill.lookback_weeks,
+    )
+
+
+def trade_generator_for(settings: Settings) -> TradeGenerator:
+    """The trade generator with the live limits and the shared cost model."""
+    live = settings.live
+    return TradeGenerator(
+        costs_for(settings),
+        min_trade_size=live.min_trade_size,
+        max_daily_trades=live.max_daily_trades,
+        fractional_shares=live.fractional_shares,
+        max_volume_pct=live.max_volume_pct,
+        max_turnover=settings.portfolio.max_turnover,
     )

@@ -9,7 +9,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from settings import Settings
-from tasks.components import costs_for, detector_for, policy_for, validator_for
+from tasks.components import detector_for, policy_for, trade_generator_for, validator_for
 from trading_core.data.market import MarketData
 from trading_core.home import Home
 from trading_core.live.kill_switch import KillSwitchStatus
@@ -18,7 +18,7 @@ from trading_core.live.monitoring import OpsMonitor
 from trading_core.live.operations import LivePortfolioManager
 from trading_core.live.positions import Positions
 from trading_core.live.safety_checks import Check, SafetyVerdict
-from trading_core.live.trade_generator import TradeGenerator, turnover
+from trading_core.live.trade_generator import turnover
 from trading_core.ml.dataset import Dataset
 from trading_core.portfolio.construct import PortfolioResult
 from trading_core.regime import RegimeState
@@ -100,14 +100,7 @@ def generate_trades(
     """Trades from current positions to the target, sized in shares, with cost estimates."""
     prices = data.close.iloc[-1]
     value = positions.value(prices)
-    generator = TradeGenerator(
-        costs_for(settings),
-        min_trade_size=settings.live.min_trade_size,
-        max_daily_trades=settings.live.max_daily_trades,
-        fractional_shares=settings.live.fractional_shares,
-        max_volume_pct=settings.live.max_volume_pct,
-        max_turnover=settings.portfolio.max_turnover,
-    )
+    generator = trade_generator_for(settings)
     trades = generator.generate_trades(
         positions.shares, target.weights, prices, value, positions.cash, volume=data.volume
     )
