@@ -7,7 +7,6 @@ from datetime import date
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
 
 from settings import Settings
 from trading_core.data.market import MarketData
@@ -18,15 +17,12 @@ from trading_core.home import Home
 from trading_core.live.operations import LivePortfolioManager, Session
 
 
-@task(
-    name="update-market-data",
-    retries=2,
-    retry_delay_seconds=exponential_backoff(5),
-    retry_jitter_factor=0.5,
-    cache_policy=NO_CACHE,
-)
+@task(name="update-market-data", cache_policy=NO_CACHE)
 def update_market_data(settings: Settings) -> UpdateResult:
-    """Fetch the configured provider's data and merge it into the store (idempotent)."""
+    """Fetch the configured provider's data and merge it into the store (idempotent).
+
+    Retried from settings by the flow (`tasks.options.outside_world`): a vendor can fail.
+    """
     logger = get_run_logger()
     cfg = settings.data
     provider = make_provider(
