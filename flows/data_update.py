@@ -6,7 +6,6 @@ from prefect import flow
 
 from settings import load_settings
 from tasks.data import update_market_data
-from tasks.options import outside_world
 from trading_core.data.store import UpdateResult
 
 
@@ -29,4 +28,4 @@ def data_update(
     if provider or path:
         overrides["data"] = {k: v for k, v in (("provider", provider), ("path", path)) if v}
     settings = load_settings(config, home, **overrides)
-    return outside_world(update_market_data, settings)(settings)
+    return update_market_data(settings)

@@ -9,23 +9,21 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from settings import Settings
+from tasks.options import cached, outside_world
+from trading_core.data.calendar import market_today
 from trading_core.data.market import MarketData
-from trading_core.data.providers import make_provider
+from trading_core.data.providers import DataProvider, make_provider
 from trading_core.data.store import MarketStore, UpdateResult
 from trading_core.errors import DataError
 from trading_core.home import Home
+from trading_core.io import digest
 from trading_core.live.operations import LivePortfolioManager, Session
 
 
-@task(name="update-market-data", cache_policy=NO_CACHE)
-def update_market_data(settings: Settings) -> UpdateResult:
-    """Fetch the configured provider's data and merge it into the store (idempotent).
-
-    Retried from settings by the flow (`tasks.options.outside_world`): a vendor can fail.
-    """
-    logger = get_run_logger()
+def provider_for(settings: Settings) -> DataProvider:
+    """The data provider the settings name."""
     cfg = settings.data
-    provider = make_provider(
+    return make_provider(
         cfg.provider,
         path=cfg.path,
         symbols=cfg.synthetic.symbols,
@@ -33,12 +31,34 @@ def update_market_data(settings: Settings) -> UpdateResult:
         seed=cfg.synthetic.seed,
         ic=cfg.synthetic.ic,
     )
-    logger.info("fetching market data from the %s provider", provider.name)
+
+
+def fetch_key(parameters: dict) -> str:
+    """A fetch is reused for the same source revision, data settings and New York date."""
+    settings: Settings = parameters["settings"]
+    source = digest(settings.data.model_dump_json())
+    return f"fetch-{provider_for(settings).revision()}-{source}-{market_today()}"
+
+
+@task(name="fetch-market-data", cache_policy=NO_CACHE)
+def fetch_market_data(settings: Settings) -> MarketData:
+    """The configured provider's validated history (from `data.start_date` when set).
+
+    The one step that talks to a vendor: the flows retry it (`tasks.options.outside_world`) and
+    cache it (`tasks.options.cached` on `fetch_key`), both from settings.
+    """
+    provider = provider_for(settings)
+    get_run_logger().info("fetching market data from the %s provider", provider.name)
     data = provider.fetch()
-    if cfg.start_date is not None:
-        data = data.since(cfg.start_date)
+    start = settings.data.start_date
+    return data if start is None else data.since(start)
+
+
+@task(name="store-market-data", cache_policy=NO_CACHE)
+def store_market_data(data: MarketData, settings: Settings) -> UpdateResult:
+    """Merge fetched data into the store (idempotent: unchanged data writes nothing)."""
     result = MarketStore(Home(settings.home).data).update(data)
-    logger.info(
+    get_run_logger().info(
         "store %s: %d symbols, %s..%s, fingerprint %s, %d rows added%s",
         "updated" if result.changed else "unchanged",
         result.symbols,
@@ -49,6 +69,12 @@ def update_market_data(settings: Settings) -> UpdateResult:
         " (history revised: store rewritten)" if result.history_revised else "",
     )
     return result
+
+
+def update_market_data(settings: Settings) -> UpdateResult:
+    """Fetch (retried, cached) then store: the data-update step of every flow that needs it."""
+    fetch = cached(outside_world(fetch_market_data, settings), settings, fetch_key)
+    return store_market_data(fetch(settings), settings)
 
 
 @task(name="preflight", cache_policy=NO_CACHE)

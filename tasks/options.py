@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
 
 from prefect import Task
+from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import exponential_backoff
 
 from settings import Settings
 from trading_core.errors import AlphapilotError
+from trading_core.home import Home
 
 T = TypeVar("T", bound=Task)
 
@@ -35,3 +39,22 @@ def outside_world(task: T, settings: Settings) -> T:
 def transient(task: Task, task_run: TaskRun, state: State) -> bool:
     """Whether a failure may pass on retry: anything but alphapilot's own refusals."""
     return not isinstance(state.result(raise_on_failure=False), AlphapilotError)
+
+
+def cached(task: T, settings: Settings, key: Callable[[dict[str, Any]], str]) -> T:
+    """`task` cached under `<home>/cache` on `key(parameters)` plus the task's source code.
+
+    `key` names what the result depends on (data fingerprint, as-of date, settings hash), never
+    the DataFrames themselves, which Prefect hashes unreliably. Entries expire after
+    `orchestration.cache_expiration_hours`; `orchestration.cache: false` turns caching off.
+    """
+    o = settings.orchestration
+    if not o.cache:
+        return task.with_options(cache_policy=NO_CACHE)
+    policy = CacheKeyFnPolicy(cache_key_fn=lambda _context, parameters: key(parameters))
+    return task.with_options(
+        cache_policy=policy + TASK_SOURCE,
+        cache_expiration=timedelta(hours=o.cache_expiration_hours),
+        persist_result=True,
+        result_storage=Home(settings.home).cache.resolve(),
+    )

@@ -14,6 +14,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from settings import Settings
+from tasks.options import cached
 from trading_core.data.market import MarketData
 from trading_core.features.guard import assert_point_in_time
 from trading_core.features.library import feature_set, skipped
@@ -60,8 +61,21 @@ def dataset_for(data: MarketData, settings: Settings) -> Dataset:
     return build_dataset(data, features, m.label_horizon, m.label_transform, tuple(m.inputs))
 
 
-@task(name="build-features", cache_policy=NO_CACHE)
+def features_key(parameters: dict[str, Any]) -> str:
+    """Features are reused for the same data (fingerprint, as-of date), settings and row span."""
+    data: MarketData = parameters["data"]
+    settings: Settings = parameters["settings"]
+    span = parameters.get("sessions") or "all"
+    return f"features-{data.fingerprint()}-{data.last_date:%Y%m%d}-{settings.fingerprint()}-{span}"
+
+
 def build_features(data: MarketData, settings: Settings, sessions: int | None = None) -> Dataset:
+    """The feature step, cached from settings (`tasks.options.cached` on `features_key`)."""
+    return cached(compute_features, settings, features_key)(data, settings, sessions)
+
+
+@task(name="build-features", cache_policy=NO_CACHE)
+def compute_features(data: MarketData, settings: Settings, sessions: int | None = None) -> Dataset:
     """Feature rows, training labels and forward returns known by the data's last date.
 
     With `sessions`, only the rows of the last that many sessions are built, from just the

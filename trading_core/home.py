@@ -34,6 +34,11 @@ class Home:
         return self.live / "current_positions.csv"
 
     @property
+    def cache(self) -> Path:
+        """Cached task results (data fetches, feature builds): safe to delete at any time."""
+        return self.root / "cache"
+
+    @property
     def selection_reports(self) -> Path:
         return self.root / "reports" / "model_selection"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -11,6 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+
+def digest(*parts: object) -> str:
+    """A short stable hash of the parts' text: a cache-key component, not a security check."""
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import warnings
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 _FIRST = "1985-01-01"
 _LAST = "2035-12-31"
+MARKET_TZ = ZoneInfo("America/New_York")
+
+
+def market_today() -> date:
+    """Today's date in New York, where the sessions are."""
+    return datetime.now(MARKET_TZ).date()
 
 
 @lru_cache(maxsize=4)

@@ -4,13 +4,14 @@
   the S&P 500 index as benchmark and a GICS sector map. No volume or OHLC.
 - `synthetic`: a seeded market with a planted signal (trading_core.data.synthetic).
 - `folder`: the data folder format of DESIGN.md.
-A real vendor is one more class with a `fetch` method.
+A real vendor is one more class with `fetch` and `revision` methods.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
+from importlib.metadata import version
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +20,7 @@ import pandas as pd
 from trading_core.data.folder import read_folder
 from trading_core.data.market import MarketData
 from trading_core.data.validation import validate_market_data
+from trading_core.io import digest
 
 BUNDLED_NOTE = (
     "The bundled S&P 500 set holds 20 companies that survived 1990-2022: an equal-weight portfolio "
@@ -34,6 +36,14 @@ class DataProvider(Protocol):
 
     def fetch(self) -> MarketData:
         """Return the provider's full validated history."""
+        ...
+
+    def revision(self) -> str:
+        """What identifies the source's current content without fetching it (a cache key part).
+
+        A vendor returns e.g. its last-update stamp, or "" when it cannot tell: the as-of date
+        and the cache expiration then bound how long a fetch is reused.
+        """
         ...
 
 
@@ -69,6 +79,10 @@ class BundledProvider:
         validate_market_data(data)
         return data
 
+    def revision(self) -> str:
+        sectors = resources.files("trading_core.data") / "sp500_sectors.csv"
+        return digest(self.name, version("skfolio"), sectors.read_text())
+
 
 @dataclass(frozen=True)
 class SyntheticProvider:
@@ -88,6 +102,9 @@ class SyntheticProvider:
         )
         return market.data
 
+    def revision(self) -> str:
+        return digest(asdict(self))
+
 
 @dataclass(frozen=True)
 class FolderProvider:
@@ -98,6 +115,12 @@ class FolderProvider:
 
     def fetch(self) -> MarketData:
         return read_folder(self.path)
+
+    def revision(self) -> str:
+        """Every file's name, size and modification time: any edit changes it."""
+        files = sorted(p for p in Path(self.path).rglob("*") if p.is_file())
+        stats = [(p.relative_to(self.path), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+        return digest(self.path.resolve(), stats)
 
 
 def make_provider(
