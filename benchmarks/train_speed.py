@@ -88,8 +88,8 @@ def main() -> None:
         results = train_candidates(
             list(selection.candidates),
             list(selection.ensemble_members),
-            run,
-            tune_step,
+            lambda calls: [run(name, params) for name, params in calls],
+            lambda names: [tune_step(name) for name in names],
             lambda members: combine_ensemble("ensemble", members, dataset),
         )
     for step, seconds in timings.items():

@@ -1,7 +1,8 @@
-"""Serve the flows on their schedules without a work pool: `python -m deployments.serve`.
+"""Serve the three flows on their schedules from one process, without a work pool.
 
-Needs a running Prefect server (`prefect server start`, then PREFECT_API_URL set to it): against
-Prefect's temporary ephemeral server, schedules never fire. The schedules match prefect.yaml.
+`alphapilot serve` (or `python -m deployments.serve`). Needs a running Prefect server: against
+Prefect's temporary ephemeral server schedules never fire, so this refuses to start without one.
+The schedules come from deployments/schedules.py, as prefect.yaml's do.
 """
 
 from __future__ import annotations
@@ -9,31 +10,87 @@ from __future__ import annotations
 import tasks  # noqa: F401  (offline, no-telemetry Prefect environment before Prefect loads)
 
 # isort: split
-from prefect import serve
-from prefect.schedules import Cron
+import sys
+from pathlib import Path
 
-from flows.champion_selection import champion_selection
-from flows.daily_live import daily_live
-from flows.data_update import data_update
+from prefect.settings import get_current_settings
 
-TIMEZONE = "America/New_York"
+from deployments.schedules import CRON, PARAMETERS, TIMEZONE
+from trading_core.errors import AlphapilotError
+
+START_SERVER = (
+    "run `prefect server start`, then "
+    "`prefect config set PREFECT_API_URL=http://127.0.0.1:4200/api`"
+)
+
+
+class NoPrefectServer(AlphapilotError):
+    """No Prefect server answers at PREFECT_API_URL, so schedules could never fire."""
+
+
+def require_prefect_server(timeout_seconds: float = 10) -> str:
+    """The URL of the Prefect API this process talks to; NoPrefectServer if none answers there."""
+    from prefect.client.orchestration import get_client
+
+    url = get_current_settings().api.url
+    if not url:
+        raise NoPrefectServer(f"PREFECT_API_URL is not set; {START_SERVER}")
+    with get_client(sync_client=True, httpx_settings={"timeout": timeout_seconds}) as client:
+        failure = client.api_healthcheck()
+    if failure is not None:
+        reason = f"{type(failure).__name__}: {failure}".splitlines()[0]
+        raise NoPrefectServer(f"no Prefect server answers at {url} ({reason}); {START_SERVER}")
+    return url
+
+
+def deployment_parameters(
+    name: str, home: str | Path | None = None, config: str | Path | None = None
+) -> dict[str, object]:
+    """Parameters of deployment `name`: its fixed ones plus absolute `home` and `config` if given."""
+    parameters = dict(PARAMETERS[name])
+    for key, path in (("home", home), ("config", config)):
+        if path is not None:
+            parameters[key] = str(Path(path).expanduser().resolve())
+    return parameters
+
+
+def serve_flows(home: str | Path | None = None, config: str | Path | None = None) -> None:
+    """Register data-update, daily-live and champion-selection with their schedules; run them.
+
+    Blocks until interrupted; on Ctrl-C Prefect pauses the three deployments' schedules.
+    """
+    from prefect import serve
+    from prefect.schedules import Cron
+
+    from flows.champion_selection import champion_selection
+    from flows.daily_live import daily_live
+    from flows.data_update import data_update
+
+    flows = {
+        "data-update": data_update,
+        "daily-live": daily_live,
+        "champion-selection": champion_selection,
+    }
+    serve(
+        *(
+            flow.to_deployment(
+                name=name,
+                schedule=Cron(CRON[name], timezone=TIMEZONE),
+                parameters=deployment_parameters(name, home, config),
+                paused=False,
+            )
+            for name, flow in flows.items()
+        )
+    )
 
 
 def main() -> None:
-    """Serve data update (17:00), daily live (17:30, Mon-Fri) and champion selection (Sat 09:00)."""
-    serve(
-        data_update.to_deployment(
-            name="data-update", schedule=Cron("0 17 * * 1-5", timezone=TIMEZONE)
-        ),
-        daily_live.to_deployment(
-            name="daily-live",
-            schedule=Cron("30 17 * * 1-5", timezone=TIMEZONE),
-            parameters={"dry_run": True},
-        ),
-        champion_selection.to_deployment(
-            name="champion-selection", schedule=Cron("0 9 * * 6", timezone=TIMEZONE)
-        ),
-    )
+    """`python -m deployments.serve`: check for a server, then serve with the environment's home."""
+    try:
+        require_prefect_server()
+    except NoPrefectServer as exc:
+        sys.exit(f"error: NoPrefectServer: {exc}")
+    serve_flows()
 
 
 if __name__ == "__main__":

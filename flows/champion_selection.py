@@ -1,27 +1,92 @@
-"""Flow: train the candidates, compare them out of sample, promote the best to production."""
+"""Flow: train the candidates, backtest every model x optimizer, select, promote to production."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow
+from prefect import flow, get_run_logger
+from prefect.task_runners import TaskRunner
 
-from flows.training import train_all
-from settings import load_settings
-from tasks.research import promote_champion
+from flows.training import TrainingRun, train_all
+from settings import Settings, load_settings
+from tasks.backtest import backtest_combination, regimes_for, score_candidate
+from tasks.research import promote_champion, save_backtest_grid
+from tasks.runners import fan_out, task_runner_for
+from trading_core.selection.grid import BacktestGrid
 
 
 @flow(name="champion-selection")
 def champion_selection(
     as_of: date | None = None, home: str | None = None, config: str | None = None
 ) -> dict:
-    """Pick the production model by test-period rank IC and save it to <home>/production/.
+    """Train every candidate, backtest it under every optimizer, promote the champion.
+
+    Training and the backtest grid fan out through the task runner in settings
+    (`orchestration.task_runner`: threads or Dask). The champion is picked by test-period rank
+    IC; the grid's Sharpe matrix is saved beside the training comparison.
 
     Args:
         as_of: use data up to the close of this date only (default: all stored data).
         home: alphapilot home directory (default $ALPHAPILOT_HOME or ./alphapilot_home).
         config: a YAML settings file layered over the defaults.
     """
-    run = train_all(load_settings(config, home), as_of)
-    champion = promote_champion(run.results, run.dataset, run.data, run.settings)
-    return {**champion, "comparison": run.comparison}
+    settings = load_settings(config, home)
+    with task_runner_for(settings) as runner:
+        run = train_all(settings, as_of, runner)
+        grid = backtest_grid(run, settings, runner)
+    matrix = save_backtest_grid(grid, settings)
+    champion = promote_champion(run.results, run.dataset, run.data, settings)
+    return {**champion, "comparison": run.comparison, "backtest_matrix": matrix}
+
+
+def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> BacktestGrid:
+    """Walk-forward backtests of every trained candidate under every optimizer in settings.
+
+    Each candidate's models are fitted once (one task); its scores then feed one backtest task
+    per optimizer. A failure is recorded against its combinations and the rest go on.
+    """
+    optimizers = list(settings.model_selection.optimizers)
+    grid = BacktestGrid([r.name for r in run.results], optimizers)
+    close, sectors = run.data.close, run.data.sectors
+    scored = fan_out(
+        runner,
+        score_candidate,
+        [
+            {"template": r.model, "dataset": run.dataset, "close": close, "settings": settings}
+            for r in run.results
+        ],
+        "walk-forward scores",
+        raise_on_failure=False,
+    )
+    regimes = regimes_for(run.data, settings)
+    calls = []
+    for result, outcome in zip(run.results, scored, strict=True):
+        if isinstance(outcome, BaseException):
+            for optimizer in optimizers:
+                grid.add(result.name, optimizer, outcome)
+            continue
+        scores, models = outcome
+        calls += [
+            {
+                "model": result.name,
+                "optimizer": optimizer,
+                "scores": scores,
+                "models": models,
+                "close": close,
+                "sectors": sectors,
+                "regimes": regimes,
+                "settings": settings,
+            }
+            for optimizer in optimizers
+        ]
+    outcomes = fan_out(runner, backtest_combination, calls, "backtest grid", raise_on_failure=False)
+    for call, outcome in zip(calls, outcomes, strict=True):
+        grid.add(call["model"], call["optimizer"], outcome)
+    if grid.failures:
+        get_run_logger().warning(
+            "%d of %d combinations failed: %s",
+            len(grid.failures),
+            len(grid.models) * len(optimizers),
+            "; ".join(f"{m} x {o}: {e}" for (m, o), e in grid.failures.items()),
+        )
+    return grid

@@ -362,6 +362,22 @@ def demo_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
     _print_daily(result)
 
 
+@app.command("serve")
+def serve_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
+    """Run the flows on their schedules from this process (needs a running `prefect server start`).
+
+    New York time: data update 17:00 and daily run 17:30 Mon-Fri, champion selection Sat 09:00.
+
+    --home and --config become the runs' parameters. Ctrl-C stops serving and pauses the schedules.
+    """
+    _check_settings(config, home)
+    from deployments.serve import require_prefect_server, serve_flows
+
+    url = _run(require_prefect_server)
+    typer.echo(f"serving data-update, daily-live and champion-selection on {url}")
+    _run(lambda: serve_flows(home=home, config=config))
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="alphapilot")

@@ -22,8 +22,10 @@ from tasks.live import (
     score_universe,
     since_release,
 )
+from tasks.notify import alert_on_failure, mark_alerted, notify
 from tasks.reporting import publish_daily
 from tasks.research import build_features, has_champion, load_champion
+from trading_core.alerts import Alert, daily_summary_alert, kill_switch_alert, safety_block_alert
 from trading_core.data.market import MarketData
 from trading_core.data.providers import BUNDLED_NOTE
 from trading_core.errors import ConfigError, SafetyViolation
@@ -34,7 +36,7 @@ MARKET_TZ = ZoneInfo("America/New_York")
 MONITOR_MARGIN = 10  # sessions of feature rows kept beyond the monitoring window
 
 
-@flow(name="daily-live")
+@flow(name="daily-live", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
 def daily_live(
     run_date: date | None = None,
     dry_run: bool = True,
@@ -76,10 +78,13 @@ def run_session(
     model_info: dict,
     warnings: list[str],
     settings: Settings,
+    alerts: bool = True,
 ) -> dict:
     """One session's steps on data known by its close; raises SafetyViolation when blocked.
 
-    Shared by the daily run and the replay, so a replayed day is exactly a daily run.
+    Shared by the daily run and the replay, so a replayed day is exactly a daily run. With
+    `alerts`, the day's event (kill switch engaged, trades blocked) or summary is sent; the replay
+    turns them off and reports its blocked days once at the end.
     """
     scores = score_universe(model, dataset, session)
     regime = detect_regime(data, settings)
@@ -120,9 +125,36 @@ def run_session(
     )
     record = record_in_ledger(run, settings)  # the ledger first: files are derived from it
     published = {**publish_daily(run, settings), "ledger_status": record.status}
+    report = published["files"]["report.html"]
+    alert = day_alert(run, report, settings.notifications.daily_summary) if alerts else None
+    delivered = notify(alert, settings) if alert else False
     if not verdict.passed:
-        raise SafetyViolation(
-            f"trades for {session} BLOCKED: {'; '.join(verdict.violations)} "
-            f"(report: {published['files']['report.html']})"
+        error = SafetyViolation(
+            f"trades for {session} BLOCKED: {'; '.join(verdict.violations)} (report: {report})"
         )
+        raise mark_alerted(error) if delivered else error  # alerted: the failure hook stays quiet
     return published
+
+
+def day_alert(run: DailyRun, report: str, summary: bool) -> Alert | None:
+    """The session's one message, if any: kill switch engaged, trades blocked, or the summary.
+
+    The kill switch engaging blocks the day too; its alert lists the violations, so one event
+    makes one message. An alert carries the day's figures, so no summary follows it.
+    """
+    kill, verdict, figures = run.kill_switch, run.verdict, run.summary()
+    if kill is not None and kill.halted and kill.engaged_since == run.session:
+        today = kill.today
+        return kill_switch_alert(
+            run.session,
+            kill.engaged_reason,
+            today.daily_return,
+            today.rolling_sharpe,
+            today.detail,
+            verdict.violations,
+            report,
+        )
+    if not verdict.passed:
+        key = {k: figures[k] for k in ("turnover", "estimated_cost", "exposure", "portfolio_value")}
+        return safety_block_alert(run.session, verdict.violations, key, report)
+    return daily_summary_alert(figures, report) if summary else None

@@ -5,7 +5,8 @@ Data and features are loaded once and cut at each session's close (`MarketData.a
 model is the champion only if its training labels end before the first session, else a LightGBM
 trained on the labels known then. Each session then runs exactly the daily steps, and its trades
 are applied to the ledger when they pass (auto-approval), so the ledger, the equity curve and the
-kill switch build up as they would have live. A blocked session does not stop the replay.
+kill switch build up as they would have live. A blocked session does not stop the replay, nor
+sends an alert of its own: the replay fails at the end, and its failure alert names the blocked days.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from flows.daily_live import run_session
 from settings import load_settings
 from tasks.data import load_market_data
+from tasks.notify import alert_on_failure
 from tasks.research import build_features, load_champion
 from trading_core.data.calendar import sessions_between
 from trading_core.errors import ConfigError, SafetyViolation
 
 
-@flow(name="daily-replay")
+@flow(name="daily-replay", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
 def daily_replay(
     start: date, end: date | None = None, home: str | None = None, config: str | None = None
 ) -> dict:
@@ -59,6 +61,7 @@ def daily_replay(
                 model_info,
                 warnings,
                 settings,
+                alerts=False,  # one failure alert at the end names the blocked days
             )
             results.append(result)
         except SafetyViolation as exc:

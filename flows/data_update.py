@@ -6,10 +6,16 @@ from prefect import flow
 
 from settings import load_settings
 from tasks.data import update_market_data
+from tasks.notify import alert_on_failure
 from trading_core.data.store import UpdateResult
 
 
-@flow(name="data-update", log_prints=True)
+@flow(
+    name="data-update",
+    log_prints=True,
+    on_failure=[alert_on_failure],
+    on_crashed=[alert_on_failure],
+)
 def data_update(
     provider: str | None = None,
     path: str | None = None,

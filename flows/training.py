@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 
 from prefect import flow
+from prefect.task_runners import TaskRunner
 
 from settings import Settings, load_settings
 from tasks.data import load_market_data
@@ -18,6 +18,7 @@ from tasks.research import (
     train_candidate,
     tune_candidate,
 )
+from tasks.runners import fan_out, task_runner_for
 from trading_core.data.market import MarketData
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.research import CandidateResult, train_candidates
@@ -34,20 +35,32 @@ class TrainingRun:
     comparison: str
 
 
-def train_all(settings: Settings, as_of: date | None) -> TrainingRun:
-    """The training steps, shared by the train and champion-selection flows."""
+def train_all(settings: Settings, as_of: date | None, runner: TaskRunner) -> TrainingRun:
+    """The training steps, shared by the train and champion-selection flows.
+
+    Tuning and then candidate training fan out through `runner` (threads or Dask).
+    """
     data = load_market_data(settings, as_of)
     dataset = build_features(data, settings)
     research = plan(dataset, settings)
+    common = {"dataset": dataset, "research": research, "settings": settings}
     selection = settings.model_selection
     results = train_candidates(
         list(selection.candidates),
         list(selection.ensemble_members),
-        run=lambda name, params: train_candidate(name, params, dataset, research, settings),
-        tune=partial(
-            tune_candidate, dataset=dataset, research=research, data=data, settings=settings
+        run=lambda calls: fan_out(
+            runner,
+            train_candidate,
+            [{"name": name, "params": params, **common} for name, params in calls],
+            "train candidates",
         ),
-        combine=partial(ensemble, dataset=dataset),
+        tune=lambda names: fan_out(
+            runner,
+            tune_candidate,
+            [{"name": name, "data": data, **common} for name in names],
+            "tune candidates",
+        ),
+        combine=lambda members: ensemble(members, dataset),
     )
     comparison = save_candidates(results, research, dataset, data, settings)
     return TrainingRun(settings, data, dataset, results, str(comparison))
@@ -64,4 +77,6 @@ def train_candidates_flow(
         home: alphapilot home directory (default $ALPHAPILOT_HOME or ./alphapilot_home).
         config: a YAML settings file layered over the defaults.
     """
-    return train_all(load_settings(config, home), as_of).comparison
+    settings = load_settings(config, home)
+    with task_runner_for(settings) as runner:
+        return train_all(settings, as_of, runner).comparison

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -42,6 +43,49 @@ def segments_for(dataset: Dataset, settings: Settings) -> list[Segment]:
     return plan_segments(dates, dataset.labeled_dates, starts, gap, rolling)
 
 
+def candidate_scores(
+    template: TrainedModel | EnsembleModel,
+    dataset: Dataset,
+    close: pd.DataFrame,
+    settings: Settings,
+    progress: Progress = lambda _: None,
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Retrain `template`'s candidate on the schedule; out-of-sample scores on rebalance dates."""
+    segments = segments_for(dataset, settings)
+    fit = partial(
+        fit_like,
+        template,
+        dataset,
+        trainer_for(settings),
+        stride=settings.modeling.sample_stride,
+    )
+    on = rebalance_from(segments, close, settings.backtest.rebalance_sessions)
+    return walk_forward_scores(dataset, segments, fit, on, progress)
+
+
+def regimes_for(data: MarketData, settings: Settings) -> pd.Series:
+    """The regime of every session, from the benchmark (or the equal-weight universe)."""
+    detector = detector_for(settings)
+    return detector.history(detector.index_of(data)[0])
+
+
+def backtest_optimizer(
+    scores: pd.Series,
+    models: pd.DataFrame,
+    close: pd.DataFrame,
+    sectors: pd.Series,
+    regimes: pd.Series,
+    settings: Settings,
+    optimizer: str,
+    progress: Progress = lambda _: None,
+) -> WalkForwardResult:
+    """Backtest a candidate's walk-forward scores under one optimizer."""
+    policy = policy_for(settings, sectors, optimizer)
+    return backtest_scores(
+        scores, close, regimes, policy, backtester_for(settings), models, progress
+    )
+
+
 def walk_forward_candidate(
     template: TrainedModel | EnsembleModel,
     dataset: Dataset,
@@ -51,53 +95,48 @@ def walk_forward_candidate(
     progress: Progress = lambda _: None,
 ) -> dict[str, WalkForwardResult]:
     """Retrain `template`'s candidate on the schedule, then backtest its scores per optimizer."""
-    segments = segments_for(dataset, settings)
-    fit = partial(
-        fit_like,
-        template,
-        dataset,
-        trainer_for(settings),
-        stride=settings.modeling.sample_stride,
-    )
-    on = rebalance_from(segments, data.close, settings.backtest.rebalance_sessions)
-    scores, models = walk_forward_scores(dataset, segments, fit, on, progress)
-    detector = detector_for(settings)
-    regimes = detector.history(detector.index_of(data)[0])
-    backtester = backtester_for(settings)
+    scores, models = candidate_scores(template, dataset, data.close, settings, progress)
+    regimes = regimes_for(data, settings)
     return {
-        name: backtest_scores(
-            scores,
-            data.close,
-            regimes,
-            policy_for(settings, data.sectors, name),
-            backtester,
-            models,
-            progress,
+        name: backtest_optimizer(
+            scores, models, data.close, data.sectors, regimes, settings, name, progress
         )
         for name in optimizers
     }
 
 
-@task(name="walk-forward-backtest", cache_policy=NO_CACHE)
-def walk_forward_backtest(
+@task(name="walk-forward-scores", cache_policy=NO_CACHE)
+def score_candidate(
     template: TrainedModel | EnsembleModel,
     dataset: Dataset,
-    data: MarketData,
+    close: pd.DataFrame,
     settings: Settings,
-    optimizers: list[str],
-) -> dict[str, WalkForwardResult]:
-    """Walk-forward backtests of one candidate under each optimizer (models fitted once)."""
-    logger = get_run_logger()
-    results = walk_forward_candidate(template, dataset, data, settings, optimizers, logger.info)
-    for name, result in results.items():
-        metrics = result.backtest.metrics
-        logger.info(
-            "%s x %s: Sharpe %.2f, CAGR %.1f%%, max drawdown %.1f%%, %d fallbacks",
-            template.name,
-            name,
-            metrics["sharpe"],
-            100 * metrics["cagr"],
-            100 * metrics["max_drawdown"],
-            len(result.fallbacks),
-        )
-    return results
+) -> tuple[pd.Series, pd.DataFrame]:
+    """One candidate's out-of-sample scores (models fitted once, shared by every optimizer)."""
+    return candidate_scores(template, dataset, close, settings, get_run_logger().info)
+
+
+@task(name="backtest-combination", cache_policy=NO_CACHE)
+def backtest_combination(
+    model: str,
+    optimizer: str,
+    scores: pd.Series,
+    models: pd.DataFrame,
+    close: pd.DataFrame,
+    sectors: pd.Series,
+    regimes: pd.Series,
+    settings: Settings,
+) -> WalkForwardResult:
+    """The walk-forward backtest of one model x optimizer combination of the selection grid."""
+    result = backtest_optimizer(scores, models, close, sectors, regimes, settings, optimizer)
+    metrics = result.backtest.metrics
+    get_run_logger().info(
+        "%s x %s: Sharpe %.2f, CAGR %.1f%%, max drawdown %.1f%%, %d fallbacks",
+        model,
+        optimizer,
+        metrics["sharpe"],
+        100 * metrics["cagr"],
+        100 * metrics["max_drawdown"],
+        len(result.fallbacks),
+    )
+    return result

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import version
+from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -30,12 +32,43 @@ def publish_daily(run: DailyRun, settings: Settings) -> dict:
     )
     create_markdown_artifact(
         key=f"{key}-summary",
-        markdown="\n".join(
-            [f"# Daily run {summary['date']}", "", "| item | value |", "|---|---|"]
-            + [f"| {k} | {v} |" for k, v in summary.items()]
-            + ["", f"Report: `{folder / 'report.html'}`"]
-        ),
+        markdown=summary_markdown(run, folder / "report.html"),
         description=f"Run summary for {run.session:%Y-%m-%d}",
     )
     get_run_logger().info("outputs written to %s", folder)
     return {"folder": str(folder), **summary, "files": {name: str(folder / name) for name in files}}
+
+
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+def markdown_text(value: object) -> str:
+    """`value` as literal text in markdown (and a table cell): no HTML, links, emphasis or rows.
+
+    `<script>` shows as text: `&`, `<`, `>` become entities, markdown punctuation is escaped and
+    line breaks become spaces.
+    """
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(MARKDOWN_SPECIAL.sub(r"\\\1", text).split())
+
+
+def summary_markdown(run: DailyRun, report: Path) -> str:
+    """The day's markdown artifact: the headline figures, the kill switch and the safety result."""
+    summary = run.summary()
+    kill = run.kill_switch
+    rows = [
+        ("regime", f"{summary['regime']} (from {summary['regime_source']})"),
+        ("exposure", f"{summary['exposure']:.2%} (target {summary['target_exposure']:.2%})"),
+        ("turnover", f"{summary['turnover']:.2%}"),
+        ("estimated cost", f"{summary['estimated_cost']:,.2f}"),
+        ("trades", f"{summary['trades_proposed']} proposed, {summary['trades_blocked']} blocked"),
+        ("portfolio value", f"{summary['portfolio_value']:,.2f}"),
+        ("kill switch", kill.message if kill else "not judged"),
+        ("safety", "passed" if run.verdict.passed else "FAILED: trades blocked"),
+    ]
+    lines = [f"# Daily run {summary['date']}", "", "| item | value |", "|---|---|"]
+    lines += [f"| {name} | {markdown_text(value)} |" for name, value in rows]
+    if run.verdict.violations:
+        lines += ["", "## Safety violations", ""]
+        lines += [f"- {markdown_text(violation)}" for violation in run.verdict.violations]
+    return "\n".join([*lines, "", f"Report: {markdown_text(report)}"])

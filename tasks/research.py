@@ -34,6 +34,7 @@ from trading_core.ml.research import (
 )
 from trading_core.ml.train import ModelTrainer, TrainedModel
 from trading_core.selection.champion import best_candidate, comparison_table
+from trading_core.selection.grid import BacktestGrid
 
 CHAMPION_METADATA = "champion_metadata.json"
 LIBRARIES = ("lightgbm", "xgboost-cpu", "scikit-learn", "skops", "optuna", "numpy", "pandas")
@@ -272,6 +273,15 @@ def save_candidates(
     atomic_write_text(path, to_csv(table))
     get_run_logger().info("candidates saved under %s; comparison in %s", home.candidates, path)
     return path
+
+
+@task(name="save-backtest-grid", cache_policy=NO_CACHE)
+def save_backtest_grid(grid: BacktestGrid, settings: Settings) -> str:
+    """The grid's Sharpe matrix (models x optimizers) under reports/model_selection/."""
+    path = Home(settings.home).selection_reports / "backtest_comparison_matrix.csv"
+    atomic_write_text(path, to_csv(grid.metric_matrix("sharpe").reset_index()))
+    get_run_logger().info("backtest grid Sharpe matrix in %s", path)
+    return str(path)
 
 
 @task(name="promote-champion", cache_policy=NO_CACHE)

@@ -526,13 +526,13 @@ class Steps:
     runs: list
     combined: list
 
-    def tune(self, name):
-        self.tuned.append(name)
-        return {"best_params": {"max_depth": 3}, "trials_complete": 5}
+    def tune(self, names):
+        self.tuned.extend(names)
+        return [{"best_params": {"max_depth": 3}, "trials_complete": 5} for _ in names]
 
-    def run(self, name, params):
-        self.runs.append((name, params))
-        return stub_result(name, params)
+    def run(self, calls):
+        self.runs.extend(calls)
+        return [stub_result(name, params) for name, params in calls]
 
     def combine(self, members):
         self.combined.append([m.name for m in members])

@@ -126,8 +126,8 @@ def run_pipeline(
     results = train_candidates(
         names,
         list(settings.model_selection.ensemble_members),
-        lambda name, params: run_candidate(name, dataset, plan, trainer, params),
-        tune_step,
+        lambda calls: [run_candidate(n, dataset, plan, trainer, p) for n, p in calls],
+        lambda names: [tune_step(name) for name in names],
         lambda members: combine_ensemble("ensemble", members, dataset),
     )
     return Run({r.name: r for r in results}, pd.DatetimeIndex(seen).unique())

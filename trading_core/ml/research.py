@@ -224,20 +224,23 @@ def base_candidates(names: list[str], ensemble_members: list[str]) -> list[str]:
 def train_candidates(
     names: list[str],
     ensemble_members: list[str],
-    run: Callable[[str, dict[str, Any] | None], CandidateResult],
-    tune: Callable[[str], dict[str, Any]],
+    run: Callable[[list[tuple[str, dict[str, Any] | None]]], list[CandidateResult]],
+    tune: Callable[[list[str]], list[dict[str, Any]]],
     combine: Callable[[list[CandidateResult]], CandidateResult],
 ) -> list[CandidateResult]:
-    """Train every named candidate in order; the step functions may be orchestrator tasks.
+    """Train every named candidate; the batch step functions may fan out as orchestrator tasks.
 
-    `tune(name)` returns the tuning record (with `best_params`) for tuned candidates, `run(name,
-    params)` trains and evaluates one candidate, `combine(members)` makes the ensemble.
+    `tune(names)` returns each tuned candidate's record (with `best_params`), `run([(name,
+    params), ...])` trains and evaluates each candidate, `combine(members)` makes the ensemble.
     """
+    base = base_candidates(names, ensemble_members)
+    tuned = [name for name in base if name.endswith("_tuned")]
+    tunings = dict(zip(tuned, tune(tuned) if tuned else [], strict=True))
+    trained = run([(n, tunings[n]["best_params"] if n in tunings else None) for n in base])
     results: dict[str, CandidateResult] = {}
-    for name in base_candidates(names, ensemble_members):
-        tuning = tune(name) if name.endswith("_tuned") else None
-        results[name] = run(name, tuning["best_params"] if tuning else None)
-        results[name].tuning = tuning
+    for name, result in zip(base, trained, strict=True):
+        result.tuning = tunings.get(name)
+        results[name] = result
     if "ensemble" in names:
         results["ensemble"] = combine([results[m] for m in ensemble_members])
     return [results[n] for n in names]

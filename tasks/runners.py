@@ -1,0 +1,59 @@
+"""Where fanned-out tasks run: a thread pool (default) or Dask, chosen by `orchestration` settings."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prefect import Task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.futures import as_completed
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from settings import Settings
+
+
+def task_runner_for(settings: Settings) -> TaskRunner:
+    """The task runner the settings name (not started: use it as a context manager).
+
+    Threads default to cores / `modeling.n_jobs` workers, so model fits never oversubscribe the
+    cores (two OpenMP fits on the same cores slow each other down many times over). Dask either
+    joins a running scheduler (`dask.address`) or starts a local cluster of processes.
+    """
+    o = settings.orchestration
+    if o.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if o.dask.address:
+            return DaskTaskRunner(address=o.dask.address)
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": o.dask.n_workers,
+                "threads_per_worker": o.dask.threads_per_worker,
+                "processes": True,
+                "dashboard_address": ":0",  # a fixed port collides with another cluster
+            }
+        )
+    workers = o.max_workers or max(1, (os.cpu_count() or 1) // settings.modeling.n_jobs)
+    return ThreadPoolTaskRunner(max_workers=workers)
+
+
+def fan_out(
+    runner: TaskRunner,
+    task: Task,
+    calls: list[dict[str, Any]],
+    description: str,
+    raise_on_failure: bool = True,
+) -> list[Any]:
+    """Run `task` once per parameter dict through `runner`; results in call order.
+
+    A progress artifact tracks completed calls. With `raise_on_failure=False`, a failed call's
+    result is its exception, so one bad combination does not sink a whole grid.
+    """
+    if not calls:
+        return []
+    progress = create_progress_artifact(0.0, description=f"{description}: {len(calls)} runs")
+    futures = [runner.submit(task, parameters=call) for call in calls]
+    for done, _ in enumerate(as_completed(futures), 1):
+        update_progress_artifact(progress, 100.0 * done / len(futures))
+    return [future.result(raise_on_failure=raise_on_failure) for future in futures]
