@@ -132,7 +132,7 @@ class TuningSettings(Section):
     trials: int = Field(30, ge=1)
     timeout_seconds: float = Field(600.0, gt=0.0)
     sample_stride: int = Field(10, ge=1)
-    storage: str | None = None
+    storage: SecretStr | None = None  # an RDB URL may hold a password
     study_name: str | None = None
 
 

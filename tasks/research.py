@@ -154,7 +154,11 @@ def tune_candidate(
     """Optuna search for `name` on the walk-forward folds (never the test period)."""
     logger = get_run_logger()
     t = settings.modeling.tuning
-    storage = t.storage or f"sqlite:///{Path(settings.home).resolve() / 'optuna.db'}"
+    storage = (
+        t.storage.get_secret_value()
+        if t.storage
+        else f"sqlite:///{Path(settings.home).resolve() / 'optuna.db'}"
+    )
     study = t.study_name or f"{name}-{data.fingerprint()}-{settings.fingerprint()}"
     result = tune(
         name,

@@ -165,3 +165,23 @@ def test_the_fingerprint_changes_with_a_setting_but_not_with_home_or_secrets(tmp
     assert load_settings(home=tmp_path).fingerprint() == base.fingerprint()
     with_secret = load_settings(notifications={"slack_webhook_url": WEBHOOK})
     assert with_secret.fingerprint() == base.fingerprint()
+
+
+def test_an_optuna_storage_url_is_a_secret_and_recorded_without_its_password(monkeypatch):
+    from trading_core.ml.optuna_search import without_password
+
+    url = "postgresql://optuna:hunter2@db.internal:5432/studies"
+    monkeypatch.setenv("ALPHAPILOT__MODELING__TUNING__STORAGE", url)
+    settings = load_settings()
+
+    assert settings.modeling.tuning.storage.get_secret_value() == url
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
+    assert without_password(url) == "postgresql://optuna:***@db.internal:5432/studies"
+    assert without_password("sqlite:////tmp/optuna.db") == "sqlite:////tmp/optuna.db"
+
+
+def test_how_a_run_is_orchestrated_does_not_change_the_settings_fingerprint():
+    base = load_settings()
+    other = load_settings(orchestration={"task_runner": "dask", "retries": 5, "cache": False})
+    assert other.fingerprint() == base.fingerprint()
+    assert load_settings(portfolio={"top_k": 7}).fingerprint() != base.fingerprint()

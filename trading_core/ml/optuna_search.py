@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from trading_core.errors import ModelError
 from trading_core.ml.dataset import Dataset
@@ -138,5 +139,14 @@ def tune(
         trials_complete=len(complete),
         trials_pruned=len(pruned),
         study_name=study_name,
-        storage=storage,
+        storage=without_password(storage),
     )
+
+
+def without_password(url: str) -> str:
+    """A storage URL safe to record: `postgresql://user:***@host/db` (metadata, logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
