@@ -201,7 +201,9 @@ def test_the_kill_switch_day_sends_one_alert_and_a_quiet_day_its_summary(
     assert summary.startswith(f":information_source: *Daily run {before:%Y-%m-%d}: ")
     assert "report.html" in summary
     assert kill.startswith(f":rotating_light: *Kill switch engaged on {crash_day:%Y-%m-%d}")
-    assert "(daily_loss)" in kill and "alphapilot resume" in kill and "kill_switch" in kill
+    assert (
+        "(daily_loss)" in kill and "alphapilot resume" in kill and "TRIPPED on daily_loss" in kill
+    )
     assert "Flow daily-live Failed" not in "".join(slack.texts)  # the hook did not repeat it
 
 

@@ -204,7 +204,7 @@ def test_alphapilot_serve_registers_the_same_schedules_and_pauses_them_on_exit(s
     try:
 
         def served() -> dict:
-            assert serving.wait_for() is None, (tmp_path / "serve.log").read_text()
+            assert serving.poll() is None, (tmp_path / "serve.log").read_text()
             deployments = read_deployments(server)
             ours = [d for d in deployments.values() if d.parameters.get("home") == str(home)]
             return deployments if len(ours) == len(CRON) and not any(d.paused for d in ours) else {}

@@ -181,7 +181,13 @@ def test_email_is_plain_text_with_a_one_line_subject():
 
 def test_kill_switch_alert_says_why_with_its_figures_and_how_to_resume():
     alert = kill_switch_alert(
-        date(2020, 2, 24), "daily_loss", -0.0412, None, "TRIPPED on daily_loss", ["x: y"], "/r.html"
+        date(2020, 2, 24),
+        "daily_loss",
+        -0.0412,
+        None,
+        "TRIPPED on daily_loss",
+        ["kill_switch: TRIPPED on daily_loss", "x: y"],
+        "/r.html",
     )
 
     assert alert.level == "error"
@@ -189,6 +195,7 @@ def test_kill_switch_alert_says_why_with_its_figures_and_how_to_resume():
     text = "\n".join(alert.lines)
     assert "-4.12%" in text and "rolling Sharpe: n/a" in text and "alphapilot resume" in text
     assert "- x: y" in text and "Report: /r.html" in text
+    assert text.count("TRIPPED on daily_loss") == 1  # the switch's own violation is not repeated
 
 
 def test_safety_block_alert_lists_violations_and_key_figures():
@@ -391,7 +398,7 @@ def test_a_day_sends_at_most_one_message_for_its_one_event():
     summary = day_alert(fake_run(None, True), "/r.html", summary=True)
 
     assert engaged_today.title.startswith("Kill switch engaged on 2021-03-01")
-    assert "- turnover: turnover 62% above 50%" in engaged_today.lines  # the block, same message
+    assert "- turnover: turnover 62% above 50%" in engaged_today.lines  # one message for the day
     assert (
         still_halted.title == blocked.title == "Trades for 2021-03-01 BLOCKED by the safety checks"
     )

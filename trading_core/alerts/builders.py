@@ -39,7 +39,7 @@ def kill_switch_alert(
     violations: Sequence[str] = (),
     report_path: str | None = None,
 ) -> Alert:
-    """The kill switch engaged on `session`: why, the figures it read, and what is blocked."""
+    """The kill switch engaged on `session`: why, the figures it read, other violations of the day."""
     lines = [
         "Trading is HALTED: every trade is blocked until a person runs "
         '`alphapilot resume --reason "..."`.',
@@ -48,8 +48,9 @@ def kill_switch_alert(
     ]
     if detail:
         lines.append(detail)
-    if violations:
-        lines += ["Blocked by:", *(f"- {v}" for v in violations)]
+    others = [v for v in violations if not (detail and detail in v)]  # the switch is said above
+    if others:
+        lines += ["Other safety violations:", *(f"- {v}" for v in others)]
     if report_path:
         lines.append(f"Report: {report_path}")
     return Alert(f"Kill switch engaged on {session:%Y-%m-%d} ({reason})", "error", lines)
