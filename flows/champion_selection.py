@@ -10,12 +10,13 @@ from prefect.task_runners import TaskRunner
 from flows.training import TrainingRun, train_all
 from settings import Settings, load_settings
 from tasks.backtest import backtest_combination, regimes_for, score_candidate
+from tasks.notify import alert_on_failure
 from tasks.research import promote_champion, save_backtest_grid
 from tasks.runners import fan_out, task_runner_for
 from trading_core.selection.grid import BacktestGrid
 
 
-@flow(name="champion-selection")
+@flow(name="champion-selection", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
 def champion_selection(
     as_of: date | None = None, home: str | None = None, config: str | None = None
 ) -> dict:

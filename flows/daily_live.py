@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from prefect import flow, get_run_logger
 
@@ -26,13 +25,13 @@ from tasks.notify import alert_on_failure, mark_alerted, notify
 from tasks.reporting import publish_daily
 from tasks.research import build_features, has_champion, load_champion
 from trading_core.alerts import Alert, daily_summary_alert, kill_switch_alert, safety_block_alert
+from trading_core.data.calendar import market_today
 from trading_core.data.market import MarketData
 from trading_core.data.providers import BUNDLED_NOTE
 from trading_core.errors import ConfigError, SafetyViolation
 from trading_core.ml.dataset import Dataset
 from trading_core.reporting.daily import DailyRun
 
-MARKET_TZ = ZoneInfo("America/New_York")
 MONITOR_MARGIN = 10  # sessions of feature rows kept beyond the monitoring window
 
 
@@ -56,7 +55,7 @@ def daily_live(
     if not (dry_run and settings.live.dry_run):
         raise ConfigError("live order placement is not available: no broker adapter is configured")
     logger = get_run_logger()
-    today = datetime.now(MARKET_TZ).date()
+    today = market_today()
     session = preflight(settings, run_date or today, today)
     if session.market_closed:
         logger.info("%s: nothing to do", session.reason)

@@ -10,6 +10,7 @@ from prefect.task_runners import TaskRunner
 
 from settings import Settings, load_settings
 from tasks.data import load_market_data
+from tasks.notify import alert_on_failure
 from tasks.research import (
     build_features,
     ensemble,
@@ -66,7 +67,7 @@ def train_all(settings: Settings, as_of: date | None, runner: TaskRunner) -> Tra
     return TrainingRun(settings, data, dataset, results, str(comparison))
 
 
-@flow(name="train-candidates")
+@flow(name="train-candidates", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
 def train_candidates_flow(
     as_of: date | None = None, home: str | None = None, config: str | None = None
 ) -> str:

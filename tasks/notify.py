@@ -134,7 +134,7 @@ def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State) -> None:
         logger().info("failure already alerted by the run: no second message")
         return
     settings = settings_for(flow_run.parameters)
-    if settings is None:
+    if settings is None or not channels(settings):
         return
     error = state_error(state)
     alert = failure_alert(

@@ -107,6 +107,4 @@ def test_the_grid_on_a_local_dask_cluster_equals_the_grid_on_threads(home):
     pd.testing.assert_frame_equal(matrix, dask.metric_matrix())
     for key, result in threads.results.items():
         pd.testing.assert_frame_equal(result.weights, dask.results[key].weights)
-        pd.testing.assert_series_equal(
-            result.backtest.equity, dask.results[key].backtest.equity
-        )
+        pd.testing.assert_series_equal(result.backtest.equity, dask.results[key].backtest.equity)
