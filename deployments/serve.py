@@ -10,6 +10,8 @@ from __future__ import annotations
 import tasks  # noqa: F401  (offline, no-telemetry Prefect environment before Prefect loads)
 
 # isort: split
+import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -57,9 +59,13 @@ def deployment_parameters(
 def serve_flows(home: str | Path | None = None, config: str | Path | None = None) -> None:
     """Register data-update, daily-live and champion-selection with their schedules; run them.
 
-    Blocks until interrupted; on Ctrl-C Prefect pauses the three deployments' schedules.
+    Like `prefect.serve`, but through `Runner.add_flow` (what `flow.serve` uses): the runner runs
+    the imported flows themselves, whatever folder it was started in, and takes the deployments
+    off the work pool, so a worker left over from `prefect deploy` does not pick up their runs.
+    Blocks until interrupted; on Ctrl-C or SIGTERM the deployments are paused.
     """
-    from prefect import serve
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
     from prefect.schedules import Cron
 
     from flows.champion_selection import champion_selection
@@ -71,17 +77,17 @@ def serve_flows(home: str | Path | None = None, config: str | Path | None = None
         "daily-live": daily_live,
         "champion-selection": champion_selection,
     }
-    serve(
-        *(
-            flow.to_deployment(
-                name=name,
-                schedule=Cron(CRON[name], timezone=TIMEZONE),
-                parameters=deployment_parameters(name, home, config),
-                paused=False,
-            )
-            for name, flow in flows.items()
+    runner = Runner(name="alphapilot", pause_on_shutdown=True)
+    for name, flow in flows.items():
+        runner.add_flow(
+            flow,
+            name=name,
+            schedule=Cron(CRON[name], timezone=TIMEZONE),
+            parameters=deployment_parameters(name, home, config),
+            paused=False,
         )
-    )
+    with contextlib.suppress(KeyboardInterrupt, TerminationSignal):  # a clean stop: paused
+        asyncio.run(runner.start())
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ from prefect.task_runners import TaskRunner
 from flows.training import TrainingRun, train_all
 from settings import Settings, load_settings
 from tasks.backtest import backtest_combination, regimes_for, score_candidate
-from tasks.notify import alert_on_failure
-from tasks.research import promote_champion, save_backtest_grid
+from tasks.notify import alert_on_failure, notify
 from tasks.runners import fan_out, task_runner_for
+from tasks.selection import evaluate, no_champion_alert, promote_champion, write_selection_reports
 from trading_core.selection.grid import BacktestGrid
 
 
@@ -20,11 +20,14 @@ from trading_core.selection.grid import BacktestGrid
 def champion_selection(
     as_of: date | None = None, home: str | None = None, config: str | None = None
 ) -> dict:
-    """Train every candidate, backtest it under every optimizer, promote the champion.
+    """Train every candidate, backtest it under every optimizer, promote the best combination.
 
     Training and the backtest grid fan out through the task runner in settings
-    (`orchestration.task_runner`: threads or Dask). The champion is picked by test-period rank
-    IC; the grid's Sharpe matrix is saved beside the training comparison.
+    (`orchestration.task_runner`: threads or Dask). Every model x optimizer combination is scored
+    (`model_selection.selection_weights`) and must pass `model_selection.thresholds` and beat
+    the equal-weight baseline's Sharpe; the best passer is refitted and promoted with its
+    optimizer. When none passes, the current champion stays and an alert says why. The reports
+    are written to <home>/reports/model_selection/ either way.
 
     Args:
         as_of: use data up to the close of this date only (default: all stored data).
@@ -35,9 +38,30 @@ def champion_selection(
     with task_runner_for(settings) as runner:
         run = train_all(settings, as_of, runner)
         grid = backtest_grid(run, settings, runner)
-    matrix = save_backtest_grid(grid, settings)
-    champion = promote_champion(run.results, run.dataset, run.data, settings)
-    return {**champion, "comparison": run.comparison, "backtest_matrix": matrix}
+    evaluation = evaluate(grid, settings)
+    report = write_selection_reports(grid, evaluation, run.data, settings)
+    champion = None
+    if evaluation.champion is None:
+        get_run_logger().warning("no combination passed: the current champion stays (%s)", report)
+        notify(no_champion_alert(evaluation, report), settings)
+    else:
+        model, optimizer = evaluation.champion
+        winner = next(r for r in run.results if r.name == model)
+        champion = promote_champion(
+            winner, optimizer, grid, evaluation, run.dataset, run.data, settings
+        )
+    return {
+        "champion": champion,
+        "ranking": [
+            {"combination": e.name, "score": e.breakdown.total, "failures": list(e.failures)}
+            for e in evaluation.selection.ranking
+        ],
+        "failed": {f"{m}+{o}": error for (m, o), error in grid.failures.items()},
+        "baseline_sharpe": evaluation.baseline_sharpe,
+        "trials": evaluation.trials,
+        "report": report,
+        "comparison": run.comparison,
+    }
 
 
 def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> BacktestGrid:

@@ -146,15 +146,24 @@ def select_cmd(
 
 
 def _print_champion(result: dict) -> None:
-    for name, record in result["candidates"].items():
-        typer.echo(
-            f"  {name:<16} test rank IC {record['test_rank_ic']:+.4f}   "
-            f"CV rank IC {record['cv_rank_ic']:+.4f}"
-        )
     typer.echo(
-        f"champion: {result['model']} (trained through {result['trained_through']}) "
-        f"-> {result['metadata_path']}"
+        f"{result['trials']} model x optimizer backtests; equal-weight baseline Sharpe "
+        f"{result['baseline_sharpe']:.2f}"
     )
+    for i, entry in enumerate(result["ranking"][:10], 1):
+        verdict = "passes" if not entry["failures"] else "; ".join(entry["failures"])
+        typer.echo(f"  {i:>2}. {entry['combination']:<32} score {entry['score']:.3f}  {verdict}")
+    for name, error in result["failed"].items():
+        typer.echo(f"  failed: {name}: {error}")
+    champion = result["champion"]
+    if champion is None:
+        typer.echo("no combination passed the thresholds: the current champion stays")
+    else:
+        typer.echo(
+            f"champion: {champion['combination']} (trained through "
+            f"{champion['trained_through']}) -> {champion['metadata_path']}"
+        )
+    typer.echo(f"report: {result['report']}")
 
 
 @app.command("train")
@@ -314,6 +323,23 @@ def resume_cmd(
     typer.echo(f"kill switch released at {event.recorded_at} by {event.actor}: {event.reason}")
 
 
+@app.command("rollback")
+def rollback_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
+    """Restore the previous champion (model and optimizer) from production/history/."""
+    from settings import load_settings
+    from trading_core.home import Home
+    from trading_core.selection.production import ProductionStore
+
+    settings = _run(lambda: load_settings(_str(config), _str(home)))
+    store = ProductionStore(Home(settings.home).production)
+    restored = _run(store.rollback)
+    typer.echo(
+        f"champion restored: {restored.get('combination') or restored['model_name']} "
+        f"(selected on {restored.get('selected_on', 'unknown')}); the demoted one is kept in "
+        f"{store.history_folder}"
+    )
+
+
 def _print_daily(result: dict) -> None:
     if result.get("market_closed"):
         typer.echo(result["reason"])
@@ -371,10 +397,12 @@ def serve_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
     --home and --config become the runs' parameters. Ctrl-C stops serving and pauses the schedules.
     """
     _check_settings(config, home)
+    from deployments.schedules import CRON, TIMEZONE
     from deployments.serve import require_prefect_server, serve_flows
 
     url = _run(require_prefect_server)
-    typer.echo(f"serving data-update, daily-live and champion-selection on {url}")
+    when = ", ".join(f"{name} '{cron}'" for name, cron in CRON.items())
+    typer.echo(f"serving {when} ({TIMEZONE}) on {url}; Ctrl-C stops and pauses them")
     _run(lambda: serve_flows(home=home, config=config))
 
 

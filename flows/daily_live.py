@@ -87,7 +87,7 @@ def run_session(
     """
     scores = score_universe(model, dataset, session)
     regime = detect_regime(data, settings)
-    target = build_portfolio(scores, data, regime, settings)
+    target = build_portfolio(scores, data, regime, settings, model_info.get("optimizer"))
     positions = load_positions(session, settings)
     trades = generate_trades(target, positions, data, settings)
     curve = account_equity(session, positions, data, settings)

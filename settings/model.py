@@ -264,6 +264,7 @@ class SelectionThresholds(Section):
     max_drawdown_max: float = Field(-0.20, le=0.0)
     calmar_min: float = 0.5
     turnover_max: float = Field(0.40, gt=0.0)
+    beat_baseline: bool = True
 
 
 class ModelSelectionSettings(Section):

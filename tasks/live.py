@@ -44,10 +44,17 @@ def detect_regime(data: MarketData, settings: Settings) -> RegimeState:
 
 @task(name="build-portfolio", cache_policy=NO_CACHE)
 def build_portfolio(
-    scores: pd.Series, data: MarketData, regime: RegimeState, settings: Settings
+    scores: pd.Series,
+    data: MarketData,
+    regime: RegimeState,
+    settings: Settings,
+    optimizer: str | None = None,
 ) -> PortfolioResult:
-    """Capped long-only target weights for the regime's top-K names at the regime's exposure."""
-    result = policy_for(settings, data.sectors).build(scores, data.close, regime.key)
+    """Capped long-only target weights for the regime's top-K names at the regime's exposure.
+
+    `optimizer` is the champion's (selected with its model); without one, `portfolio.optimizer`.
+    """
+    result = policy_for(settings, data.sectors, optimizer).build(scores, data.close, regime.key)
     logger = get_run_logger()
     logger.info(
         "target: %d names, exposure %.0f%%, cash %.0f%% (%s)",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from importlib.metadata import version
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from settings import Settings
 from trading_core.home import Home
 from trading_core.live.operations import LivePortfolioManager
 from trading_core.reporting.daily import DailyRun, daily_outputs
+from trading_core.reporting.markdown import markdown_text
 
 
 @task(name="publish-daily-report", cache_policy=NO_CACHE)
@@ -37,19 +37,6 @@ def publish_daily(run: DailyRun, settings: Settings) -> dict:
     )
     get_run_logger().info("outputs written to %s", folder)
     return {"folder": str(folder), **summary, "files": {name: str(folder / name) for name in files}}
-
-
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
-
-
-def markdown_text(value: object) -> str:
-    """`value` as literal text in markdown (and a table cell): no HTML, links, emphasis or rows.
-
-    `<script>` shows as text: `&`, `<`, `>` become entities, markdown punctuation is escaped and
-    line breaks become spaces.
-    """
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return " ".join(MARKDOWN_SPECIAL.sub(r"\\\1", text).split())
 
 
 def summary_markdown(run: DailyRun, report: Path) -> str:

@@ -29,14 +29,12 @@ from trading_core.ml.research import (
     combine_ensemble,
     fit_on,
     plan_research,
-    refit,
     run_candidate,
 )
 from trading_core.ml.train import ModelTrainer, TrainedModel
-from trading_core.selection.champion import best_candidate, comparison_table
-from trading_core.selection.grid import BacktestGrid
+from trading_core.selection.champion import comparison_table
+from trading_core.selection.production import CHAMPION_METADATA
 
-CHAMPION_METADATA = "champion_metadata.json"
 LIBRARIES = ("lightgbm", "xgboost-cpu", "scikit-learn", "skops", "optuna", "numpy", "pandas")
 
 
@@ -277,49 +275,6 @@ def save_candidates(
     atomic_write_text(path, to_csv(table))
     get_run_logger().info("candidates saved under %s; comparison in %s", home.candidates, path)
     return path
-
-
-@task(name="save-backtest-grid", cache_policy=NO_CACHE)
-def save_backtest_grid(grid: BacktestGrid, settings: Settings) -> str:
-    """The grid's Sharpe matrix (models x optimizers) under reports/model_selection/."""
-    path = Home(settings.home).selection_reports / "backtest_comparison_matrix.csv"
-    atomic_write_text(path, to_csv(grid.metric_matrix("sharpe").reset_index()))
-    get_run_logger().info("backtest grid Sharpe matrix in %s", path)
-    return str(path)
-
-
-@task(name="promote-champion", cache_policy=NO_CACHE)
-def promote_champion(
-    results: list[CandidateResult], dataset: Dataset, data: MarketData, settings: Settings
-) -> dict[str, Any]:
-    """Refit the best candidate (test-period rank IC) on every labeled session; save it to production."""
-    logger = get_run_logger()
-    winner = best_candidate(results)
-    model = refit(winner, dataset, trainer_for(settings), settings.modeling.sample_stride)
-    missing = skipped(feature_set(**settings.features.model_dump()), data)
-    metadata = {
-        **provenance(data, dataset, settings, dataset.labeled_dates, missing),
-        "selected_by": "highest test-period rank IC",
-        "test_metrics": winner.test_metrics,
-        "candidates": {
-            r.name: {
-                "test_rank_ic": r.test_metrics["rank_ic"],
-                "cv_rank_ic": r.cv_metrics["rank_ic"],
-            }
-            for r in results
-        },
-    }
-    path = save_model(
-        model,
-        Home(settings.home).production,
-        metadata,
-        prefix="champion-",
-        metadata_name=CHAMPION_METADATA,
-    )
-    logger.info(
-        "champion %s trained through %s saved to %s", winner.name, metadata["trained_through"], path
-    )
-    return {"model": winner.name, "metadata_path": str(path), **metadata}
 
 
 @task(name="load-champion", cache_policy=NO_CACHE)

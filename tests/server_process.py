@@ -1,8 +1,9 @@
 """A real `prefect server start` in a subprocess, for tests that need schedules, workers or serve.
 
-Prefect's test harness is an in-process server without the scheduler or workers; this one is the
-product's own setup. Use `running_prefect_server(tmp_dir)` (about 17 s to come up on two cores),
-then run Prefect commands with `server.env` and talk to it in-process under `server.settings()`.
+Prefect's test harness (conftest's `prefect_server`) is enough for ad hoc flow runs; this is the
+product's own setup, for `prefect deploy`, workers, schedules and serve. Use
+`running_prefect_server(tmp_dir)` (about 17 s to come up on two cores), then run Prefect commands
+with `server.env` and talk to the server in-process under `server.settings()`.
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ class PrefectServer:
     env: dict[str, str]
     log: Path
 
-    def prefect(self, *args: str, cwd: Path = REPO, timeout: float = 120) -> str:
+    def prefect(
+        self, *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> str:
         """Run a `prefect` command against this server; its output, or AssertionError with it."""
         done = subprocess.run(
             [str(BIN / "prefect"), *args],
             cwd=cwd,
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

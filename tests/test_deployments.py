@@ -1,8 +1,8 @@
 """Deployments: prefect.yaml and `alphapilot serve` put the same schedules on a real Prefect server.
 
 The slow tests share one `prefect server start` (module fixture `server`, about 17 s to come up)
-and run in file order: `prefect deploy --all` first, then a worker, then `alphapilot serve`, which
-re-registers the same deployment names.
+and run in file order: `prefect deploy --all` and a worker first, then `alphapilot serve`, which
+takes over the same deployment names. Each runs a real data update through the deployment.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -103,9 +104,10 @@ def server(tmp_path_factory) -> Iterator[PrefectServer]:
 
 @pytest.fixture(scope="module")
 def deployed(server: PrefectServer) -> PrefectServer:
-    """The server after the README's steps: a process pool, then `prefect deploy --all`."""
+    """The server after docs/ORCHESTRATION.md's steps: a process pool, `prefect deploy --all`."""
     server.prefect("work-pool", "create", WORK_POOL, "--type", "process")
-    server.prefect("--no-prompt", "deploy", "--all")
+    # from the checkout, with a stale PWD: the recorded folder must not come from that variable
+    server.prefect("--no-prompt", "deploy", "--all", cwd=REPO, env={"PWD": "/"})
     return server
 
 
@@ -153,70 +155,79 @@ def test_the_scheduler_plans_runs_at_the_new_york_times(deployed):
     assert all(t.weekday() < 5 for t in times["daily-live"] | times["data-update"])
 
 
+def run_data_update(server: PrefectServer, parameters: dict, log: Path) -> None:
+    """Start a run of the data-update deployment now and wait until it has completed."""
+    from prefect.client.orchestration import get_client
+
+    with server.settings(), get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("data-update/data-update")
+        run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
+
+        def finished():
+            state = client.read_flow_run(run.id).state
+            return state if state.is_final() else None
+
+        state = wait_for(finished, 90, "the data-update run to finish")
+    assert state.is_completed(), f"{state.name}: {state.message}\n{log.read_text()[-3000:]}"
+
+
 @pytest.mark.slow
 def test_a_worker_on_the_pool_runs_a_deployment_from_the_checkout(deployed, tmp_path):
     from prefect.client.orchestration import get_client
 
     home = tmp_path / "home"
+    log = tmp_path / "worker.log"
     worker = deployed.start(
         str(BIN / "prefect"),
-        "worker",
-        "start",
-        "--pool",
-        WORK_POOL,
+        *("worker", "start", "--pool", WORK_POOL),
         cwd=tmp_path,
-        log=tmp_path / "worker.log",
+        log=log,
         env={"PREFECT_WORKER_QUERY_SECONDS": "1"},
     )
     try:
         with deployed.settings(), get_client(sync_client=True) as client:
-            wait_for(
-                lambda: client.read_workers_for_work_pool(WORK_POOL), 30, "the worker to register"
-            )
-            deployment = client.read_deployment_by_name("data-update/data-update")
-            run = client.create_flow_run_from_deployment(
-                deployment.id, parameters={"provider": "bundled", "home": str(home)}
-            )
-
-            def finished():
-                state = client.read_flow_run(run.id).state
-                return state if state.is_final() else None
-
-            state = wait_for(finished, 90, "the data-update run to finish")
-        log = (tmp_path / "worker.log").read_text()
-        assert state.is_completed(), f"{state.name}: {state.message}\n{log[-3000:]}"
+            wait_for(lambda: client.read_workers_for_work_pool(WORK_POOL), 30, "a worker")
+        run_data_update(deployed, {"provider": "bundled", "home": str(home)}, log)
         assert (home / "data" / "manifest.json").is_file()
     finally:
         stop(worker, signal.SIGINT)  # the worker first: stopped after its server, it hangs
 
 
 @pytest.mark.slow
-def test_alphapilot_serve_registers_the_same_schedules_and_pauses_them_on_exit(server, tmp_path):
+def test_alphapilot_serve_runs_the_same_schedules_from_any_folder_and_pauses_them_on_exit(
+    server, tmp_path
+):
     home = (tmp_path / "home").resolve()
+    log = tmp_path / "serve.log"
+    started = datetime.now(UTC)
     serving = server.start(
         str(BIN / "alphapilot"),
-        "serve",
-        "--home",
-        str(home),
-        cwd=tmp_path,
-        log=tmp_path / "serve.log",
+        *("serve", "--home", str(home)),
+        cwd=tmp_path,  # not the checkout: the served flows are the imported ones
+        log=log,
+        env={"PREFECT_RUNNER_POLL_FREQUENCY": "1"},
     )
     try:
 
         def served() -> dict:
-            assert serving.poll() is None, (tmp_path / "serve.log").read_text()
+            assert serving.poll() is None, log.read_text()
             deployments = read_deployments(server)
             ours = [d for d in deployments.values() if d.parameters.get("home") == str(home)]
-            return deployments if len(ours) == len(CRON) and not any(d.paused for d in ours) else {}
+            # polled since it started: serving, and ready to pause its deployments on SIGTERM
+            polling = all(d.last_polled and d.last_polled > started for d in ours)
+            return deployments if len(ours) == len(CRON) and polling else {}
 
         deployments = wait_for(served, 60, "alphapilot serve to register its deployments")
         for name in CRON:
             deployment = deployments[name]
             assert deployment.parameters == {**PARAMETERS[name], "home": str(home)}, name
+            assert deployment.work_pool_name is None, name  # a worker must not take its runs
             [schedule] = deployment.schedules
-            assert schedule.active, name
+            assert schedule.active and not deployment.paused, name
             assert (schedule.schedule.cron, schedule.schedule.timezone) == (CRON[name], TIMEZONE)
+        run_data_update(server, {"provider": "bundled"}, log)
+        assert (home / "data" / "manifest.json").is_file()  # --home reached the run
     finally:
         stop(serving)
-    assert serving.returncode == 0, (tmp_path / "serve.log").read_text()
+    assert serving.returncode == 0, log.read_text()
     assert all(read_deployments(server)[name].paused for name in CRON)

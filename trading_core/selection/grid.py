@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from trading_core.backtest.walk_forward import WalkForwardResult
 
 
@@ -24,14 +22,3 @@ class BacktestGrid:
             self.failures[(model, optimizer)] = f"{type(outcome).__name__}: {outcome}"
         else:
             self.results[(model, optimizer)] = outcome
-
-    def metric_matrix(self, metric: str = "sharpe") -> pd.DataFrame:
-        """Models as rows, optimizers as columns, `metric` per completed run (failed: empty)."""
-        matrix = pd.DataFrame(
-            float("nan"),
-            index=pd.Index(self.models, name="model"),
-            columns=pd.Index(self.optimizers, name="optimizer"),
-        )
-        for (model, optimizer), result in self.results.items():
-            matrix.loc[model, optimizer] = result.backtest.metrics[metric]
-        return matrix

@@ -75,12 +75,16 @@ class Weights:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Minimums a champion must meet; `max_drawdown_max` -0.20 means no worse than -20%."""
+    """Minimums a champion must meet; `max_drawdown_max` -0.20 means no worse than -20%.
+
+    `beat_baseline`: the champion's Sharpe must also beat the equal-weight baseline's.
+    """
 
     sharpe_min: float = 1.0
     max_drawdown_max: float = -0.20
     calmar_min: float = 0.5
     turnover_max: float = 0.40
+    beat_baseline: bool = True
 
     @classmethod
     def from_dict(cls, values: Mapping[str, float]) -> Thresholds:
@@ -180,8 +184,9 @@ def threshold_failures(
 ) -> list[str]:
     """Why a combination may not be champion, one readable reason per failed rule (empty: passes).
 
-    `baseline_sharpe` is the equal-weight baseline's Sharpe, which must be strictly beaten (None
-    skips that rule; NaN fails it, as it cannot be checked). Turnover is `avg_turnover`.
+    `baseline_sharpe` is the equal-weight baseline's Sharpe, which must be strictly beaten (None,
+    or `thresholds.beat_baseline` false, skips that rule; NaN fails it, as it cannot be checked).
+    Turnover is `avg_turnover`.
     """
     if not isinstance(thresholds, Thresholds):
         thresholds = Thresholds.from_dict(thresholds)
@@ -207,7 +212,7 @@ def threshold_failures(
         reasons.append("turnover per rebalance is undefined (NaN)")
     elif turnover > t.turnover_max:
         reasons.append(f"turnover per rebalance {turnover:.1%} > {t.turnover_max:.1%}")
-    if baseline_sharpe is not None:
+    if baseline_sharpe is not None and t.beat_baseline:
         if _undefined(baseline_sharpe):
             reasons.append("the equal-weight baseline Sharpe is undefined (NaN)")
         elif not _undefined(sharpe) and not sharpe > baseline_sharpe:

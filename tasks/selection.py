@@ -1,0 +1,143 @@
+"""Selection tasks: judge the backtest grid, write the selection reports, promote or keep."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from settings import Settings
+from tasks.research import provenance, trainer_for
+from trading_core.alerts import Alert
+from trading_core.data.calendar import market_today
+from trading_core.data.market import MarketData
+from trading_core.data.providers import BUNDLED_NOTE
+from trading_core.features.library import feature_set, skipped
+from trading_core.home import Home
+from trading_core.io import atomic_write_bytes
+from trading_core.ml.dataset import Dataset
+from trading_core.ml.research import CandidateResult, refit
+from trading_core.selection.evaluate import (
+    GridEvaluation,
+    champion_reason,
+    combination,
+    evaluate_grid,
+)
+from trading_core.selection.grid import BacktestGrid
+from trading_core.selection.outputs import REPORT_FILE, selection_outputs
+from trading_core.selection.production import ProductionStore
+from trading_core.selection.scoring import Thresholds, Weights
+
+
+@task(name="evaluate-grid", cache_policy=NO_CACHE)
+def evaluate(grid: BacktestGrid, settings: Settings) -> GridEvaluation:
+    """Score, threshold and deflate every combination; the champion is the best one passing."""
+    ms = settings.model_selection
+    evaluation = evaluate_grid(
+        grid,
+        Weights.from_dict(ms.selection_weights.model_dump()),
+        Thresholds.from_dict(ms.thresholds.model_dump()),
+        ms.min_deflated_sharpe,
+        settings.backtest.cash_rate,
+    )
+    logger = get_run_logger()
+    for i, e in enumerate(evaluation.selection.ranking, 1):
+        logger.info(
+            "%d. %s: score %.3f, %s",
+            i,
+            e.name,
+            e.breakdown.total,
+            "passes" if e.passed else "fails: " + "; ".join(e.failures),
+        )
+    return evaluation
+
+
+@task(name="write-selection-reports", cache_policy=NO_CACHE)
+def write_selection_reports(
+    grid: BacktestGrid, evaluation: GridEvaluation, data: MarketData, settings: Settings
+) -> str:
+    """The matrix, detailed results, regime table, figures and report in reports/model_selection/."""
+    ms = settings.model_selection
+    store = ProductionStore(Home(settings.home).production)
+    incumbent = None
+    if store.has_champion():
+        meta = store.metadata()
+        incumbent = meta.get("combination") or meta.get("model_name")
+    files = selection_outputs(
+        grid,
+        evaluation.selection,
+        evaluation.deflated,
+        weights=ms.selection_weights.model_dump(),
+        thresholds=ms.thresholds.model_dump(),
+        baseline_sharpe=evaluation.baseline_sharpe,
+        selected_on=market_today(),
+        caveat=BUNDLED_NOTE if data.source.startswith("bundled") else None,
+        min_deflated_sharpe=ms.min_deflated_sharpe,
+        incumbent=incumbent,
+    )
+    folder = Home(settings.home).selection_reports
+    for name, payload in files.items():
+        atomic_write_bytes(folder / name, payload)
+    report = folder / REPORT_FILE
+    get_run_logger().info("selection reports written to %s (open %s)", folder, report.name)
+    return str(report)
+
+
+def no_champion_alert(evaluation: GridEvaluation, report: str) -> Alert:
+    """Nothing passed: the current champion stays; why each of the best combinations failed."""
+    lines = [
+        f"None of {evaluation.trials} combinations passed the thresholds "
+        f"(equal-weight baseline Sharpe {evaluation.baseline_sharpe:.2f}); "
+        "the current champion stays.",
+    ]
+    lines += [
+        f"- {e.name} (score {e.breakdown.total:.3f}): {'; '.join(e.failures)}"
+        for e in evaluation.selection.ranking[:5]
+    ]
+    lines.append(f"Report: {report}")
+    return Alert("Champion selection: no new champion", "warning", lines)
+
+
+@task(name="promote-champion", cache_policy=NO_CACHE)
+def promote_champion(
+    winner: CandidateResult,
+    optimizer: str,
+    grid: BacktestGrid,
+    evaluation: GridEvaluation,
+    dataset: Dataset,
+    data: MarketData,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Refit the champion on every labeled session; archive the old one and save it to production."""
+    ms = settings.model_selection
+    name = combination(winner.name, optimizer)
+    chosen = evaluation.selection.champion
+    backtest = grid.results[(winner.name, optimizer)].backtest
+    reason = champion_reason(
+        evaluation.selection, evaluation.baseline_sharpe, ms.thresholds.beat_baseline
+    )
+    model = refit(winner, dataset, trainer_for(settings), settings.modeling.sample_stride)
+    missing = skipped(feature_set(**settings.features.model_dump()), data)
+    metadata = {
+        **provenance(data, dataset, settings, dataset.labeled_dates, missing),
+        "model": winner.name,
+        "optimizer": optimizer,
+        "combination": name,
+        "selected_on": f"{market_today():%Y-%m-%d}",
+        "reason": reason,
+        "weighted_score": chosen.breakdown.total,
+        "score_breakdown": chosen.breakdown.as_dict(),
+        "backtest_metrics": backtest.metrics,
+        "baseline_metrics": backtest.benchmark_metrics,
+        "thresholds": ms.thresholds.model_dump(),
+        "selection_weights": ms.selection_weights.model_dump(),
+        "min_deflated_sharpe": ms.min_deflated_sharpe,
+        "trials": evaluation.trials,
+        "deflated_sharpe": asdict(evaluation.deflated[name]),
+        "test_metrics": winner.test_metrics,
+    }
+    path = ProductionStore(Home(settings.home).production).promote(model, metadata)
+    get_run_logger().info("champion %s (%s) saved to %s", name, reason, path)
+    return {"metadata_path": str(path), **metadata}
