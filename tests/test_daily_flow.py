@@ -129,9 +129,12 @@ def test_daily_run_writes_five_outputs_within_caps_and_is_idempotent(bundled_hom
     assert weights["target_weight"].max() <= 0.15 + 1e-9
     assert weights["target_weight"].sum() <= 1 + 1e-9
     assert 0 < (weights["target_weight"] > 0).sum() <= 10
-    assert signals_optimizer(day) == json.loads(
-        (bundled_home / "production" / "champion_metadata.json").read_text()
-    )["optimizer"]
+    assert (
+        signals_optimizer(day)
+        == json.loads((bundled_home / "production" / "champion_metadata.json").read_text())[
+            "optimizer"
+        ]
+    )
     trades = pd.read_csv(day / "trades.csv")
     assert (trades["status"] == "proposed").sum() == result["trades_proposed"] > 0
     assert (trades["shares"] == trades["shares"].round()).all()

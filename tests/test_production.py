@@ -50,9 +50,7 @@ def models():
     return first, second
 
 
-def test_promotion_archives_the_champion_and_rollback_restores_its_bytes_exactly(
-    models, tmp_path
-):
+def test_promotion_archives_the_champion_and_rollback_restores_its_bytes_exactly(models, tmp_path):
     store = ProductionStore(tmp_path / "production")
     first, second = models
     store.promote(first, {"optimizer": "hrp", "selected_on": "2026-11-21"})
