@@ -19,8 +19,22 @@ COMMANDS = [
     ["train"],
     ["select"],
     ["daily"],
+    ["approve"],
+    ["resume"],
+    ["rollback"],
+    ["serve"],
 ]
-TAKES_HOME = [["demo"], ["data", "update"], ["train"], ["select"], ["daily"]]
+TAKES_HOME = [
+    ["demo"],
+    ["data", "update"],
+    ["train"],
+    ["select"],
+    ["daily"],
+    ["approve"],
+    ["resume"],
+    ["rollback"],
+    ["serve"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "alphapilot")
