@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="bench-cache-prefect-"))
+if "PREFECT_HOME" not in os.environ:  # a throwaway Prefect home, made only when none is set
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="bench-cache-prefect-")
 
 import tasks  # noqa: E402, F401  (offline Prefect)
 

@@ -411,6 +411,17 @@ class Settings(BaseSettings):
             YamlConfigSettingsSource(settings_cls, yaml_file=yaml_files, deep_merge=True),
         )
 
+    def research_fingerprint(self) -> str:
+        """Hash of what a tuning objective depends on: features, modeling (not the tuning budget)."""
+        modeling = self.model_dump(
+            mode="json",
+            include={"features", "modeling", "seed"},
+            exclude={
+                "modeling": {"tuning": {"trials", "timeout_seconds", "storage", "study_name"}}
+            },
+        )
+        return hashlib.sha256(json.dumps(modeling, sort_keys=True).encode()).hexdigest()[:16]
+
     def fingerprint(self) -> str:
         """Stable hash of every setting that can change a result (not home, alerts or how it runs)."""
         payload = self.model_dump(mode="json", exclude={"home", "notifications", "orchestration"})

@@ -157,7 +157,7 @@ def tune_candidate(
         if t.storage
         else f"sqlite:///{Path(settings.home).resolve() / 'optuna.db'}"
     )
-    study = t.study_name or f"{name}-{data.fingerprint()}-{settings.fingerprint()}"
+    study = t.study_name or f"{name}-{data.fingerprint()}-{settings.research_fingerprint()}"
     result = tune(
         name,
         dataset,

@@ -106,6 +106,10 @@ def tune(
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
     )
+    # A resumed or shared study continues from a seed of its own: with the original seed, TPE's
+    # random startup trials would repeat the parameter sets already tried. A fresh study keeps
+    # `seed` exactly (reproducible).
+    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.get_trials(deepcopy=False)))
 
     def objective(trial: optuna.Trial) -> float:
         params = space(trial)

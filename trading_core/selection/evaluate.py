@@ -29,7 +29,10 @@ def combination(model: str, optimizer: str) -> str:
 
 @dataclass(frozen=True)
 class GridEvaluation:
-    """The selection over a grid, each combination's deflated Sharpe and the baseline Sharpe."""
+    """The selection over a grid, each combination's deflated Sharpe and the baseline Sharpe.
+
+    `trials` counts the completed combinations with a finite Sharpe, as the deflated Sharpe does.
+    """
 
     selection: Selection
     deflated: dict[str, DeflatedSharpe]
@@ -88,4 +91,5 @@ def evaluate_grid(
         for name, r in results.items()
     ]
     selection = select_champion(candidates, weights, thresholds, baseline, min_deflated_sharpe)
-    return GridEvaluation(selection, deflated, baseline, len(trial_sharpes))
+    trials = sum(math.isfinite(s) for s in trial_sharpes)  # as the deflated Sharpe counts them
+    return GridEvaluation(selection, deflated, baseline, trials)

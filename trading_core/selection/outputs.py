@@ -486,9 +486,13 @@ def _failures_section(outcome: SelectionOutcome) -> list[str]:
     t = outcome.thresholds
     rules = (
         f"Sharpe at least {t.sharpe_min:.2f}, max drawdown no worse than {t.max_drawdown_max:.1%}, "
-        f"Calmar at least {t.calmar_min:.2f}, turnover per rebalance at most {t.turnover_max:.1%}, "
-        f"and a Sharpe above the equal-weight baseline's {_fmt(outcome.baseline_sharpe, '.2f')}"
+        f"Calmar at least {t.calmar_min:.2f}, turnover per rebalance at most {t.turnover_max:.1%}"
     )
+    if t.beat_baseline:
+        rules += (
+            f", and a Sharpe above the equal-weight baseline's "
+            f"{_fmt(outcome.baseline_sharpe, '.2f')}"
+        )
     if outcome.min_deflated_sharpe is not None:
         rules += f", and a deflated Sharpe of at least {outcome.min_deflated_sharpe:.3f}"
     champion = outcome.selection.champion
