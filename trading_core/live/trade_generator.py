@@ -2,12 +2,13 @@
 
 `generate_trades` runs these steps in order; each rule of its own is a public method:
 
-1. `turnover_step`: when moving to the target would turn over more than `max_turnover` of value
-   (and the account already holds something: funding from all cash goes all the way), every name
-   moves the same fraction of its way, so the run trades within the budget and the rest waits
-   for the next run (reasons then end in "(partial: max_turnover)");
-   then size every held or targeted name in shares (whole by default, fractional by setting):
-   names leaving the target are sold (`exit`), names entering are `new`, the rest `rebalance`;
+1. size every held or targeted name in shares (whole by default, fractional by setting): names
+   leaving the target are sold (`exit`), names entering are `new`, the rest `rebalance`;
+   `turnover_step`: when that move would turn over more than `max_turnover` of value, in weights
+   or in the whole shares it rounds to (and the account already holds something: funding from all
+   cash goes all the way), every name moves the same fraction of its way instead, rounded toward
+   what it holds, so the run trades within the budget and the rest waits for the next run
+   (reasons then end in "(partial: max_turnover)");
 2. `filter_small_trades`: a change under `min_trade_size` (fraction of value) is skipped (an exit
    never is: a name leaving the portfolio is always sold in full);
 3. `validate_liquidity`: a trade above `max_volume_pct` of the symbol's average daily volume over
@@ -92,8 +93,10 @@ class TradeGenerator:
             cash = portfolio_value - float((held * prices[held.index]).sum())
         target = target_weights.reindex(symbols).fillna(0.0).clip(lower=0.0)
         shares = held.reindex(symbols, fill_value=0.0)
-        step = self.turnover_step(shares * prices / portfolio_value, target)
-        trades = self._size(shares, target, prices, portfolio_value, step)
+        trades = self._size(shares, target, prices, portfolio_value)
+        step = self.turnover_step(shares * prices / portfolio_value, target, turnover(trades))
+        if step < 1:
+            trades = self._size(shares, target, prices, portfolio_value, step)
         trades = self.filter_small_trades(trades)
         trades = self.validate_liquidity(trades, volume)
         trades = self.limit_daily_trades(trades)
@@ -102,12 +105,15 @@ class TradeGenerator:
         order = trades.assign(_buy=trades["side"] == "BUY").sort_values(["_buy", "symbol"])
         return order[TRADE_COLUMNS].reset_index(drop=True)
 
-    def turnover_step(self, current: pd.Series, target: pd.Series) -> float:
+    def turnover_step(self, current: pd.Series, target: pd.Series, rounded: float = 0.0) -> float:
         """The fraction of the way to `target` that fits `max_turnover` (1: all the way).
 
-        Funding from all cash is never limited; the budget keeps a 5% margin for share rounding.
+        `rounded`: the turnover of the whole move in the shares it rounds to, which can exceed the
+        weights' (a sell rounds down to whole shares). Funding from all cash is never limited; the
+        budget keeps a 5% margin.
         """
         needed = float((target - current.reindex(target.index, fill_value=0.0)).abs().sum())
+        needed = max(needed, rounded)
         if self.max_turnover is None or not (current > 0).any() or needed <= self.max_turnover:
             return 1.0
         return TURNOVER_MARGIN * self.max_turnover / needed
@@ -187,13 +193,20 @@ class TradeGenerator:
         portfolio_value: float,
         step: float = 1.0,
     ) -> pd.DataFrame:
-        """One row per symbol whose share count changes (`step` of the way there), all `proposed`."""
+        """One row per symbol whose share count changes (`step` of the way there), all `proposed`.
+
+        All the way, shares round down (a name never ends above its target); part of the way, they
+        round toward the holding, so no name trades more than `step` of its way (the budget holds).
+        """
         current = held.to_numpy("float64")
         full = target.to_numpy("float64")
         price = prices.to_numpy("float64")
         current_w = current * price / portfolio_value
         target_w = current_w + step * (full - current_w) if step < 1 else full
-        target_shares = np.where(target_w > 0, self._round(target_w * portfolio_value / price), 0.0)
+        exact = target_w * portfolio_value / price
+        target_shares = np.where(target_w > 0, self._round(exact), 0.0)
+        if step < 1:
+            target_shares = np.where(exact < current, self._round_up(exact), target_shares)
         delta = target_shares - current
         reason = np.where(full == 0, "exit", np.where(current == 0, "new", "rebalance"))
         if step < 1:
@@ -215,6 +228,10 @@ class TradeGenerator:
     def _round(self, shares: np.ndarray) -> np.ndarray:
         """Whole shares (rounded down) unless fractional shares are allowed."""
         return shares if self.fractional_shares else np.floor(shares + 1e-9)
+
+    def _round_up(self, shares: np.ndarray) -> np.ndarray:
+        """Whole shares (rounded up) unless fractional shares are allowed."""
+        return shares if self.fractional_shares else np.ceil(shares - 1e-9)
 
     def _fit_cash(self, trades: pd.DataFrame, cash: float) -> pd.DataFrame:
         """Scale buys down so buys + all costs never exceed cash + sell proceeds."""

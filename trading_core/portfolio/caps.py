@@ -127,6 +127,7 @@ def _water_fill(
     limit = np.inf if sector_cap is None else sector_cap
     at_cap = np.zeros(len(raw), dtype=bool)
     full = np.zeros(n_sectors + 1, dtype=bool)  # by code; the last slot (code -1) stays False
+    level = 0.0  # no positive raw weight: nothing is held
     while True:
         free = live & ~at_cap & ~full[codes]
         if not free.any():
