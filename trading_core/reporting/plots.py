@@ -221,17 +221,7 @@ def equity_chart(equity: pd.Series | None, halted_since: object = None) -> bytes
     pad = (x[-1] - x[0]) * 0.02
     bottom.set_xlim(x[0] - pad, x[-1] + pad)
     _date_axis(bottom, minticks=2)
-    _style(top, "Account value and drawdown from peak")
-    _style(bottom, None)
-    width, height = fig.get_size_inches()
-    fig.subplots_adjust(
-        left=0.8 / width,
-        right=1 - 0.2 / width,
-        bottom=0.45 / height,
-        top=1 - 0.4 / height,
-        hspace=0.12,
-    )
-    return _png(fig)
+    return _two_panels_png(fig, top, bottom, "Account value and drawdown from peak", 0.12)
 
 
 def png_data_uri(png: bytes | None) -> str | None:
@@ -364,6 +354,21 @@ def _style(ax, title: str | None) -> None:
         ax.spines[side].set_visible(False)
     for side in ("left", "bottom"):
         ax.spines[side].set_color(_MUTED)
+
+
+def _two_panels_png(fig: Figure, top, bottom, title: str, hspace: float) -> bytes:
+    """A curve over its drawdown: styled, with fixed margins in inches, as PNG bytes."""
+    _style(top, title)
+    _style(bottom, None)
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=0.8 / width,
+        right=1 - 0.2 / width,
+        bottom=0.45 / height,
+        top=1 - 0.4 / height,
+        hspace=hspace,
+    )
+    return _png(fig)
 
 
 def _png(fig: Figure) -> bytes:

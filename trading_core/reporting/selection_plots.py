@@ -31,6 +31,7 @@ from trading_core.reporting.plots import (
     _label,
     _png,
     _style,
+    _two_panels_png,
     clean_series,
 )
 
@@ -129,14 +130,4 @@ def _equity_figure(
     x_all = np.concatenate([mdates.date2num(v.index.to_pydatetime()) for v in lines.values()])
     bottom.set_xlim(float(x_all.min()), float(x_all.max()))
     _date_axis(bottom, minticks=3)
-    _style(top, title)
-    _style(bottom, None)
-    width, height = fig.get_size_inches()
-    fig.subplots_adjust(
-        left=0.8 / width,
-        right=1 - 0.2 / width,
-        bottom=0.45 / height,
-        top=1 - 0.4 / height,
-        hspace=0.1,
-    )
-    return _png(fig)
+    return _two_panels_png(fig, top, bottom, title, 0.1)
