@@ -157,7 +157,10 @@ def _print_champion(result: dict) -> None:
         typer.echo(f"  failed: {name}: {error}")
     champion = result["champion"]
     if champion is None:
-        typer.echo("no combination passed the thresholds: the current champion stays")
+        typer.echo(
+            "no combination passed the thresholds: nothing promoted (an existing champion "
+            "stays; without one the daily run scores with the latest candidate)"
+        )
     else:
         typer.echo(
             f"champion: {champion['combination']} (trained through "
