@@ -123,6 +123,8 @@ def _water_fill(
     per name and sector.
     """
     live = raw > 0
+    if live.any():  # the solution is scale-free: rescale so subnormal raw weights cannot overflow
+        raw = np.where(live, raw / raw[live].max(), 0.0)
     target = min(exposure, _capacity(np.where(live, codes, -2), n_sectors, cap, sector_cap))
     limit = np.inf if sector_cap is None else sector_cap
     at_cap = np.zeros(len(raw), dtype=bool)
