@@ -23,7 +23,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## set up, then run the whole job on the bundled S&P 500 data
 	$(BIN)/alphapilot demo --home $(DEMO_HOME)
 
+# tests/test_report_browser.py opens the reports in Debian's Chromium, installed when missing
+# (CI runs as root on a clean Debian machine; Playwright's own browser download is not used).
 test: $(STAMP)  ## set up, then run the test suite
+	command -v chromium >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -34,12 +38,14 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)  ## time the demo and its steps
-	$(BIN)/python benchmarks/demo_timing.py
+BENCH_ARGS ?=  # e.g. make bench BENCH_ARGS='--only features_speed' (or --skip NAME ...)
 
-bench-backtest: $(STAMP)  ## time the backtester against a numpy loop and vectorbt (bench extra)
+bench: $(STAMP)  ## every script in benchmarks/, one at a time (about an hour): benchmarks/RESULTS.md
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,bench]'
-	$(BIN)/python benchmarks/bench_backtest.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+bench-backtest: BENCH_ARGS = --only bench_backtest
+bench-backtest: bench  ## the backtester against a numpy loop and vectorbt only
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME)

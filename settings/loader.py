@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from settings.model import DEFAULT_CONFIG, Settings
 from trading_core.errors import ConfigError
@@ -54,8 +55,26 @@ def describe_validation_error(exc: ValidationError, config: Path | None) -> str:
         got = f" (got {err['input']!r})" if err["type"] != "extra_forbidden" else ""
         if err["type"] == "extra_forbidden":
             message = "unknown setting"
-        if "input" not in err or isinstance(err["input"], dict):
+        if "input" not in err or isinstance(err["input"], dict) or is_secret(err["loc"]):
             got = ""
         problems.append(f"{field}: {message}{got}")
     source = f" in {config}" if config else ""
     return f"invalid settings{source}: " + "; ".join(problems)
+
+
+def is_secret(loc: tuple[int | str, ...]) -> bool:
+    """Whether the setting at `loc` (a validation error's location) is a secret (`SecretStr`).
+
+    A secret given with the wrong type (a numeric SMTP password, a webhook URL in a list) is named
+    in the error but its value is never echoed: the message reaches the console, logs and alerts.
+    """
+    model: type[BaseModel] | None = Settings
+    for part in loc:
+        field = model.model_fields.get(str(part)) if model is not None else None
+        if field is None:
+            return False
+        options = typing.get_args(field.annotation) or (field.annotation,)
+        if SecretStr in options:
+            return True
+        model = next((o for o in options if isinstance(o, type) and issubclass(o, BaseModel)), None)
+    return False

@@ -52,6 +52,7 @@ class DataSettings(Section):
     path: Path | None = None
     start_date: date | None = None
     max_stale_sessions: int = Field(5, ge=1)
+    max_daily_jump: float = Field(10.0, gt=1.0)
     synthetic: SyntheticSettings = SyntheticSettings()
 
     @model_validator(mode="after")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import partial
 
 import pandas as pd
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import get_run_logger
 
 from settings import Settings
 from tasks.components import backtester_for, detector_for, policy_for
+from tasks.options import step
 from tasks.research import plan_for, trainer_for
 from trading_core.backtest.walk_forward import (
     Progress,
@@ -105,7 +105,7 @@ def walk_forward_candidate(
     }
 
 
-@task(name="walk-forward-scores", cache_policy=NO_CACHE)
+@step("walk-forward-scores")
 def score_candidate(
     template: TrainedModel | EnsembleModel,
     dataset: Dataset,
@@ -116,7 +116,7 @@ def score_candidate(
     return candidate_scores(template, dataset, close, settings, get_run_logger().info)
 
 
-@task(name="backtest-combination", cache_policy=NO_CACHE)
+@step("backtest-combination")
 def backtest_combination(
     model: str,
     optimizer: str,

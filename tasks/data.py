@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import get_run_logger
 
 from settings import Settings
-from tasks.options import cached, outside_world
+from tasks.options import cached, outside_world, step
 from trading_core.data.calendar import market_today
 from trading_core.data.market import MarketData
 from trading_core.data.providers import DataProvider, make_provider
 from trading_core.data.store import MarketStore, UpdateResult
+from trading_core.data.validation import validate_universe
 from trading_core.errors import DataError
 from trading_core.home import Home
 from trading_core.io import digest
@@ -40,7 +40,7 @@ def fetch_key(parameters: dict) -> str:
     return f"fetch-{provider_for(settings).revision()}-{source}-{market_today()}"
 
 
-@task(name="fetch-market-data", cache_policy=NO_CACHE)
+@step("fetch-market-data")
 def fetch_market_data(settings: Settings) -> MarketData:
     """The configured provider's validated history (from `data.start_date` when set).
 
@@ -54,10 +54,10 @@ def fetch_market_data(settings: Settings) -> MarketData:
     return data if start is None else data.since(start)
 
 
-@task(name="store-market-data", cache_policy=NO_CACHE)
+@step("store-market-data")
 def store_market_data(data: MarketData, settings: Settings) -> UpdateResult:
     """Merge fetched data into the store (idempotent: unchanged data writes nothing)."""
-    result = MarketStore(Home(settings.home).data).update(data)
+    result = MarketStore(Home(settings.home).data).update(data, settings.data.max_daily_jump)
     get_run_logger().info(
         "store %s: %d symbols, %s..%s, fingerprint %s, %d rows added%s",
         "updated" if result.changed else "unchanged",
@@ -77,7 +77,7 @@ def update_market_data(settings: Settings) -> UpdateResult:
     return store_market_data(fetch(settings), settings)
 
 
-@task(name="preflight", cache_policy=NO_CACHE)
+@step("preflight")
 def preflight(settings: Settings, run_date: date, today: date) -> Session:
     """Is `run_date` a trading session the stored data covers?"""
     manifest = MarketStore(Home(settings.home).data).manifest()
@@ -86,12 +86,13 @@ def preflight(settings: Settings, run_date: date, today: date) -> Session:
     )
 
 
-@task(name="load-market-data", cache_policy=NO_CACHE)
+@step("load-market-data")
 def load_market_data(settings: Settings, as_of: date | None = None) -> MarketData:
     """The stored data as a person had it at the close of `as_of` (every later row removed)."""
     data = MarketStore(Home(settings.home).data).load(as_of)
     if as_of is not None and data.last_date.date() != as_of:
         raise DataError(f"the market data has no prices for {as_of}")
+    validate_universe(data)
     get_run_logger().info(
         "loaded %d symbols x %d sessions up to %s (%s)",
         len(data.symbols),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import get_run_logger
 
 from settings import Settings
 from tasks.components import detector_for, policy_for, trade_generator_for, validator_for
+from tasks.options import step
 from trading_core.data.market import MarketData
 from trading_core.home import Home
 from trading_core.live.kill_switch import KillSwitchStatus
@@ -25,7 +25,7 @@ from trading_core.regime import RegimeState
 from trading_core.reporting.daily import DailyRun
 
 
-@task(name="score-universe", cache_policy=NO_CACHE)
+@step("score-universe")
 def score_universe(model, dataset: Dataset, session: date) -> pd.Series:
     """Model scores for every symbol priced on `session` (index: symbol)."""
     rows = dataset.rows.xs(pd.Timestamp(session), level="date", drop_level=False)
@@ -34,7 +34,7 @@ def score_universe(model, dataset: Dataset, session: date) -> pd.Series:
     return scores
 
 
-@task(name="detect-regime", cache_policy=NO_CACHE)
+@step("detect-regime")
 def detect_regime(data: MarketData, settings: Settings) -> RegimeState:
     """The market regime at the close of the last date, from the benchmark trend and volatility."""
     regime = detector_for(settings).detect(data)
@@ -42,7 +42,7 @@ def detect_regime(data: MarketData, settings: Settings) -> RegimeState:
     return regime
 
 
-@task(name="build-portfolio", cache_policy=NO_CACHE)
+@step("build-portfolio")
 def build_portfolio(
     scores: pd.Series,
     data: MarketData,
@@ -75,10 +75,15 @@ def open_ledger(settings: Settings) -> Ledger:
     return Ledger.at_home(Home(settings.home), settings.live.initial_capital)
 
 
-@task(name="load-positions", cache_policy=NO_CACHE)
+@step("load-positions")
 def load_positions(session: date, settings: Settings) -> Positions:
-    """Holdings and cash before `session`: the opening balance plus every run applied earlier."""
-    positions = open_ledger(settings).positions(before=session)
+    """Holdings and cash before `session`: the opening balance plus every run applied earlier.
+
+    Refused (LedgerInconsistent) when the ledger or its positions export was edited by hand.
+    """
+    ledger = open_ledger(settings)
+    ledger.verify()
+    positions = ledger.positions(before=session)
     get_run_logger().info(
         "positions before %s: %d names, cash %.2f",
         session,
@@ -88,7 +93,7 @@ def load_positions(session: date, settings: Settings) -> Positions:
     return positions
 
 
-@task(name="account-equity", cache_policy=NO_CACHE)
+@step("account-equity")
 def account_equity(
     session: date, positions: Positions, data: MarketData, settings: Settings
 ) -> pd.Series:
@@ -100,7 +105,7 @@ def account_equity(
     return pd.concat([curve[curve.index < today], now]).rename("equity")
 
 
-@task(name="generate-trades", cache_policy=NO_CACHE)
+@step("generate-trades")
 def generate_trades(
     target: PortfolioResult, positions: Positions, data: MarketData, settings: Settings
 ) -> pd.DataFrame:
@@ -124,7 +129,7 @@ def generate_trades(
     return trades
 
 
-@task(name="run-safety-checks", cache_policy=NO_CACHE)
+@step("run-safety-checks")
 def run_safety_checks(
     target: PortfolioResult,
     trades: pd.DataFrame,
@@ -169,7 +174,7 @@ def since_release(curve: pd.Series, settings: Settings) -> pd.Series:
     return curve[curve.index >= pd.Timestamp(released[-1].run_date)] if released else curve
 
 
-@task(name="kill-switch", cache_policy=NO_CACHE)
+@step("kill-switch")
 def apply_kill_switch(session: date, curve: pd.Series, settings: Settings) -> KillSwitchStatus:
     """Engage the persisted kill switch when today's reading trips it; report whether it is on."""
     ledger = open_ledger(settings)
@@ -188,7 +193,7 @@ def apply_kill_switch(session: date, curve: pd.Series, settings: Settings) -> Ki
     return status
 
 
-@task(name="record-in-ledger", cache_policy=NO_CACHE)
+@step("record-in-ledger")
 def record_in_ledger(run: DailyRun, settings: Settings) -> RunRecord:
     """Record the run (applied at once when paper trading without approval) and export the CSVs."""
     ledger = open_ledger(settings)
@@ -212,7 +217,7 @@ def record_in_ledger(run: DailyRun, settings: Settings) -> RunRecord:
     return record
 
 
-@task(name="monitor-model", cache_policy=NO_CACHE)
+@step("monitor-model")
 def monitor_model(
     model, dataset: Dataset, trained_through: str, session: date, settings: Settings
 ) -> tuple[dict, pd.Series]:

@@ -1,4 +1,5 @@
-"""Task options that come from settings at run time: retries for steps that touch the outside world."""
+"""How steps become Prefect tasks, and the options that come from settings at run time: retries
+for steps that touch the outside world, caching."""
 
 from __future__ import annotations
 
@@ -6,16 +7,27 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from prefect import Task
+from prefect import Task, task
 from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import exponential_backoff
 
 from settings import Settings
 from trading_core.errors import AlphapilotError
+from trading_core.faults import crash_point
 from trading_core.home import Home
 
 T = TypeVar("T", bound=Task)
+
+
+def step(name: str) -> Callable[[Callable[..., Any]], Task]:
+    """A workflow step: a Prefect task named `name`, cached only where `cached` says, with a
+    crash point (`task:<name>`) as it starts for the recovery tests (trading_core.faults)."""
+    return task(name=name, cache_policy=NO_CACHE, on_running=[_crash_point])
+
+
+def _crash_point(task: Task, task_run: TaskRun, state: State) -> None:
+    crash_point(f"task:{task.name}")
 
 
 def outside_world(task: T, settings: Settings) -> T:

@@ -5,18 +5,18 @@ from __future__ import annotations
 from importlib.metadata import version
 from pathlib import Path
 
-from prefect import get_run_logger, task
+from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from settings import Settings
+from tasks.options import step
 from trading_core.home import Home
 from trading_core.live.operations import LivePortfolioManager
 from trading_core.reporting.daily import DailyRun, daily_outputs
 from trading_core.reporting.markdown import markdown_text
 
 
-@task(name="publish-daily-report", cache_policy=NO_CACHE)
+@step("publish-daily-report")
 def publish_daily(run: DailyRun, settings: Settings) -> dict:
     """Write the five output files of the day at once and attach trade and summary artifacts."""
     files = daily_outputs(run, generated_by=f"alphapilot {version('alphapilot')}")

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import get_run_logger
 
 from settings import Settings
-from tasks.options import cached
+from tasks.options import cached, step
 from trading_core.data.market import MarketData
 from trading_core.features.guard import assert_point_in_time
 from trading_core.features.library import feature_set, skipped
@@ -73,7 +72,7 @@ def build_features(data: MarketData, settings: Settings, sessions: int | None = 
     return cached(compute_features, settings, features_key)(data, settings, sessions)
 
 
-@task(name="build-features", cache_policy=NO_CACHE)
+@step("build-features")
 def compute_features(data: MarketData, settings: Settings, sessions: int | None = None) -> Dataset:
     """Feature rows, training labels and forward returns known by the data's last date.
 
@@ -137,7 +136,7 @@ def plan_for(dataset: Dataset, settings: Settings) -> ResearchPlan:
     )
 
 
-@task(name="plan-research", cache_policy=NO_CACHE)
+@step("plan-research")
 def plan(dataset: Dataset, settings: Settings) -> ResearchPlan:
     """Walk-forward folds, the pre-test window and the untouched test period."""
     research = plan_for(dataset, settings)
@@ -145,7 +144,7 @@ def plan(dataset: Dataset, settings: Settings) -> ResearchPlan:
     return research
 
 
-@task(name="tune-candidate", cache_policy=NO_CACHE)
+@step("tune-candidate")
 def tune_candidate(
     name: str, dataset: Dataset, research: ResearchPlan, data: MarketData, settings: Settings
 ) -> dict[str, Any]:
@@ -182,7 +181,7 @@ def tune_candidate(
     return result.to_dict()
 
 
-@task(name="train-candidate", cache_policy=NO_CACHE)
+@step("train-candidate")
 def train_candidate(
     name: str,
     params: dict[str, Any] | None,
@@ -202,7 +201,7 @@ def train_candidate(
     return result
 
 
-@task(name="combine-ensemble", cache_policy=NO_CACHE)
+@step("combine-ensemble")
 def ensemble(members: list[CandidateResult], dataset: Dataset) -> CandidateResult:
     """Rank-average the trained members' predictions (no re-fitting)."""
     result = combine_ensemble("ensemble", members, dataset)
@@ -237,7 +236,7 @@ def provenance(
     }
 
 
-@task(name="save-candidates", cache_policy=NO_CACHE)
+@step("save-candidates")
 def save_candidates(
     results: list[CandidateResult],
     research: ResearchPlan,
@@ -277,7 +276,7 @@ def save_candidates(
     return path
 
 
-@task(name="load-champion", cache_policy=NO_CACHE)
+@step("load-champion")
 def load_champion(
     dataset: Dataset, data: MarketData, settings: Settings, before: date | None = None
 ) -> tuple[RegisteredModel | TrainedModel, dict, list[str]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import get_run_logger
 
 from settings import Settings
+from tasks.options import step
 from tasks.research import provenance, trainer_for
 from trading_core.alerts import Alert
 from trading_core.data.calendar import market_today
@@ -31,7 +31,7 @@ from trading_core.selection.production import ProductionStore
 from trading_core.selection.scoring import Thresholds, Weights
 
 
-@task(name="evaluate-grid", cache_policy=NO_CACHE)
+@step("evaluate-grid")
 def evaluate(grid: BacktestGrid, settings: Settings) -> GridEvaluation:
     """Score, threshold and deflate every combination; the champion is the best one passing."""
     ms = settings.model_selection
@@ -54,7 +54,7 @@ def evaluate(grid: BacktestGrid, settings: Settings) -> GridEvaluation:
     return evaluation
 
 
-@task(name="write-selection-reports", cache_policy=NO_CACHE)
+@step("write-selection-reports")
 def write_selection_reports(
     grid: BacktestGrid, evaluation: GridEvaluation, data: MarketData, settings: Settings
 ) -> str:
@@ -100,7 +100,7 @@ def no_champion_alert(evaluation: GridEvaluation, report: str) -> Alert:
     return Alert("Champion selection: no new champion", "warning", lines)
 
 
-@task(name="promote-champion", cache_policy=NO_CACHE)
+@step("promote-champion")
 def promote_champion(
     winner: CandidateResult,
     optimizer: str,

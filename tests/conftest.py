@@ -16,7 +16,7 @@ os.environ.pop("PREFECT_API_URL", None)
 for name in [n for n in os.environ if n.startswith("ALPHAPILOT")]:
     os.environ.pop(name)
 
-import prefect  # noqa: E402, F401  (configure Prefect's logging on the real stdout, once)
+import prefect.main  # noqa: E402, F401  (configure Prefect's logging on the real stdout, once)
 import pytest  # noqa: E402
 
 

@@ -7,8 +7,10 @@ A third model "failed" under both optimizers, as when its walk-forward scoring r
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import re
 import struct
 from datetime import date
 from io import StringIO
@@ -31,6 +33,7 @@ from trading_core.selection.outputs import (
     DETAILS_FILE,
     EQUITY_FILE,
     FILES,
+    HTML_FILE,
     MATRIX_FILE,
     REGIME_CSV_COLUMNS,
     REGIMES_FILE,
@@ -311,6 +314,36 @@ def test_untrusted_names_and_errors_are_escaped(results):
     assert any(c["error"] == error for c in details["combinations"])  # raw in JSON, escaped in md
     matrix = pd.read_csv(StringIO(files[MATRIX_FILE].decode()), dtype=str).set_index("model")
     assert evil in matrix.index
+
+
+def test_html_report_shows_hostile_names_only_as_text(results):
+    grid = make_grid(results, rename={"noise": "<script>alert(1)</script>", BROKEN: "<b>oops</b>"})
+    page = outputs(grid, signal_only(results))[HTML_FILE].decode()
+    assert "<script" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;+equal_weight" in page
+    assert "&lt;b&gt;oops&lt;/b&gt;" in page
+
+
+def test_html_report_is_the_markdown_as_a_page_with_the_figures_embedded(results):
+    files = outputs(make_grid(results), signal_only(results), caveat=BUNDLED_NOTE)
+    page = files[HTML_FILE].decode()
+    report = files[REPORT_FILE].decode()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<title>alphapilot model selection 2024-06-28</title>" in page
+    headings = re.findall(r"^##? (.+)$", report, flags=re.MULTILINE)
+    assert re.findall(r"<h[12]>(.+?)</h[12]>", page) == headings
+    assert page.count("<section>") == len(headings) - 1  # one card per `##` section
+    assert page.count("<table>") == 3  # matrix, ranking, regimes
+    champion = strict_json(files[DETAILS_FILE])["champion"]["key"]
+    assert f"<strong>Champion: {champion}</strong>" in page
+    sources = re.findall(r'<img src="([^"]*)" alt="([^"]*)"', page)
+    assert [alt for _, alt in sources] == [
+        "Equity of the top combinations and the equal-weight baseline",
+        "The champion against the equal-weight baseline",
+    ]
+    for (src, _), name in zip(sources, (EQUITY_FILE, CHAMPION_FILE), strict=True):
+        assert base64.b64decode(src.removeprefix("data:image/png;base64,")) == files[name]
+    assert not re.search(r'(href|src)="(?!data:)', page)  # no link or asset outside the file
 
 
 def test_caveat_appears_only_when_given(results):

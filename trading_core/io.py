@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from trading_core.faults import crash_point
+
 
 def digest(*parts: object) -> str:
     """A short stable hash of the parts' text: a cache-key component, not a security check."""
@@ -22,6 +24,8 @@ def digest(*parts: object) -> str:
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
     """Write `payload` to `path` through a synced temporary file and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):  # from a writer that was killed
+        leftover.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -29,6 +33,7 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
+        crash_point(f"write:{path.name}")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -69,7 +74,9 @@ def replace_directory(staging: Path, target: Path) -> None:
     """Move a fully written `staging` folder to `target`, replacing any previous version."""
     backup = target.with_name(f".{target.name}.old")
     shutil.rmtree(backup, ignore_errors=True)
+    crash_point(f"write:{target.name}")
     if target.exists():
         os.replace(target, backup)
+    crash_point(f"replace:{target.name}")
     os.replace(staging, target)
     shutil.rmtree(backup, ignore_errors=True)

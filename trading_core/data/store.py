@@ -104,17 +104,20 @@ class MarketStore:
             )
         return data if as_of is None else data.as_of(as_of)
 
-    def update(self, incoming: MarketData) -> UpdateResult:
+    def update(self, incoming: MarketData, max_daily_jump: float | None = None) -> UpdateResult:
         """Merge a provider's data into the store; a no-op when nothing changed (idempotent).
 
         New sessions are appended. If the provider revised history the store already holds (for
         example re-adjusted closes after a dividend), the provider's full history replaces it.
+        With `max_daily_jump`, the merged history is refused if a close moves by more than that
+        factor in one session (checked across the seam between stored and new sessions too).
         """
         validate_prices(incoming.to_long(), source=incoming.source, row_offset=None)
         incoming = normalized(incoming)
         validate_market_data(incoming)
         current = self.load() if self.exists() else None
         merged, revised, added = self._merge(current, incoming)
+        validate_market_data(merged, max_daily_jump)
         fingerprint = merged.fingerprint()
         summary = dict(
             fingerprint=fingerprint,

@@ -14,6 +14,7 @@ from trading_core.data.market import OPTIONAL_FIELDS, MarketData
 from trading_core.errors import DataError
 
 REQUIRED_COLUMNS = ("date", "symbol", "close")
+MIN_UNIVERSE = 2  # scores rank stocks against each other: one name has nothing to rank against
 
 
 def _where(source: str, row: int | None) -> str:
@@ -91,8 +92,9 @@ def validate_prices(
         )
 
 
-def validate_market_data(data: MarketData) -> None:
-    """Reject a wide container with no symbols, non-session dates, bad closes or gaps mid-history."""
+def validate_market_data(data: MarketData, max_daily_jump: float | None = None) -> None:
+    """Reject no symbols, non-session dates, bad closes, gaps mid-history or in the benchmark, and
+    (with `max_daily_jump`) a close that moves by more than that factor in one session."""
     close = data.close
     if close.empty or close.shape[1] == 0 or close.notna().sum().sum() == 0:
         raise DataError(f"{data.source} data has no prices: the universe is empty")
@@ -120,6 +122,43 @@ def validate_market_data(data: MarketData) -> None:
             f"close is missing for {close.columns[j]} on {close.index[i]:%Y-%m-%d} inside its "
             f"history ({data.source} data)"
         )
+    if data.benchmark is not None:
+        _check_benchmark(data.benchmark, close.index, data.source)
+    if max_daily_jump is not None:
+        _check_jumps(close, max_daily_jump, data.source)
+
+
+def _check_benchmark(benchmark: pd.Series, dates: pd.DatetimeIndex, source: str) -> None:
+    """The benchmark needs a positive close on every session of the prices inside its own span."""
+    known = benchmark.dropna()
+    if (known <= 0).any():
+        day = known.index[known.to_numpy() <= 0][0]
+        raise DataError(f"benchmark close is {known[day]:g} (must be positive) on {day:%Y-%m-%d}")
+    if known.empty:
+        raise DataError(f"the benchmark has no prices ({source} data)")
+    inside = dates[(dates >= known.index[0]) & (dates <= known.index[-1])]
+    missing = inside.difference(known.index)
+    if len(missing):
+        raise DataError(
+            f"benchmark close is missing on {missing[0]:%Y-%m-%d} ({len(missing)} session(s) "
+            f"inside its history; {source} data)"
+        )
+
+
+def _check_jumps(close: pd.DataFrame, max_daily_jump: float, source: str) -> None:
+    """Reject a close that moves by more than `max_daily_jump` times (up or down) in one session:
+    a bad tick, a misplaced decimal or an unadjusted split, not a market move."""
+    values = close.to_numpy()
+    with np.errstate(invalid="ignore"):
+        ratio = values[1:] / values[:-1]
+        jump = np.maximum(ratio, 1.0 / ratio) > max_daily_jump
+    if jump.any():
+        i, j = np.argwhere(jump)[0]
+        raise DataError(
+            f"close of {close.columns[j]} moves x{ratio[i, j]:.4g} on {close.index[i + 1]:%Y-%m-%d} "
+            f"(from {values[i, j]:g} to {values[i + 1, j]:g}), beyond data.max_daily_jump "
+            f"{max_daily_jump:g}: a bad tick or an unadjusted split ({source} data)"
+        )
 
 
 def stale_symbols(close: pd.DataFrame, sessions_unchanged: int) -> list[str]:
@@ -129,3 +168,14 @@ def stale_symbols(close: pd.DataFrame, sessions_unchanged: int) -> list[str]:
     tail = close.iloc[-(sessions_unchanged + 1) :]
     flat = tail.notna().all() & (tail.nunique() == 1)
     return sorted(flat[flat].index)
+
+
+def validate_universe(data: MarketData) -> None:
+    """Refuse a run date on which fewer than MIN_UNIVERSE symbols have a close."""
+    priced = data.close.iloc[-1].dropna().index
+    if len(priced) < MIN_UNIVERSE:
+        names = ", ".join(map(str, priced)) or "none"
+        raise DataError(
+            f"only {len(priced)} symbol(s) ({names}) have a close on {data.last_date:%Y-%m-%d}: "
+            f"cross-sectional scores need at least {MIN_UNIVERSE}"
+        )

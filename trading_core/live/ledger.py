@@ -44,6 +44,7 @@ from typing import Any
 import pandas as pd
 
 from trading_core.errors import AlphapilotError, DataError
+from trading_core.faults import crash_point
 from trading_core.home import Home
 from trading_core.io import atomic_write_text, to_csv
 from trading_core.live.positions import Positions, all_cash, load_positions, positions_csv
@@ -342,6 +343,7 @@ class Ledger:
         proposals.
         """
         _check_run_arguments(status, apply, reason)
+        self.verify()
         rows = _trade_rows(trades, run_date)
         summary_json = _json(summary or {}, f"summary of the run for {run_date}")
         with self._transaction() as db:
@@ -368,17 +370,20 @@ class Ledger:
             if apply:
                 self._apply(db, run_id)
             record = _latest_run(db, run_date)
+            crash_point("ledger:before-commit")
         self.export()
         return record
 
     def approve(self, run_date: date) -> RunRecord:
         """Apply D's proposed trades, exactly once; applied, blocked or superseded runs are refused."""
+        self.verify()
         with self._transaction() as db:
             run = _latest_run(db, run_date)
             _refuse_approval(db, run, run_date)
             _refuse_if_killed(db, run_date)
             self._apply(db, run.run_id)
             record = _latest_run(db, run_date)
+            crash_point("ledger:before-commit")
         self.export()
         return record
 
@@ -430,17 +435,42 @@ class Ledger:
 
     def export(self) -> None:
         """Rewrite current_positions.csv and performance_history.csv beside the ledger from it."""
-        atomic_write_text(self.positions_file, positions_csv(self.positions()))
-        performance = self.performance()
-        performance["date"] = performance["date"].dt.strftime("%Y-%m-%d")
-        atomic_write_text(self.performance_file, to_csv(performance))
+        for path, text in self._exports().items():
+            atomic_write_text(path, text)
 
     def verify(self) -> None:
-        """Raise LedgerInconsistent naming every way the stored state disagrees with its history."""
+        """Raise LedgerInconsistent naming every way the stored state disagrees with its history,
+        or the positions export with the ledger. Exports one commit behind (a process killed
+        between the commit and the export) are not an edit: they are rewritten."""
         with self._transaction(write=False) as db:
             problems = _problems(db)
+            last = db.execute("SELECT MAX(run_date) FROM runs WHERE status = 'applied'").fetchone()
         if problems:
             raise LedgerInconsistent(f"ledger {self.path} is inconsistent: {'; '.join(problems)}")
+        exports = self._exports()
+        if self.positions_file.exists():
+            written = self.positions_file.read_text()
+            allowed = [exports[self.positions_file]]
+            if last[0] is not None:  # the state before the last applied run
+                allowed.append(positions_csv(self.positions(before=date.fromisoformat(last[0]))))
+            if written not in allowed:
+                raise LedgerInconsistent(
+                    f"{self.positions_file} was edited outside alphapilot: it differs from the "
+                    f"ledger {self.path.name}, the record of the account; delete the file to have "
+                    "it rewritten from the ledger"
+                )
+        for path, text in exports.items():
+            if not path.exists() or path.read_text() != text:
+                atomic_write_text(path, text)
+
+    def _exports(self) -> dict[Path, str]:
+        """The text of each export file as the ledger stands."""
+        performance = self.performance()
+        performance["date"] = performance["date"].dt.strftime("%Y-%m-%d")
+        return {
+            self.positions_file: positions_csv(self.positions()),
+            self.performance_file: to_csv(performance),
+        }
 
     # -- internals -------------------------------------------------------------------------
 
@@ -450,8 +480,13 @@ class Ledger:
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
         db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA synchronous = FULL")
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA user_version").fetchone()  # reads the header: is it a database?
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise LedgerError(f"ledger {self.path} cannot be read: {exc}") from None
         return db
 
     @contextmanager

@@ -73,9 +73,14 @@ class LivePortfolioManager:
         return pd.concat(parts).rename("score") if parts else pd.Series(dtype="float64")
 
     def write_day(self, session: date, files: dict[str, bytes]) -> Path:
-        """Write all of a day's files together; returns the day folder."""
+        """Write all of a day's files together; returns the day folder.
+
+        Staging folders a killed run left for this day are removed first.
+        """
         target = self.home.day(session)
         target.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in target.parent.glob(f".{target.name}.*"):
+            shutil.rmtree(leftover, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
         try:
             for name, payload in files.items():

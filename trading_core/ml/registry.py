@@ -162,7 +162,28 @@ def read_metadata(path: Path) -> dict[str, Any]:
             raise KeyError("members")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"model metadata {path} is unreadable: {exc}") from None
+    for member in members:
+        if not is_plain_file_name(member["file"]):
+            raise ModelError(
+                f"model metadata {path} names an unsupported model file {member['file']!r}: "
+                "member files must be plain names in the metadata's folder"
+            )
     return metadata
+
+
+def is_plain_file_name(name: object) -> bool:
+    """Whether `name` names a file directly inside a folder (no separator, no `..`, not absolute).
+
+    Metadata is read from disk and could have been edited: every path built from a member's
+    `file` (to load, archive or restore it) must stay in the folder the metadata lives in.
+    """
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and Path(name).name == name
+    )
 
 
 def load_model(folder: Path, metadata_name: str = "metadata.json") -> RegisteredModel:

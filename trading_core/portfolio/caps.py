@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 TOLERANCE = 1e-9  # how far a returned weight, sector or total may sit past its bound
+NEGLIGIBLE = 1e-12  # raw weights below this share of the largest are treated as zero
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,9 +123,12 @@ def _water_fill(
     as parts are fixed, so whatever overflows now overflows at the final level too. At most one pass
     per name and sector.
     """
-    live = raw > 0
-    if live.any():  # the solution is scale-free: rescale so subnormal raw weights cannot overflow
-        raw = np.where(live, raw / raw[live].max(), 0.0)
+    if (
+        raw > 0
+    ).any():  # the solution is scale-free: rescale so subnormal raw weights cannot overflow
+        raw = np.where(raw > 0, raw / raw[raw > 0].max(), 0.0)
+    live = raw > NEGLIGIBLE  # a trillionth of the largest is no position; its level would overflow
+    raw = np.where(live, raw, 0.0)
     target = min(exposure, _capacity(np.where(live, codes, -2), n_sectors, cap, sector_cap))
     limit = np.inf if sector_cap is None else sector_cap
     at_cap = np.zeros(len(raw), dtype=bool)

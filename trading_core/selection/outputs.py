@@ -21,6 +21,8 @@ atomically). Same input, same bytes. Formats:
   breakdown, each loser's failed thresholds, the winner's deflated Sharpe, the regime table of the
   top combinations, links to the figures, failed combinations and an optional caveat. Every
   untrusted string (model, optimizer, error, reason) is escaped with `markdown_text`.
+- `model_selection_report.html`: the same report as one self-contained page for a browser, the two
+  figures embedded (see `trading_core.reporting.selection_html`).
 - `equity_curves.png`, `champion_vs_benchmark.png`: see `trading_core.reporting.selection_plots`.
 
 A combination is named `"{model}+{optimizer}"` (`evaluate.combination`), the `Candidate.name` in
@@ -41,6 +43,7 @@ import pandas as pd
 from trading_core.backtest.walk_forward import WalkForwardResult
 from trading_core.io import to_csv, to_json
 from trading_core.reporting.markdown import markdown_table, markdown_text
+from trading_core.reporting.selection_html import selection_report_html
 from trading_core.reporting.selection_plots import champion_chart, equity_curves_chart
 from trading_core.selection.evaluate import champion_reason, combination
 from trading_core.selection.grid import BacktestGrid
@@ -51,9 +54,18 @@ MATRIX_FILE = "backtest_comparison_matrix.csv"
 DETAILS_FILE = "backtest_detailed_results.json"
 REGIMES_FILE = "regime_performance_breakdown.csv"
 REPORT_FILE = "model_selection_report.md"
+HTML_FILE = "model_selection_report.html"
 EQUITY_FILE = "equity_curves.png"
 CHAMPION_FILE = "champion_vs_benchmark.png"
-FILES = (MATRIX_FILE, DETAILS_FILE, REGIMES_FILE, REPORT_FILE, EQUITY_FILE, CHAMPION_FILE)
+FILES = (
+    MATRIX_FILE,
+    DETAILS_FILE,
+    REGIMES_FILE,
+    REPORT_FILE,
+    HTML_FILE,
+    EQUITY_FILE,
+    CHAMPION_FILE,
+)
 TOP = 5  # combinations drawn in the equity chart and shown in the report's regime table
 REGIME_CSV_COLUMNS = ["model", "optimizer", "regime", "avg_return", "sharpe", "win_rate", "days"]
 CRITERION_TITLES = {
@@ -138,7 +150,7 @@ def selection_outputs(
     incumbent: str | None = None,
     key: Key = combination,
 ) -> dict[str, bytes]:
-    """The six files of `<home>/reports/model_selection/` (see the module docstring).
+    """The seven files of `<home>/reports/model_selection/` (see the module docstring).
 
     `deflated` maps combination names to their deflated Sharpe (missing: reported as not
     computed); `incumbent` names the production champion that stays when nothing passes.
@@ -158,13 +170,17 @@ def selection_outputs(
         incumbent=incumbent,
         key=key,
     )
+    report = selection_report(outcome)
+    figures = charts(outcome)
+    title = f"alphapilot model selection {outcome.selected_on:%Y-%m-%d}"
     text = {
         MATRIX_FILE: to_csv(comparison_matrix(outcome)),
         DETAILS_FILE: to_json(detailed_results(outcome)),
         REGIMES_FILE: to_csv(regime_breakdown(outcome)),
-        REPORT_FILE: selection_report(outcome),
+        REPORT_FILE: report,
+        HTML_FILE: selection_report_html(report, figures, title),
     }
-    return {**{name: body.encode("utf-8") for name, body in text.items()}, **charts(outcome)}
+    return {**{name: body.encode("utf-8") for name, body in text.items()}, **figures}
 
 
 # --- the matrix and the regime table ----------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from trading_core.errors import ModelError
+from trading_core.faults import crash_point
 from trading_core.io import atomic_write_bytes
 from trading_core.ml.registry import read_metadata, save_model
 from trading_core.ml.train import EnsembleModel, TrainedModel
@@ -47,6 +48,7 @@ class ProductionStore:
         """Archive the current champion, then make `model` the champion; the metadata path."""
         if self.has_champion():
             self._archive(self.folder, self._stamp())
+            crash_point("production:archived")
         return save_model(
             model, self.folder, metadata, prefix="champion-", metadata_name=CHAMPION_METADATA
         )

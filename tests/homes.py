@@ -1,0 +1,63 @@
+"""A small synthetic alphapilot home for the hardening tests: data, a champion, one applied day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from flows.cli import app
+from trading_core.data.folder import write_folder
+from trading_core.data.market import MarketData
+from trading_core.data.synthetic import generate_synthetic_market
+
+FAST = "modeling:\n  lightgbm: {n_estimators: 40}\n"
+
+
+@dataclass(frozen=True)
+class SmallHome:
+    """The home, its config file, the market, the applied day and the next session (not run)."""
+
+    home: Path
+    config: Path
+    data: MarketData
+    first: str
+    day: str
+
+
+def champion_model(data: MarketData, config: Path, home: Path):
+    """A small LightGBM fitted on `data` up to a month before its end, and its champion metadata."""
+    from settings import load_settings
+    from tasks.research import dataset_for, provenance, trainer_for
+    from trading_core.ml.research import fit_on
+
+    settings = load_settings(str(config), str(home))
+    history = data.as_of(data.dates[-30])
+    dataset = dataset_for(history, settings)
+    model = fit_on(trainer_for(settings), "lightgbm", dataset, dataset.labeled_dates, 5)
+    metadata = provenance(history, dataset, settings, dataset.labeled_dates, [])
+    return model, {**metadata, "model": "lightgbm", "optimizer": "inverse_vol"}
+
+
+def build_small_home(root: Path) -> SmallHome:
+    """12 synthetic stocks over 2 years through the CLI: stored, a champion promoted, the
+    second-to-last session run and applied; the last session is left for the test."""
+    from trading_core.selection.production import ProductionStore
+
+    market = generate_synthetic_market(symbols=12, years=2, seed=9, ic=0.1)
+    config = root / "fast.yaml"
+    config.write_text(FAST)
+    home = root / "home"
+    write_folder(market.data, root / "source")
+    runner = CliRunner()
+    cli = ["--home", str(home), "--config", str(config)]
+    update = ["data", "update", "--provider", "folder", "--path", str(root / "source"), *cli]
+    result = runner.invoke(app, update)
+    assert result.exit_code == 0, result.output
+    model, metadata = champion_model(market.data, config, home)
+    ProductionStore(home / "production").promote(model, metadata)
+    first, day = (f"{d:%Y-%m-%d}" for d in market.data.dates[-2:])
+    result = runner.invoke(app, ["daily", "--date", first, *cli])
+    assert result.exit_code == 0, result.output
+    return SmallHome(home, config, market.data, first, day)
