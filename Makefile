@@ -40,7 +40,7 @@ format: $(STAMP)
 
 BENCH_ARGS ?=  # e.g. make bench BENCH_ARGS='--only features_speed' (or --skip NAME ...)
 
-bench: $(STAMP)  ## every script in benchmarks/, one at a time (about an hour): benchmarks/RESULTS.md
+bench: $(STAMP)  ## every script in benchmarks/, one at a time (about 35 min): benchmarks/RESULTS.md
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 

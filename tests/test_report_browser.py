@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_selection_outputs import outputs
 
 from trading_core.backtest.engine import VectorizedBacktester
 from trading_core.backtest.walk_forward import backtest_scores
@@ -29,9 +30,8 @@ from trading_core.io import atomic_write_bytes, atomic_write_text
 from trading_core.portfolio.policy import PortfolioPolicy
 from trading_core.reporting import DailyReportData, render_daily_report
 from trading_core.selection.grid import BacktestGrid
-from trading_core.selection.outputs import HTML_FILE, selection_outputs
-from trading_core.selection.scoring import Candidate, Thresholds, Weights, select_champion
-from trading_core.selection.sharpe_stats import deflated_sharpe
+from trading_core.selection.outputs import HTML_FILE
+from trading_core.selection.scoring import Thresholds
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright for Python is not installed (the dev extra has it)"
@@ -219,27 +219,10 @@ def selection_files() -> dict[str, bytes]:
             scores, close, regimes, policy, VectorizedBacktester(CostModel()), pd.DataFrame()
         )
         grid.add(model, "equal_weight", result)
-    names = {f"{m}+{o}": r for (m, o), r in grid.results.items()}
-    trial_sharpes = [r.backtest.metrics["sharpe"] for r in names.values()]
-    deflated = {n: deflated_sharpe(r.backtest.returns, trial_sharpes) for n, r in names.items()}
-    baseline = next(iter(names.values())).backtest.benchmark_metrics["sharpe"]
-    candidates = [
-        Candidate(n, r.backtest.metrics, r.backtest.regime_performance, deflated[n].dsr)
-        for n, r in names.items()
-    ]
     thresholds = Thresholds(
         sharpe_min=-math.inf, max_drawdown_max=-1.0, calmar_min=-math.inf, turnover_max=2.0
     )
-    selection = select_champion(candidates, Weights(), thresholds, baseline)
-    return selection_outputs(
-        grid,
-        selection,
-        deflated,
-        weights=Weights(),
-        thresholds=thresholds,
-        baseline_sharpe=baseline,
-        selected_on=date(2024, 6, 28),
-    )
+    return outputs(grid, thresholds)
 
 
 def test_selection_report_opens_offline_with_its_ranking_and_figures(browser, tmp_path):
