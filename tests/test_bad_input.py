@@ -262,7 +262,7 @@ CASES = [
         ("data folder not found", "nope"),
     ),
     # -- the run date's data (the update passes; the daily run refuses or blocks) --
-    Case("symbol-missing-on-run-date", _drop_symbol_on_day, ("no valid price", HELD)),
+    Case("symbol-missing-on-run-date", _drop_symbol_on_day, ("no valid price on", HELD)),
     Case("stale-prices", _stale, ("close unchanged for 5 sessions", HELD), blocked=True),
     Case("one-name-universe", _one_name, ("only 1 symbol(s) (S00)",)),
     # -- the model --

@@ -29,7 +29,8 @@ class Positions:
         held = self.shares[self.shares != 0]
         missing = [s for s in held.index if not (s in prices.index and prices[s] > 0)]
         if missing:
-            raise DataError(f"no valid price for held symbol(s) {', '.join(missing)}")
+            when = f" on {prices.name:%Y-%m-%d}" if isinstance(prices.name, pd.Timestamp) else ""
+            raise DataError(f"no valid price{when} for held symbol(s) {', '.join(missing)}")
         return float(self.cash + (held * prices[held.index]).sum())
 
     def weights(self, prices: pd.Series) -> pd.Series:
