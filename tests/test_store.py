@@ -134,3 +134,19 @@ def test_revised_history_rewrites_the_store(data, store):
     assert store.load().fingerprint() == revised.fingerprint() != data.fingerprint()
     manifest = json.loads(store.manifest_path.read_text())
     assert set(files(store.root)) == {"manifest.json", *manifest["files"].values()}
+
+
+def test_a_jump_at_the_seam_between_stored_and_new_sessions_is_refused(data, store):
+    """Only the new session is fetched; its x100 close is judged against the stored close."""
+    store.update(data.as_of(data.dates[-2]))
+    before = files(store.root)
+    new = data.since(data.dates[-1])
+    close = new.close.copy()
+    close["S05"] *= 100
+    bad = dataclasses.replace(new, close=close)
+
+    with pytest.raises(DataError, match=r"close of S05 moves x\d+"):
+        store.update(bad, max_daily_jump=10.0)
+
+    assert files(store.root) == before
+    assert store.update(new, max_daily_jump=10.0).changed  # the same session, unbroken, passes

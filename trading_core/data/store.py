@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from trading_core.data.market import MarketData
-from trading_core.data.validation import validate_market_data, validate_prices
+from trading_core.data.validation import validate_jumps, validate_market_data, validate_prices
 from trading_core.errors import DataError
 from trading_core.io import atomic_write_bytes
 
@@ -117,7 +117,8 @@ class MarketStore:
         validate_market_data(incoming)
         current = self.load() if self.exists() else None
         merged, revised, added = self._merge(current, incoming)
-        validate_market_data(merged, max_daily_jump)
+        if max_daily_jump is not None:
+            validate_jumps(merged.close, max_daily_jump, incoming.source)
         fingerprint = merged.fingerprint()
         summary = dict(
             fingerprint=fingerprint,

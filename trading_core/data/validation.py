@@ -92,9 +92,8 @@ def validate_prices(
         )
 
 
-def validate_market_data(data: MarketData, max_daily_jump: float | None = None) -> None:
-    """Reject no symbols, non-session dates, bad closes, gaps mid-history or in the benchmark, and
-    (with `max_daily_jump`) a close that moves by more than that factor in one session."""
+def validate_market_data(data: MarketData) -> None:
+    """Reject no symbols, non-session dates, bad closes, gaps mid-history or in the benchmark."""
     close = data.close
     if close.empty or close.shape[1] == 0 or close.notna().sum().sum() == 0:
         raise DataError(f"{data.source} data has no prices: the universe is empty")
@@ -124,8 +123,6 @@ def validate_market_data(data: MarketData, max_daily_jump: float | None = None) 
         )
     if data.benchmark is not None:
         _check_benchmark(data.benchmark, close.index, data.source)
-    if max_daily_jump is not None:
-        _check_jumps(close, max_daily_jump, data.source)
 
 
 def _check_benchmark(benchmark: pd.Series, dates: pd.DatetimeIndex, source: str) -> None:
@@ -145,7 +142,7 @@ def _check_benchmark(benchmark: pd.Series, dates: pd.DatetimeIndex, source: str)
         )
 
 
-def _check_jumps(close: pd.DataFrame, max_daily_jump: float, source: str) -> None:
+def validate_jumps(close: pd.DataFrame, max_daily_jump: float, source: str) -> None:
     """Reject a close that moves by more than `max_daily_jump` times (up or down) in one session:
     a bad tick, a misplaced decimal or an unadjusted split, not a market move."""
     values = close.to_numpy()
