@@ -210,7 +210,7 @@ def _approve_with(env: Env, statement: str) -> list[str]:
     return env.cli("approve", "--date", env.day)
 
 
-def _snapshot_then_approve(env: Env) -> list[str]:
+def _approve_twice(env: Env) -> list[str]:
     """A proposal approved by hand, then the second approval is the case."""
     env.config.write_text(FAST + "live: {require_manual_approval: true}\n")
     assert runner.invoke(app, env.daily()).exit_code == 0
@@ -361,7 +361,7 @@ CASES = [
         lambda e: _approve_with(e, "UPDATE account SET cash = cash - 5000"),
         ("inconsistent",),
     ),
-    Case("approve-twice", _snapshot_then_approve, ("already applied",)),
+    Case("approve-twice", _approve_twice, ("already applied",)),
     Case(
         "approve-a-day-without-a-run",
         lambda e: e.cli("approve", "--date", next_session(e.day)),

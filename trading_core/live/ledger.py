@@ -448,20 +448,24 @@ class Ledger:
         if problems:
             raise LedgerInconsistent(f"ledger {self.path} is inconsistent: {'; '.join(problems)}")
         exports = self._exports()
-        if self.positions_file.exists():
-            written = self.positions_file.read_text()
-            allowed = [exports[self.positions_file]]
-            if last[0] is not None:  # the state before the last applied run
-                allowed.append(positions_csv(self.positions(before=date.fromisoformat(last[0]))))
-            if written not in allowed:
-                raise LedgerInconsistent(
-                    f"{self.positions_file} was edited outside alphapilot: it differs from the "
-                    f"ledger {self.path.name}, the record of the account; delete the file to have "
-                    "it rewritten from the ledger"
-                )
+        self._refuse_edited_positions(exports[self.positions_file], last[0])
         for path, text in exports.items():
             if not path.exists() or path.read_text() != text:
                 atomic_write_text(path, text)
+
+    def _refuse_edited_positions(self, current: str, last_applied: str | None) -> None:
+        """The positions export must be the ledger's, now or before its last applied run."""
+        if not self.positions_file.exists():
+            return
+        allowed = [current]
+        if last_applied is not None:
+            allowed.append(positions_csv(self.positions(before=date.fromisoformat(last_applied))))
+        if self.positions_file.read_text() not in allowed:
+            raise LedgerInconsistent(
+                f"{self.positions_file} was edited outside alphapilot: it differs from the "
+                f"ledger {self.path.name}, the record of the account; delete the file to have "
+                "it rewritten from the ledger"
+            )
 
     def _exports(self) -> dict[Path, str]:
         """The text of each export file as the ledger stands."""
