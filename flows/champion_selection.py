@@ -10,6 +10,7 @@ from prefect.task_runners import TaskRunner
 from flows.training import TrainingRun, train_all
 from settings import Settings, load_settings
 from tasks.backtest import backtest_combination, regimes_for, score_candidate
+from tasks.components import home_lock
 from tasks.notify import alert_on_failure, notify
 from tasks.runners import fan_out, task_runner_for
 from tasks.selection import evaluate, no_champion_alert, promote_champion, write_selection_reports
@@ -35,6 +36,12 @@ def champion_selection(
         config: a YAML settings file layered over the defaults.
     """
     settings = load_settings(config, home)
+    with home_lock(settings, f"champion-selection {as_of or 'all data'}", get_run_logger().info):
+        return select_champion(settings, as_of)
+
+
+def select_champion(settings: Settings, as_of: date | None) -> dict:
+    """Train, backtest the grid, evaluate, write the reports, promote (the home is locked)."""
     with task_runner_for(settings) as runner:
         run = train_all(settings, as_of, runner)
         grid = backtest_grid(run, settings, runner)

@@ -1,17 +1,22 @@
 """The `alphapilot` command line: each command runs a Prefect flow ad hoc and exits non-zero with a
-one-line reason on failure (the traceback stays in the Prefect log)."""
+one-line reason on failure (the traceback goes to the home's log file, flows/logfile.py)."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 import tasks  # noqa: F401  (offline, no-telemetry Prefect environment before Prefect loads)
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 DEMO_TUNING_TRIALS = 8
 
@@ -25,6 +30,10 @@ data_app = typer.Typer(
     help="Market data: update the local store, generate synthetic data.", no_args_is_help=True
 )
 app.add_typer(data_app, name="data")
+account_app = typer.Typer(
+    help="The paper account: start a new one on purpose.", no_args_is_help=True
+)
+app.add_typer(account_app, name="account")
 
 HomeOption = Annotated[
     Optional[Path],
@@ -43,28 +52,62 @@ ConfigOption = Annotated[
 
 
 def _run(step):
-    """Run `step`, turning any failure into one line on stderr and a non-zero exit."""
-    from trading_core.errors import AlphapilotError
+    """Run `step`, turning any failure into one line on stderr and a non-zero exit.
 
+    The line names the cause; the traceback goes to the home's log file, which the line names
+    (the console's log lines carry no tracebacks).
+    """
+    from flows.logfile import quiet_console
+    from trading_core.errors import AlphapilotError
+    from trading_core.redaction import redact
+
+    quiet_console()
     try:
         return step()
     except AlphapilotError as exc:
-        typer.secho(f"error: {type(exc).__name__}: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from None
+        _refuse(f"{type(exc).__name__}: {redact(str(exc))}", 1)
+    except OSError as exc:  # a read-only home, a full disk, a missing permission
+        _refuse(redact(_os_error(exc)), 1)
     except Exception as exc:  # an unexpected failure: still one line here, details in the log
-        typer.secho(f"error: unexpected {type(exc).__name__}: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+        _refuse(f"unexpected {type(exc).__name__}: {redact(str(exc))}", 2)
+
+
+def _refuse(reason: str, code: int) -> None:
+    """Log the exception being handled to the log file, print `error: reason` and exit `code`."""
+    from flows.logfile import current_log, record_failure
+
+    record_failure(f"error: {reason}")
+    log = current_log()
+    details = f" (details: {log})" if log is not None else ""
+    typer.secho(f"error: {reason}{details}", fg="red", err=True)
+    raise typer.Exit(code) from None
+
+
+def _os_error(exc: OSError) -> str:
+    """`cannot write <path>: No space left on device`, naming the file when the error does."""
+    import errno
+
+    if not exc.filename:
+        return f"{type(exc).__name__}: {exc}"
+    verb = "write" if exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT) else "access"
+    return f"cannot {verb} {exc.filename}: {exc.strerror or exc}"
 
 
 def _str(path: Path | None) -> str | None:
     return None if path is None else str(path)
 
 
-def _check_settings(config: Path | None, home: Path | None) -> None:
-    """Fail fast on invalid settings, before a Prefect flow run is started."""
+def _check_settings(config: Path | None, home: Path | None) -> Settings:
+    """Fail fast on invalid settings, before a Prefect flow run is started; the settings.
+
+    From here on, the log lines and any traceback go to the home's log file (if the home exists).
+    """
+    from flows.logfile import log_to
     from settings import load_settings
 
-    _run(lambda: load_settings(_str(config), _str(home)))
+    settings = _run(lambda: load_settings(_str(config), _str(home)))
+    log_to(settings.home)
+    return settings
 
 
 @data_app.command("update")
@@ -191,9 +234,9 @@ def train_cmd(
 
 
 def _print_comparison(path: str) -> None:
-    import pandas as pd
+    from trading_core.io import read_csv
 
-    table = pd.read_csv(path).set_index("model")
+    table = read_csv(path).set_index("model")
     shown = [
         "rank_ic",
         "ic",
@@ -281,13 +324,29 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _ledger(config: Path | None, home: Path | None):
-    from settings import load_settings
+@contextmanager
+def _locked(config: Path | None, home: Path | None, command: str) -> Iterator[Settings]:
+    """The settings, with the home's one-writer lock held for the command (waiting if need be)."""
+    from tasks.components import home_lock
+
+    settings = _check_settings(config, home)
+    if not Path(settings.home).is_dir():
+        _fail(f"no alphapilot home at {settings.home}: nothing to {command.split()[0]}")
+    lock = home_lock(settings, command, on_wait=lambda message: typer.echo(message, err=True))
+    _run(lock.__enter__)
+    try:
+        yield settings
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _ledger(settings: Settings):
+    """The home's existing ledger (approve and resume never open a new account)."""
     from trading_core.home import Home
     from trading_core.live.ledger import Ledger
 
-    settings = _run(lambda: load_settings(_str(config), _str(home)))
-    return _run(lambda: Ledger.at_home(Home(settings.home), settings.live.initial_capital))
+    home, capital = Home(settings.home), settings.live.initial_capital
+    return _run(lambda: Ledger.at_home(home, capital, create=False))
 
 
 @app.command("approve")
@@ -300,9 +359,10 @@ def approve_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Apply a session's proposed trades at their recorded prices (once; refused if blocked)."""
-    ledger = _ledger(config, home)
-    record = _run(lambda: ledger.approve(run_date.date()))
-    _run(ledger.export)
+    with _locked(config, home, f"approve --date {run_date:%Y-%m-%d}") as settings:
+        ledger = _ledger(settings)
+        record = _run(lambda: ledger.approve(run_date.date()))
+        _run(ledger.export)
     typer.echo(
         f"{record.run_date}: trades applied; cash {record.cash_after:,.2f}, "
         f"account value {record.equity_after:,.2f}"
@@ -320,26 +380,58 @@ def resume_cmd(
     """Release the kill switch: later runs may trade again. The reason and time are recorded."""
     import getpass
 
-    ledger = _ledger(config, home)
-    event = _run(lambda: ledger.resume(reason, by=getpass.getuser()))
-    _run(ledger.export)
+    with _locked(config, home, "resume") as settings:
+        ledger = _ledger(settings)
+        event = _run(lambda: ledger.resume(reason, by=getpass.getuser()))
+        _run(ledger.export)
     typer.echo(f"kill switch released at {event.recorded_at} by {event.actor}: {event.reason}")
 
 
 @app.command("rollback")
 def rollback_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
     """Restore the previous champion (model and optimizer) from production/history/."""
-    from settings import load_settings
     from trading_core.home import Home
     from trading_core.selection.production import ProductionStore
 
-    settings = _run(lambda: load_settings(_str(config), _str(home)))
-    store = ProductionStore(Home(settings.home).production)
-    restored = _run(store.rollback)
+    with _locked(config, home, "rollback") as settings:
+        store = ProductionStore(Home(settings.home).production)
+        restored = _run(store.rollback)
     typer.echo(
         f"champion restored: {restored.get('combination') or restored['model_name']} "
         f"(selected on {restored.get('selected_on', 'unknown')}); the demoted one is kept in "
         f"{store.history_folder}"
+    )
+
+
+@account_app.command("new")
+def account_new_cmd(
+    from_positions: Annotated[
+        bool,
+        typer.Option(
+            "--from-positions",
+            help="Open with the holdings and cash of the last current_positions.csv export "
+            "(default: all cash at live.initial_capital).",
+        ),
+    ] = False,
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Start a new paper account on purpose, after its ledger was lost or damaged.
+
+    The old live/ folder is kept beside it as live.before-<UTC time>/; a working ledger is never
+    replaced (move live/ away yourself to start over).
+    """
+    from trading_core.home import Home
+    from trading_core.live.account import open_new_account
+
+    with _locked(config, home, "account new") as settings:
+        capital = settings.live.initial_capital
+        ledger, kept = _run(lambda: open_new_account(Home(settings.home), capital, from_positions))
+    positions = ledger.positions()
+    typer.echo(
+        f"new account in {ledger.path}: {int((positions.shares > 0).sum())} holdings, "
+        f"cash {positions.cash:,.2f}"
+        + (f"; the previous live/ folder is kept in {kept}" if kept else "")
     )
 
 
@@ -364,15 +456,16 @@ def demo_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
     from flows.champion_selection import champion_selection
     from flows.daily_live import daily_live
     from flows.data_update import data_update
-    from settings import load_settings
+    from flows.logfile import log_to
     from trading_core.data.store import MarketStore
     from trading_core.home import Home
 
     # A demo-sized tuning budget, unless the user set one: the full search is `alphapilot train`.
     os.environ.setdefault("ALPHAPILOT__MODELING__TUNING__TRIALS", str(DEMO_TUNING_TRIALS))
-    settings = _run(lambda: load_settings(_str(config), _str(home)))
+    settings = _check_settings(config, home)
     typer.echo(f"[1/3] data update (bundled S&P 500) into {settings.home}")
     _run(lambda: data_update(provider="bundled", home=str(settings.home), config=_str(config)))
+    log_to(settings.home)  # the home exists now
     dates = MarketStore(Home(settings.home).data).load().dates
     last = dates[-1].date()
     # Select on data that ends before the monitoring window, so the daily run can show live IC.

@@ -7,13 +7,16 @@ from datetime import date
 from prefect import flow, get_run_logger
 
 from settings import Settings, load_settings
+from tasks.components import home_lock
 from tasks.data import load_market_data, preflight
 from tasks.live import (
     account_equity,
     apply_kill_switch,
     build_portfolio,
+    close_delisted,
     detect_regime,
     generate_trades,
+    guard_splits,
     load_positions,
     monitor_model,
     record_in_ledger,
@@ -56,17 +59,21 @@ def daily_live(
         raise ConfigError("live order placement is not available: no broker adapter is configured")
     logger = get_run_logger()
     today = market_today()
-    session = preflight(settings, run_date or today, today)
-    if session.market_closed:
-        logger.info("%s: nothing to do", session.reason)
-        return {"date": f"{session.date:%Y-%m-%d}", "market_closed": True, "reason": session.reason}
-
-    data = load_market_data(settings, session.date)
-    # scoring and monitoring need only recent rows; a model trained on the spot needs them all
-    recent = settings.ops.ic_lookback_days + settings.modeling.label_horizon + MONITOR_MARGIN
-    dataset = build_features(data, settings, recent if has_champion(settings) else None)
-    model, model_info, warnings = load_champion(dataset, data, settings)
-    return run_session(session.date, data, dataset, model, model_info, warnings, settings)
+    with home_lock(settings, f"daily-live {run_date or today}", logger.info):
+        session = preflight(settings, run_date or today, today)
+        if session.market_closed:
+            logger.info("%s: nothing to do", session.reason)
+            return {
+                "date": f"{session.date:%Y-%m-%d}",
+                "market_closed": True,
+                "reason": session.reason,
+            }
+        data = load_market_data(settings, session.date)
+        # scoring and monitoring need only recent rows; a model trained on the spot needs them all
+        recent = settings.ops.ic_lookback_days + settings.modeling.label_horizon + MONITOR_MARGIN
+        dataset = build_features(data, settings, recent if has_champion(settings) else None)
+        model, model_info, warnings = load_champion(dataset, data, settings)
+        return run_session(session.date, data, dataset, model, model_info, warnings, settings)
 
 
 def run_session(
@@ -89,7 +96,9 @@ def run_session(
     regime = detect_regime(data, settings)
     target = build_portfolio(scores, data, regime, settings, model_info.get("optimizer"))
     positions = load_positions(session, settings)
-    trades = generate_trades(target, positions, data, settings)
+    guard_splits(data, target, positions, settings)  # before anything is recorded
+    data, delisted = close_delisted(data, positions, settings)
+    trades = generate_trades(target, positions, data, settings, delisted)
     curve = account_equity(session, positions, data, settings)
     judged = since_release(curve, settings)
     kill = apply_kill_switch(session, judged, settings)

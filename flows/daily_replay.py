@@ -17,12 +17,15 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from flows.daily_live import run_session
-from settings import load_settings
+from settings import Settings, load_settings
+from tasks.components import home_lock
 from tasks.data import load_market_data
 from tasks.notify import alert_on_failure
 from tasks.research import build_features, load_champion
 from trading_core.data.calendar import sessions_between
-from trading_core.errors import ConfigError, SafetyViolation
+from trading_core.data.store import MarketStore
+from trading_core.errors import ConfigError, DataError, SafetyViolation
+from trading_core.home import Home
 
 
 @flow(name="daily-replay", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
@@ -38,7 +41,27 @@ def daily_replay(
         config: a YAML settings file layered over the defaults.
     """
     settings = load_settings(config, home, live={"require_manual_approval": False})
+    with home_lock(settings, f"daily-replay {start}..{end or 'last'}", get_run_logger().info):
+        return replay(start, end, settings)
+
+
+def check_range(start: date, end: date | None, settings: Settings) -> None:
+    """DataError naming the range when it ends before it starts, or starts before the stored data
+    (its first sessions would have no history to run on)."""
+    first, last = MarketStore(Home(settings.home).data).span()
+    if f"{start:%Y-%m-%d}" < first:
+        raise DataError(
+            f"replay {start}..{end or last} starts before the stored market data "
+            f"({first}..{last}): start on {first} or later"
+        )
+    if end is not None and end < start:
+        raise DataError(f"replay {start}..{end} ends before it starts")
+
+
+def replay(start: date, end: date | None, settings: Settings) -> dict:
+    """The replay's sessions in order, each a daily run as of its date (the home is locked)."""
     logger = get_run_logger()
+    check_range(start, end, settings)
     data = load_market_data(settings, end)
     days = sessions_between(start, data.last_date)
     days = days[days.isin(data.dates)]

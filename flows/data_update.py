@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from settings import load_settings
+from tasks.components import home_lock
 from tasks.data import update_market_data
 from tasks.notify import alert_on_failure
 from trading_core.data.store import UpdateResult
@@ -34,4 +35,5 @@ def data_update(
     if provider or path:
         overrides["data"] = {k: v for k, v in (("provider", provider), ("path", path)) if v}
     settings = load_settings(config, home, **overrides)
-    return update_market_data(settings)
+    with home_lock(settings, f"data-update {settings.data.provider}", get_run_logger().info):
+        return update_market_data(settings)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.task_runners import TaskRunner
 
 from settings import Settings, load_settings
+from tasks.components import home_lock
 from tasks.data import load_market_data
 from tasks.notify import alert_on_failure
 from tasks.research import (
     build_features,
+    check_trainable,
     ensemble,
     plan,
     save_candidates,
@@ -22,7 +24,7 @@ from tasks.research import (
 from tasks.runners import fan_out, task_runner_for
 from trading_core.data.market import MarketData
 from trading_core.ml.dataset import Dataset
-from trading_core.ml.research import CandidateResult, train_candidates
+from trading_core.ml.research import CandidateResult, require_defined_metrics, train_candidates
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ def train_all(settings: Settings, as_of: date | None, runner: TaskRunner) -> Tra
     Tuning and then candidate training fan out through `runner` (threads or Dask).
     """
     data = load_market_data(settings, as_of)
+    check_trainable(data, settings)
     dataset = build_features(data, settings)
     research = plan(dataset, settings)
     common = {"dataset": dataset, "research": research, "settings": settings}
@@ -63,6 +66,7 @@ def train_all(settings: Settings, as_of: date | None, runner: TaskRunner) -> Tra
         ),
         combine=lambda members: ensemble(members, dataset),
     )
+    require_defined_metrics(results, dataset)
     comparison = save_candidates(results, research, dataset, data, settings)
     return TrainingRun(settings, data, dataset, results, str(comparison))
 
@@ -79,5 +83,6 @@ def train_candidates_flow(
         config: a YAML settings file layered over the defaults.
     """
     settings = load_settings(config, home)
-    with task_runner_for(settings) as runner:
+    lock = home_lock(settings, f"train-candidates {as_of or 'all data'}", get_run_logger().info)
+    with lock, task_runner_for(settings) as runner:
         return train_all(settings, as_of, runner).comparison

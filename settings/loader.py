@@ -29,8 +29,7 @@ def load_settings(
     files = [DEFAULT_CONFIG]
     if config is not None:
         config = Path(config)
-        if not config.is_file():
-            raise ConfigError(f"config file not found: {config}")
+        check_config_file(config)
         files.append(config)
     home = home or os.environ.get(HOME_ENV)
     if home is not None:
@@ -43,7 +42,33 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, config)) from None
     except (OSError, ValueError, yaml.YAMLError) as exc:  # unreadable or malformed YAML
-        raise ConfigError(f"cannot read settings from {config or DEFAULT_CONFIG}: {exc}") from None
+        source = config or DEFAULT_CONFIG
+        raise ConfigError(f"cannot read settings from {source}: {one_line(exc)}") from None
+
+
+def one_line(exc: Exception) -> str:
+    """The exception's text on one line (a YAML error spans several)."""
+    return " ".join(str(exc).split())
+
+
+def check_config_file(config: Path) -> None:
+    """ConfigError naming `config` unless it is a readable YAML file holding a mapping of sections.
+
+    A directory, a list or a scalar would otherwise fail later with a misleading message.
+    """
+    if config.is_dir():
+        raise ConfigError(f"config file {config} is a directory, not a YAML settings file")
+    if not config.is_file():
+        raise ConfigError(f"config file not found: {config}")
+    try:
+        content = yaml.safe_load(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read settings from {config}: {one_line(exc)}") from None
+    if content is not None and not isinstance(content, dict):
+        kind = "a list" if isinstance(content, list) else "a single value"
+        raise ConfigError(
+            f"settings file {config} must be a mapping of sections (e.g. `portfolio:`), not {kind}"
+        )
 
 
 def describe_validation_error(exc: ValidationError, config: Path | None) -> str:
@@ -52,10 +77,12 @@ def describe_validation_error(exc: ValidationError, config: Path | None) -> str:
     for err in exc.errors():
         field = ".".join(str(part) for part in err["loc"]) or "settings"
         message = err["msg"].removeprefix("Value error, ")
-        got = f" (got {err['input']!r})" if err["type"] != "extra_forbidden" else ""
+        value = err.get("input")
+        got = f" (got {value!r})" if err["type"] != "extra_forbidden" else ""
         if err["type"] == "extra_forbidden":
             message = "unknown setting"
-        if "input" not in err or isinstance(err["input"], dict) or is_secret(err["loc"]):
+        # a dict is a section; a secret is never echoed; a path's validator names it already
+        if isinstance(value, dict | Path) or "input" not in err or is_secret(err["loc"]):
             got = ""
         problems.append(f"{field}: {message}{got}")
     source = f" in {config}" if config else ""

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -227,6 +227,8 @@ class LiveSettings(Section):
     max_cost_pct: float = Field(0.005, gt=0.0, le=1.0)
     require_manual_approval: bool = False
     fractional_shares: bool = False
+    split_guard_tolerance: float = Field(0.05, ge=0.0, le=0.1)
+    delisted_symbols: list[str] = Field(default_factory=list)
 
 
 class KillSwitchSettings(Section):
@@ -359,6 +361,7 @@ class OrchestrationSettings(Section):
     task_runner: Literal["threads", "dask"] = "threads"
     max_workers: int | None = Field(None, ge=1)
     dask: DaskSettings = DaskSettings()
+    lock_timeout_seconds: float = Field(60.0, ge=0.0, le=3600.0)
 
 
 class Settings(BaseSettings):
@@ -386,6 +389,21 @@ class Settings(BaseSettings):
     model_selection: ModelSelectionSettings = ModelSelectionSettings()
     notifications: NotificationSettings = NotificationSettings()
     orchestration: OrchestrationSettings = OrchestrationSettings()
+
+    @field_validator("home")
+    @classmethod
+    def _home_is_a_usable_folder(cls, home: Path) -> Path:
+        """The home, resolved once (symlinks, `..`): never the filesystem root nor a file.
+
+        Everything alphapilot writes goes under this resolved path, so a link to `/` is refused
+        before anything is written.
+        """
+        resolved = home.expanduser().resolve()
+        if resolved == Path(resolved.anchor):
+            raise ValueError(f"must not be the filesystem root ({home} resolves to {resolved})")
+        if resolved.exists() and not resolved.is_dir():
+            raise ValueError(f"{home} is not a folder (it resolves to the file {resolved})")
+        return resolved
 
     @model_validator(mode="after")
     def _caps_are_consistent(self) -> Settings:

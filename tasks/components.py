@@ -6,11 +6,14 @@ backtester here, so the two can never be configured differently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from settings import Settings
 from trading_core.backtest.engine import VectorizedBacktester
 from trading_core.costs import CostModel
+from trading_core.home_lock import HomeLock
 from trading_core.live.safety_checks import SafetyValidator
 from trading_core.live.trade_generator import TradeGenerator
 from trading_core.portfolio.policy import PortfolioPolicy
@@ -84,3 +87,11 @@ def trade_generator_for(settings: Settings) -> TradeGenerator:
         max_volume_pct=live.max_volume_pct,
         max_turnover=settings.portfolio.max_turnover,
     )
+
+
+def home_lock(
+    settings: Settings, command: str, on_wait: Callable[[str], None] | None = None
+) -> HomeLock:
+    """The home's one-writer lock: waits `orchestration.lock_timeout_seconds` for another writer
+    (calling `on_wait` once with who it waits for), then refuses naming it."""
+    return HomeLock(settings.home, settings.orchestration.lock_timeout_seconds, command, on_wait)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
@@ -12,6 +13,12 @@ from tasks.components import detector_for, policy_for, trade_generator_for, vali
 from tasks.options import step
 from trading_core.data.market import MarketData
 from trading_core.home import Home
+from trading_core.live.corporate_actions import (
+    check_splits,
+    delisted_closes,
+    delisting_reason,
+    with_last_close,
+)
 from trading_core.live.kill_switch import KillSwitchStatus
 from trading_core.live.ledger import Ledger, RunRecord
 from trading_core.live.monitoring import OpsMonitor
@@ -93,6 +100,52 @@ def load_positions(session: date, settings: Settings) -> Positions:
     return positions
 
 
+@step("split-guard")
+def guard_splits(
+    data: MarketData, target: PortfolioResult, positions: Positions, settings: Settings
+) -> None:
+    """Refuse the run when a held or targeted close moves on the run date like an unadjusted split.
+
+    Nothing has been recorded yet, so a refused run leaves the account as it was; the tolerance is
+    `live.split_guard_tolerance` (0: off). No split events are stored yet: none is recorded.
+    """
+    held = positions.shares[positions.shares != 0].index
+    targeted = target.weights[target.weights > 0].index
+    check_splits(data.close, held.union(targeted), settings.live.split_guard_tolerance)
+
+
+@step("close-delisted")
+def close_delisted(
+    data: MarketData, positions: Positions, settings: Settings
+) -> tuple[MarketData, dict[str, str]]:
+    """The run's data with each held name of `live.delisted_symbols` that has no close on the run
+    date priced at its last close, and those names' forced sales (symbol -> trade reason).
+
+    The one place a missing close is filled: trades, account value, safety checks, the report and
+    the ledger all read the returned data. Any other held name without a close is a DataError
+    saying how to close it. A listed name that still trades is left alone.
+    """
+    held = positions.shares[positions.shares != 0].index
+    listed = settings.live.delisted_symbols
+    logger = get_run_logger()
+    last = data.close.iloc[-1]
+    for symbol in held.intersection(listed):
+        if last.get(symbol, float("nan")) > 0:
+            logger.info("%s is in live.delisted_symbols but still trades: left alone", symbol)
+    closes = delisted_closes(data.close, held, listed)
+    for symbol, when in closes.items():
+        logger.warning(
+            "%s has no close on %s: sold at its last close of %s",
+            symbol,
+            data.last_date.date(),
+            when.date(),
+        )
+    if not closes:
+        return data, {}
+    exits = {symbol: delisting_reason(when) for symbol, when in closes.items()}
+    return replace(data, close=with_last_close(data.close, closes)), exits
+
+
 @step("account-equity")
 def account_equity(
     session: date, positions: Positions, data: MarketData, settings: Settings
@@ -107,14 +160,27 @@ def account_equity(
 
 @step("generate-trades")
 def generate_trades(
-    target: PortfolioResult, positions: Positions, data: MarketData, settings: Settings
+    target: PortfolioResult,
+    positions: Positions,
+    data: MarketData,
+    settings: Settings,
+    forced_exits: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Trades from current positions to the target, sized in shares, with cost estimates."""
+    """Trades from current positions to the target, sized in shares, with cost estimates.
+
+    `forced_exits`: held names sold in full whatever the limits (symbol -> reason).
+    """
     prices = data.close.iloc[-1]
     value = positions.value(prices)
     generator = trade_generator_for(settings)
     trades = generator.generate_trades(
-        positions.shares, target.weights, prices, value, positions.cash, volume=data.volume
+        positions.shares,
+        target.weights,
+        prices,
+        value,
+        positions.cash,
+        volume=data.volume,
+        forced_exits=forced_exits,
     )
     logger = get_run_logger()
     logger.info(
@@ -208,6 +274,7 @@ def record_in_ledger(run: DailyRun, settings: Settings) -> RunRecord:
         model_id=str(run.model.get("model_name") or ""),
         data_fingerprint=run.data.fingerprint(),
         reason="; ".join(run.verdict.violations),
+        basis=run.positions,
     )
     ledger.export()
     logger = get_run_logger()

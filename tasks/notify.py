@@ -2,7 +2,8 @@
 
 A notification must never fail the trading run nor hide its original error: `notify` catches a
 final delivery failure, logs one warning per failed channel (never the webhook URL or the SMTP
-password) and returns False.
+password) and returns False. Every error text that reaches a log or an alert passes through
+`redact_secrets` first (`trading_core.redaction`): no configured secret, no secret part of a URL.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from trading_core.alerts import (
     send_email,
     slack_payload,
 )
-from trading_core.alerts.transport import redact
 from trading_core.errors import AlphapilotError
+from trading_core.redaction import redact
 
 ALERTED = "alphapilot_alerted"  # set on an exception whose event was already alerted
 
@@ -105,12 +106,11 @@ def notify(alert: Alert, settings: Settings) -> bool:
 
 
 def redact_secrets(text: str, settings: Settings) -> str:
-    """`text` without the configured webhook URL or SMTP password."""
+    """`text` without the configured webhook URL, SMTP password or Optuna storage URL (nor their
+    parts), and without the secret parts of any URL in it."""
     n = settings.notifications
-    for secret in (n.slack_webhook_url, n.email.password):
-        if secret is not None:
-            text = redact(text, secret.get_secret_value())
-    return text
+    configured = (n.slack_webhook_url, n.email.password, settings.modeling.tuning.storage)
+    return redact(text, [s.get_secret_value() for s in configured if s is not None])
 
 
 def mark_alerted(error: BaseException) -> BaseException:
@@ -136,13 +136,14 @@ def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State) -> None:
     settings = settings_for(flow_run.parameters)
     if settings is None or not channels(settings):
         return
-    error = state_error(state)
+    error = redact_secrets(state_error(state), settings)
+    tasks = [(name, redact_secrets(message, settings)) for name, message in failed_tasks(flow_run)]
     alert = failure_alert(
         flow.name,
         flow_run.name,
         state.name or str(state.type.value),
         error,
-        failed_tasks(flow_run),
+        tasks,
         run_link(flow_run),
     )
     notify(alert, settings)
@@ -157,11 +158,12 @@ def settings_for(parameters: dict[str, Any]) -> Settings | None:
     try:
         return load_settings(parameters.get("config"), parameters.get("home"))
     except AlphapilotError as exc:
-        logger().warning("alert settings from the environment only (%s)", exc)
+        logger().warning("alert settings from the environment only (%s)", redact(str(exc)))
     try:
         return Settings()
     except Exception as exc:
-        logger().error("cannot alert: settings are invalid even without a config file (%s)", exc)
+        reason = redact(str(exc))
+        logger().error("cannot alert: settings are invalid even without a config file (%s)", reason)
         return None
 
 
@@ -186,7 +188,7 @@ def failed_tasks(flow_run: FlowRun) -> list[tuple[str, str]]:
                 task_run_filter=TaskRunFilter(state=TaskRunFilterState(type=bad)),
             )
     except Exception as exc:  # the alert still goes out without the task list
-        logger().warning("cannot list the failed tasks of %s: %s", flow_run.name, exc)
+        logger().warning("cannot list the failed tasks of %s: %s", flow_run.name, redact(str(exc)))
         return []
     return [(run.name, (run.state.message if run.state else "") or "") for run in runs]
 

@@ -26,8 +26,12 @@ from trading_core.ml.research import (
     CandidateResult,
     ResearchPlan,
     combine_ensemble,
+    fit_history,
     fit_on,
     plan_research,
+    require_history,
+    require_universe,
+    research_history,
     run_candidate,
 )
 from trading_core.ml.train import ModelTrainer, TrainedModel
@@ -134,6 +138,21 @@ def plan_for(dataset: Dataset, settings: Settings) -> ResearchPlan:
         m.cv.train_sessions if m.cv.window == "rolling" else None,
         m.sample_stride,
     )
+
+
+def check_trainable(data: MarketData, settings: Settings) -> None:
+    """Refuse, before any work, history shorter than the research settings need or a universe
+    too small for cross-sectional metrics (one line naming the settings or the symbols)."""
+    m = settings.modeling
+    needed = research_history(
+        m.label_horizon,
+        m.test_sessions,
+        m.cv.folds,
+        m.cv.validation_sessions,
+        m.cv.embargo_sessions,
+    )
+    require_history(data.dates, needed, "training")
+    require_universe(data.close)
 
 
 @step("plan-research")
@@ -312,6 +331,7 @@ def load_champion(
         logger.warning(note)
         return model, {**model.metadata, "model_name": model.name}, [note]
     logger.warning(warning)
+    require_history(data.dates, fit_history(dataset.horizon), "a model trained on the spot")
     dates = dataset.labeled_dates
     model = fit_on(
         trainer_for(settings), "lightgbm", dataset, dates, settings.modeling.sample_stride

@@ -106,6 +106,13 @@ def _set(env: Env, symbol: str, column: str, value: object, day: str | None = No
     return env.update_from(prices)
 
 
+def _rename(env: Env, symbol: str) -> list[str]:
+    """The held symbol renamed in the prices (it then names a new stock)."""
+    prices = env.prices()
+    prices["symbol"] = prices["symbol"].replace({HELD: symbol})
+    return env.update_from(prices)
+
+
 def _jump(env: Env) -> list[str]:
     prices = env.prices()
     prices.loc[env.at(prices, HELD), "close"] *= 100
@@ -119,8 +126,18 @@ def _duplicate(env: Env) -> list[str]:
 
 def _saturday(env: Env) -> list[str]:
     prices = env.prices()
-    row = prices[env.at(prices, HELD)].assign(date="2099-01-03")
+    row = prices[env.at(prices, HELD)].assign(date="2013-06-01")
     return env.update_from(pd.concat([prices, row]))
+
+
+def _lose_ledger(env: Env, how: str, command: list[str] | None = None) -> list[str]:
+    """The ledger file emptied or deleted, the exports and run folders left: no new account."""
+    ledger = env.home / "live" / "ledger.sqlite"
+    if how == "empty":
+        ledger.write_bytes(b"")
+    else:
+        ledger.unlink()
+    return command or env.daily()
 
 
 def _updated(env: Env, prices: pd.DataFrame) -> list[str]:
@@ -226,9 +243,17 @@ CASES = [
     Case("x100-jump", _jump, ("moves x", HELD, "max_daily_jump")),
     Case("negative-volume", lambda e: _set(e, HELD, "volume", -1), ("volume is -1", HELD)),
     Case("duplicate-row", _duplicate, ("duplicate row", HELD)),
-    Case("not-a-session", _saturday, ("2099-01-03", "not an NYSE session", HELD)),
+    Case("not-a-session", _saturday, ("2013-06-01", "not an NYSE session", HELD)),
     Case("close-not-a-number", lambda e: _set(e, HELD, "close", "abc"), ("'abc'", HELD)),
     Case("date-not-a-date", lambda e: _set(e, HELD, "date", "2024-13-45"), ("'2024-13-45'",)),
+    Case(
+        "formula-symbol",
+        lambda e: _rename(e, "=cmd|' /C calc'!A0"),
+        ("symbol \"=cmd|' /C calc'!A0\" is not allowed", "prices.csv row"),
+    ),
+    Case(
+        "cash-symbol", lambda e: _rename(e, "cash"), ("symbol 'cash' is reserved", "prices.csv row")
+    ),
     Case(
         "wrong-column-names",
         lambda e: e.update_from(e.prices().rename(columns={"close": "price"})),
@@ -356,6 +381,13 @@ CASES = [
         )[1],
         ("ledger.sqlite",),
     ),
+    Case("ledger-emptied", lambda e: _lose_ledger(e, "empty"), ("LedgerMissing", "is empty")),
+    Case("ledger-deleted", lambda e: _lose_ledger(e, "delete"), ("LedgerMissing", "is missing")),
+    Case(
+        "approve-after-the-ledger-was-deleted",
+        lambda e: _lose_ledger(e, "delete", e.cli("approve", "--date", e.first)),
+        ("LedgerMissing", "account new"),
+    ),
     Case(
         "approve-with-an-edited-ledger",
         lambda e: _approve_with(e, "UPDATE account SET cash = cash - 5000"),
@@ -378,11 +410,11 @@ def next_session(day: str) -> str:
 
 
 def files(root: Path) -> dict[str, bytes]:
-    """Every file under `root` but Prefect's result cache, with its bytes."""
+    """Every file under `root` but Prefect's result cache and the log, with its bytes."""
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and "cache" not in p.relative_to(root).parts
+        if p.is_file() and not {"cache", "logs"} & set(p.relative_to(root).parts)
     }
 
 

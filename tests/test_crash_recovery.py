@@ -42,6 +42,8 @@ DAILY_POINTS = [
             "detect-regime",
             "build-portfolio",
             "load-positions",
+            "split-guard",
+            "close-delisted",
             "account-equity",
             "generate-trades",
             "kill-switch",

@@ -131,6 +131,29 @@ def test_a_trade_list_that_sells_more_than_is_held_is_refused_and_records_nothin
     assert ledger.run(DAY1) is None
 
 
+@pytest.mark.parametrize("apply", [True, False], ids=["applied-at-once", "proposed-then-approved"])
+def test_a_run_that_overdraws_cash_by_more_than_a_cent_is_refused(ledger, apply):
+    spends_all = trade_list(order("AAA", "BUY", 2_000, 50, 0.011, 0.0))  # 100,000.011 of 100,000
+
+    with pytest.raises(LedgerError, match="overdraw cash"):  # a proposal is refused when recorded
+        ledger.record_run(DAY1, spends_all, CLOSES1, apply=apply)
+        ledger.approve(DAY1)
+
+    assert ledger.run(DAY1) is None
+    assert ledger.positions().cash == CAPITAL
+
+
+def test_a_run_that_spends_cash_to_within_a_cent_of_zero_is_applied(ledger):
+    to_the_cent = trade_list(order("AAA", "BUY", 2_000, 50, 0.01, 0.0))  # 100,000.01
+
+    record = ledger.record_run(DAY1, to_the_cent, CLOSES1, apply=True)
+
+    assert record.status == "applied"
+    assert record.cash_after == pytest.approx(-0.01, abs=1e-9)
+    assert ledger.positions().shares.to_dict() == {"AAA": 2_000.0}
+    ledger.verify()
+
+
 def test_a_trade_list_with_an_invalid_row_names_the_row_and_symbol(ledger):
     bad = trade_list(order("AAA", "BUY", 10, 50, 0, 0), order("BBB", "BUY", 1, float("nan"), 0, 0))
 

@@ -51,7 +51,7 @@ def clean_environment(monkeypatch):
 class Webhook:
     """A local stand-in for a Slack incoming webhook: answers `statuses` in turn, the last repeats.
 
-    Records each request's path, content type and JSON body.
+    Records each request's path, content type, Authorization header and JSON body.
     """
 
     def __init__(self, statuses: tuple[int, ...] = (200,)) -> None:
@@ -66,6 +66,7 @@ class Webhook:
                     {
                         "path": self.path,
                         "content_type": self.headers["Content-Type"],
+                        "authorization": self.headers["Authorization"],
                         "body": json.loads(body),
                     }
                 )
@@ -262,6 +263,7 @@ def test_post_slack_posts_the_payload_as_json(webhook):
         {
             "path": f"/services/T000/B000/{TOKEN}",
             "content_type": "application/json",
+            "authorization": None,
             "body": {"text": "hello"},
         }
     ]

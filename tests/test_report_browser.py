@@ -1,7 +1,7 @@
 """The reports as a person sees them: opened in headless Chromium, nothing broken, nothing fetched.
 
 Each page is loaded from its file:// URL with every other request refused and recorded. A test
-fails on a console error, an uncaught page error, a dialog (a hostile name that ran as script), a
+fails on a console error, an uncaught page error, a dialog (a hostile text that ran as script), a
 request that left the file, a chart that did not decode, or a table row that is missing. A
 full-page screenshot is saved in the test's temporary folder for a person to look at.
 
@@ -42,7 +42,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 HOSTILE = "<script>alert(1)</script>"
-SYMBOLS = ["AAPL", "MSFT", "JPM", "XOM", "NVDA", HOSTILE]
+SYMBOLS = ["AAPL", "MSFT", "JPM", "XOM", "NVDA", "BRK.B"]  # a hostile symbol is refused at import
+WARNING = f"sector {HOSTILE} has no cap"  # hostile text can still come in through a sector name
 DAILY_CHARTS = [
     "Current vs target weights",
     "Account value and drawdown",
@@ -126,7 +127,8 @@ def assert_screenshot(page: sync_api.Page, path: Path) -> None:
 
 
 def daily_report_data() -> DailyReportData:
-    """A session with six trades (one hostile symbol), an account history and every chart."""
+    """A session with six trades, a warning naming a hostile sector, an account history and
+    every chart."""
     rng = np.random.default_rng(11)
     dates = pd.bdate_range("2023-01-02", periods=260)
     benchmark = pd.Series(4000 * np.exp(np.cumsum(rng.normal(0, 0.01, 260))), index=dates)
@@ -167,7 +169,7 @@ def daily_report_data() -> DailyReportData:
             "live_ic_sessions": 40,
             "ic_series": pd.Series(rng.normal(0.02, 0.1, 40), index=dates[-40:]),
         },
-        warnings=[],
+        warnings=[WARNING],
         benchmark=benchmark,
         regime_history=pd.Series(np.repeat([1, 0, 1, 2], 65), index=dates),
         portfolio_value=float(equity.iloc[-1]),
@@ -191,7 +193,8 @@ def test_daily_report_opens_offline_with_its_charts_and_every_trade(browser, tmp
     table = page.locator("#trades")
     sync_api.expect(table).to_be_visible()
     sync_api.expect(table.locator("tbody tr")).to_have_count(len(SYMBOLS))
-    assert table.locator("tbody td.sym").all_inner_texts() == SYMBOLS  # hostile shown as text
+    assert table.locator("tbody td.sym").all_inner_texts() == SYMBOLS
+    assert page.locator(".warnings li").all_inner_texts() == [WARNING]  # hostile shown as text
     assert_screenshot(page, tmp_path / "report.png")
     page.close()
 

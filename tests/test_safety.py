@@ -373,6 +373,24 @@ def test_a_daily_loss_within_the_limit_does_not():
     assert state.reason is None
 
 
+def test_a_gain_day_never_trips_the_daily_loss_rule_however_large():
+    for gain in (0.031, 0.10, 0.50):
+        state = validator().check_kill_switch(equity([0.01, gain]))
+
+        assert not state.triggered, gain
+        assert state.reason is None
+
+
+def test_a_loss_of_exactly_the_limit_does_not_trip_and_a_cent_more_does():
+    # 970,000 / 1,000,000 - 1 is -0.030000000000000027 in floating point: still "exactly 3%".
+    at_limit = pd.Series([1_000_000.0, 970_000.0], index=pd.bdate_range("2025-01-02", periods=2))
+    beyond = at_limit.copy()
+    beyond.iloc[-1] = 969_999.99
+
+    assert not validator().check_kill_switch(at_limit).triggered
+    assert validator().check_kill_switch(beyond).reason == "daily_loss"
+
+
 def test_a_weak_six_week_sharpe_trips_the_kill_switch():
     returns = [0.01, -0.012] * 15  # 30 sessions, mean -0.1% a day, never a 3% loss
 
@@ -431,3 +449,120 @@ def test_without_an_equity_curve_the_kill_switch_is_reported_as_skipped(close):
 
     assert result.passed
     assert result.detail.startswith("skipped")
+
+
+# ---------------------------------------------------------------------------------------------
+# every limit comes from settings (tasks.components.validator_for)
+
+
+def curve_with_sharpe(target: float, sessions: int = 30) -> pd.Series:
+    """An equity curve whose last `sessions` returns have an annualized Sharpe of `target`."""
+    wobble = np.tile([0.01, -0.01], sessions // 2)
+    returns = wobble + target * wobble.std(ddof=1) / np.sqrt(252)
+    return equity(list(returns))
+
+
+def stale_close(close: pd.DataFrame, sessions: int) -> pd.DataFrame:
+    """`close` with AAA unchanged over its last `sessions` sessions."""
+    close = close.copy()
+    close.iloc[-(sessions + 1) :, close.columns.get_loc("AAA")] = close["AAA"].iloc[-1]
+    return close
+
+
+PROBES = {  # setting: (a stricter value, whether the check passes with validator v on closes c)
+    "portfolio.max_weight": (
+        0.10,
+        lambda v, c: check(v.validate_portfolio(CLEAN, EXPOSURE), "position_cap").passed,
+    ),
+    "risk.max_sector_weight": (
+        0.20,
+        lambda v, c: (
+            check(
+                v.validate_portfolio(CLEAN, EXPOSURE, pd.Series({"AAA": "tech", "CCC": "tech"})),
+                "sector_cap",  # tech holds 27%
+            ).passed
+        ),
+    ),
+    "portfolio.max_turnover": (
+        0.20,
+        lambda v, c: (
+            check(
+                v.validate_trades(
+                    trades_of(trade("AAA", 0.05, 0.20), trade("BBB", 0.20, 0.05)),
+                    VALUE,
+                    c,
+                    ["AAA", "BBB"],
+                ),
+                "turnover",  # 30%
+            ).passed
+        ),
+    ),
+    "live.max_trade_pct": (
+        0.05,
+        lambda v, c: (
+            check(
+                v.validate_trades(trades_of(trade("AAA", 0.05, 0.13)), VALUE, c, ["AAA"]),
+                "trade_size",  # 8% of value
+            ).passed
+        ),
+    ),
+    "live.max_cost_pct": (
+        0.002,
+        lambda v, c: (
+            check(
+                v.validate_trades(trades_of(trade("AAA", 0.0, 0.10, cost_bps=300)), VALUE, c),
+                "estimated_cost",  # 0.3% of value
+            ).passed
+        ),
+    ),
+    "data.max_stale_sessions": (
+        3,
+        lambda v, c: check(v.validate_prices(stale_close(c, 3), ["AAA"]), "prices_fresh").passed,
+    ),
+    "ops.kill_switch.max_daily_loss_pct": (
+        0.02,
+        lambda v, c: not v.check_kill_switch(equity([0.01, -0.025])).triggered,
+    ),
+    "ops.kill_switch.min_live_sharpe_threshold": (
+        1.0,
+        lambda v, c: not v.check_kill_switch(curve_with_sharpe(0.8)).triggered,
+    ),
+    "ops.kill_switch.lookback_weeks": (
+        2,  # 10 sessions: judged on 10 weak returns, which 6 weeks would not judge yet
+        lambda v, c: not v.check_kill_switch(equity([0.005, -0.01] * 5)).triggered,
+    ),
+}
+
+
+def with_setting(dotted: str, value) -> dict:
+    """`section.field` (or `section.sub.field`) = value as load_settings overrides."""
+    *sections, name = dotted.split(".")
+    override = {name: value}
+    for section in reversed(sections[1:]):
+        override = {section: override}
+    return {sections[0]: override}
+
+
+@pytest.mark.parametrize("setting", PROBES)
+def test_each_configured_limit_is_in_force_not_the_validators_default(setting, close):
+    from settings.loader import load_settings
+    from tasks.components import validator_for
+
+    stricter, passes = PROBES[setting]
+    configured = validator_for(load_settings(**with_setting(setting, stricter)))
+
+    assert passes(validator_for(load_settings()), close)  # the shipped limit lets it through
+    assert passes(SafetyValidator(max_weight=CAP), close)  # and so does the class default
+    assert not passes(configured, close), f"{setting}={stricter} is not in force"
+
+
+def test_the_shipped_sharpe_threshold_not_the_class_default_judges_the_kill_switch():
+    from settings.loader import load_settings
+    from tasks.components import validator_for
+
+    shipped = load_settings().ops.kill_switch.min_live_sharpe_threshold  # -3.0
+    curve = curve_with_sharpe(-1.0)
+
+    assert not validator_for(load_settings()).check_kill_switch(curve).triggered
+    assert f"Sharpe {shipped:g}" in validator_for(load_settings()).check_kill_switch(curve).detail
+    assert SafetyValidator(max_weight=CAP).check_kill_switch(curve).triggered  # 0.5 would halt

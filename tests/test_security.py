@@ -3,8 +3,10 @@
 - The Slack webhook URL and the SMTP password never reach a log, a file under the home, a Prefect
   artifact, a run's state message or an error, on success and on failure, while both channels
   really receive what they are sent (a local HTTP server and an authenticating aiosmtpd server).
-- A symbol named `<script>alert(1)</script>` and a sector named `<img src=x onerror=alert(1)>`
-  flow through the daily run and come out escaped in report.html and in Slack messages.
+- A symbol named `<script>alert(1)</script>` is refused at import in one line that names it, and
+  the failure alert shows it escaped. Sectors named `<img src=x onerror=alert(1)>` and
+  `=cmd|' /C calc'!A0` flow through the daily run: never raw in report.html or Slack, and the
+  formula neutralised in portfolio_weights.csv.
 - A date given on the command line or to a flow is validated before it can become a path, and
   model metadata cannot name a file outside its folder (a tampered archive cannot make a
   rollback write elsewhere).
@@ -32,12 +34,14 @@ from flows.daily_live import daily_live  # Prefect sets up its logging now, not 
 from flows.data_update import data_update
 from trading_core.data.folder import write_folder
 from trading_core.data.synthetic import generate_synthetic_market
+from trading_core.home_lock import LOCK_FILE
 
 SLACK_TOKEN = "zq7SLACKhookTOKEN3v"  # in the webhook URL's path
 SMTP_TOKEN = "zq7SMTPpassTOKEN9w"  # the SMTP password
 SECRETS = (SLACK_TOKEN, SMTP_TOKEN)
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
+FORMULA = "=cmd|' /C calc'!A0"
 BEFORE_THE_DATA = "2011-12-28"  # a Wednesday session before the synthetic data starts
 
 runner = CliRunner()
@@ -339,29 +343,23 @@ def test_secrets_appear_in_no_output_on_success_failure_and_failed_delivery(
 # --- hostile text -------------------------------------------------------------------------------
 
 
-def hostile_folder(folder: Path, close_of_script: str = "stale") -> list[date]:
-    """The synthetic folder with S00 renamed `<script>...` (prices and sectors.csv) and its sector
-    renamed `<img ...>`. `close_of_script`: "stale" repeats its close over the last 6 sessions
-    (the safety checks then block the last day and name it); "negative" makes one close -1.
-    """
+def hostile_folder(folder: Path, symbol: str = "S00") -> list[date]:
+    """The synthetic folder with S00 called `symbol` and its close repeated over the last 6
+    sessions (the safety checks then block the last day and name it), its sector renamed `<img
+    ...>` and another sector renamed to a spreadsheet formula."""
     sessions = market_folder(folder, seed=11)
     prices = (folder / "prices.csv").read_text().splitlines()
-    header, rows = prices[0], [line.replace(",S00,", f",{SCRIPT},") for line in prices[1:]]
-    ours = [i for i, line in enumerate(rows) if f",{SCRIPT}," in line]
+    header, rows = prices[0], [line.replace(",S00,", f",{symbol},") for line in prices[1:]]
+    ours = [i for i, line in enumerate(rows) if f",{symbol}," in line]
     close = header.split(",").index("close")
-    if close_of_script == "stale":
-        frozen = rows[ours[-7]].split(",")[close]
-        for i in ours[-6:]:
-            cells = rows[i].split(",")
-            cells[close] = frozen
-            rows[i] = ",".join(cells)
-    else:
-        cells = rows[ours[100]].split(",")
-        cells[close] = "-1"
-        rows[ours[100]] = ",".join(cells)
+    frozen = rows[ours[-7]].split(",")[close]
+    for i in ours[-6:]:
+        cells = rows[i].split(",")
+        cells[close] = frozen
+        rows[i] = ",".join(cells)
     (folder / "prices.csv").write_text("\n".join([header, *rows]) + "\n")
-    sectors = (folder / "sectors.csv").read_text()
-    sectors = sectors.replace("S00,", f"{SCRIPT},").replace("Sector0", IMG)
+    sectors = (folder / "sectors.csv").read_text().replace("S00,", f"{symbol},")
+    sectors = sectors.replace("Sector0", IMG).replace("Sector1", FORMULA)
     (folder / "sectors.csv").write_text(sectors)
     return sessions
 
@@ -379,7 +377,7 @@ def escaped_for_slack(text: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_server")
-def test_hostile_symbol_and_sector_are_escaped_in_the_report_and_in_slack(
+def test_hostile_sectors_are_escaped_in_the_report_and_slack_and_neutralised_in_the_csv(
     tmp_path, monkeypatch, slack
 ):
     from prefect import get_client
@@ -390,11 +388,12 @@ def test_hostile_symbol_and_sector_are_escaped_in_the_report_and_in_slack(
     )
 
     from trading_core.errors import SafetyViolation
+    from trading_core.io import read_csv
 
     sessions = hostile_folder(tmp_path / "data")
     config = config_file(
         tmp_path / "c.yaml",
-        portfolio={"top_k": 12},  # every name in the target: the hostile one is traded
+        portfolio={"top_k": 12},  # every name in the target: the hostile sectors are traded
         notifications={"slack_webhook_url": slack.url, "daily_summary": True},
     )
     home = str(tmp_path / "home")
@@ -409,18 +408,18 @@ def test_hostile_symbol_and_sector_are_escaped_in_the_report_and_in_slack(
 
     folder = Path(home) / "live" / f"{day:%Y-%m-%d}"
     report = (folder / "report.html").read_text()
-    assert SCRIPT not in report and IMG not in report
-    assert "<script" not in report.lower() and "onerror" not in report  # sectors are not shown
-    assert report.count(escaped_for_html(SCRIPT)) >= 3  # scores, trades, the violation
-    assert f"close unchanged for 5 sessions: {escaped_for_html(SCRIPT)}" in report
+    assert IMG not in report and "<img src=x" not in report and "onerror" not in report
+    assert "close unchanged for 5 sessions: S00" in report
     weights = (folder / "portfolio_weights.csv").read_text()
-    assert f"{SCRIPT},{IMG}," in weights  # the sector is data in the CSV, never shown as HTML
+    assert f"S00,{IMG}," in weights  # the sector is data in the CSV, never shown as HTML
+    assert f"S01,'{FORMULA}," in weights and f",{FORMULA}" not in weights  # text, not a formula
+    sectors = read_csv(folder / "portfolio_weights.csv").set_index("symbol")["sector"]
+    assert sectors["S01"] == FORMULA and sectors["S00"] == IMG  # alphapilot reads it back as is
 
     [block] = slack.texts  # the day's one message: its trades are blocked
     assert block.startswith(f":rotating_light: *Trades for {day:%Y-%m-%d} BLOCKED")
-    assert f"close unchanged for 5 sessions: {escaped_for_slack(SCRIPT)}" in block
-    assert SCRIPT not in block and "<img" not in block
-    assert block.count("<") == 0  # nothing Slack would parse as a link or a mention
+    assert "close unchanged for 5 sessions: S00" in block
+    assert "<img" not in block and block.count("<") == 0  # nothing Slack would parse as a link
 
     with get_client(sync_client=True) as client:
         key = f"daily-{day:%Y-%m-%d}-summary"
@@ -431,30 +430,40 @@ def test_hostile_symbol_and_sector_are_escaped_in_the_report_and_in_slack(
             )
         )
     [artifact] = artifacts
-    markdown = artifact.data
-    assert SCRIPT not in markdown and "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in markdown
+    assert "<img" not in artifact.data and "close unchanged for 5 sessions: S00" in artifact.data
 
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_server")
-def test_a_hostile_symbol_in_a_data_error_is_escaped_in_the_failure_alert(tmp_path, slack):
-    hostile_folder(tmp_path / "data", close_of_script="negative")
+def test_a_hostile_symbol_is_refused_at_import_in_one_line_and_escaped_in_the_alert(
+    tmp_path, slack
+):
+    hostile_folder(tmp_path / "data", symbol=SCRIPT)
     config = config_file(tmp_path / "c.yaml", notifications={"slack_webhook_url": slack.url})
+    home = tmp_path / "home"
 
-    state = data_update(
-        provider="folder",
-        path=str(tmp_path / "data"),
-        home=str(tmp_path / "home"),
-        config=config,
-        return_state=True,
+    result = cli(
+        "data",
+        "update",
+        "--provider",
+        "folder",
+        "--path",
+        str(tmp_path / "data"),
+        "--home",
+        str(home),
+        "--config",
+        config,
     )
 
-    assert state.is_failed()
+    assert result.exit_code == 1
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    assert line.startswith(f"error: DataError: symbol {SCRIPT!r} is not allowed: use letters")
+    assert "(prices.csv row " in line
+    assert not (home / "data").exists()
     [text] = slack.texts
     assert "Flow data-update Failed" in text
-    assert f"close is -1 (must be positive) for {escaped_for_slack(SCRIPT)} on" in text
+    assert f"symbol '{escaped_for_slack(SCRIPT)}' is not allowed" in text
     assert SCRIPT not in text and text.count("<") == 1  # only the link to the run
-    assert not (tmp_path / "home" / "data").exists()
 
 
 # --- paths stay inside the home -----------------------------------------------------------------
@@ -566,4 +575,5 @@ def test_a_tampered_champion_record_cannot_make_a_rollback_write_outside_the_hom
     assert "error: ModelError: model metadata" in result.output
     assert f"names an unsupported model file {escaping!r}" in result.output
     assert len(result.output.strip().splitlines()) == 1
-    assert tree(tmp_path) == before
+    written = {p for p in tree(tmp_path) if "logs" not in Path(p).parts}  # but its log
+    assert written - {str(Path("a/b/home") / LOCK_FILE)} == before  # and its (empty) lock

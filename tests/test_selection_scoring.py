@@ -288,6 +288,29 @@ def test_deflated_sharpe_matches_the_papers_worked_example():
     assert expected_maximum_sharpe(100, 0.5) / math.sqrt(days) == pytest.approx(sr0)
 
 
+@pytest.mark.parametrize(
+    "sharpe, benchmark, observations, skewness, kurtosis",
+    [(0.5, 0.0, 2, 0.0, 3.0), (0.3, 0.1, 5, -1.0, 6.0), (0.2, 0.05, 12, 0.5, 4.0)],
+)
+def test_psr_scales_by_sqrt_of_t_minus_one_as_in_the_paper(
+    sharpe, benchmark, observations, skewness, kurtosis
+):
+    # Bailey & Lopez de Prado (2014), eq. 2, worked here with scipy; few returns, so that
+    # sqrt(T) and sqrt(T - 1) differ well beyond the tolerance (at T = 2: 0.681 against 0.748).
+    spread = math.sqrt(1 - skewness * sharpe + (kurtosis - 1) / 4 * sharpe**2)
+    z = (sharpe - benchmark) * math.sqrt(observations - 1) / spread
+    by_hand = stats.norm.cdf(z)
+
+    psr = probabilistic_sharpe_ratio(sharpe, benchmark, observations, skewness, kurtosis)
+
+    assert psr == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_psr_of_two_normal_returns_is_the_papers_figure_not_the_sqrt_t_one():
+    # z = 0.5 sqrt(2 - 1) / sqrt(1 + (3 - 1) / 4 0.25) = 0.4714; with sqrt(T) it would be 0.7475.
+    assert probabilistic_sharpe_ratio(0.5, 0.0, 2) == pytest.approx(0.681324, abs=1e-6)
+
+
 def test_psr_falls_as_the_benchmark_rises_and_is_one_half_at_the_benchmark():
     psrs = [probabilistic_sharpe_ratio(0.1, b, 500, -0.5, 5.0) for b in (0.0, 0.05, 0.1, 0.15)]
     assert psrs == sorted(psrs, reverse=True)

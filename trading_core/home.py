@@ -39,6 +39,11 @@ class Home:
         return self.root / "cache"
 
     @property
+    def log_file(self) -> Path:
+        """The command line's log: every run's log lines with full tracebacks (rotated)."""
+        return self.root / "logs" / "alphapilot.log"
+
+    @property
     def selection_reports(self) -> Path:
         return self.root / "reports" / "model_selection"
 

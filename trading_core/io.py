@@ -1,13 +1,18 @@
-"""Atomic file writes: a reader sees the old file or the new one, never a torn one."""
+"""Atomic file writes (a reader sees the old file or the new one, never a torn one) and the CSV
+writer and reader of every file alphapilot writes for people to open in a spreadsheet.
+"""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +27,20 @@ def digest(*parts: object) -> str:
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write `payload` to `path` through a synced temporary file and an atomic rename."""
+    """Write `payload` to `path` through a synced temporary file and an atomic rename.
+
+    An OSError (a full disk, a read-only folder) names `path`, not the temporary file, so the
+    one-line error a person sees says which file could not be written.
+    """
+    try:
+        _write_through_temporary(path, payload)
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+
+
+def _write_through_temporary(path: Path, payload: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(f".{path.name}.*.tmp"):  # from a writer that was killed
         leftover.unlink(missing_ok=True)
@@ -65,9 +83,59 @@ def _finite(value: Any) -> Any:
     return value
 
 
+# A text cell a spreadsheet would run as a formula starts with one of = + - @ tab CR (OWASP's CSV
+# injection rule), possibly after quotes: such a cell gets one more leading quote on write and
+# loses one on read, so every text, including one that already starts with a quote, round-trips.
+_FORMULA_LIKE = re.compile("'*[=+\\-@\t\r]")
+
+
+def neutralise(text: str) -> str:
+    """`text` as written to a CSV cell: a leading `'` added when it starts like a formula."""
+    return f"'{text}" if _FORMULA_LIKE.match(text) else text
+
+
+def restore(text: str) -> str:
+    """The inverse of `neutralise`: one leading `'` removed when what follows starts like one."""
+    return text[1:] if text.startswith("'") and _FORMULA_LIKE.match(text, 1) else text
+
+
+def _is_text(values: pd.Index | pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(values.dtype)  # object or str dtype, not numbers
+
+
+def _text_cells(values: pd.Index | pd.Series, change: Callable[[str], str]) -> Any:
+    """`values` with `change` applied to each str cell of a text column; numbers left alone."""
+    return (
+        values.map(lambda v: change(v) if isinstance(v, str) else v) if _is_text(values) else values
+    )
+
+
 def to_csv(frame: pd.DataFrame, index: bool = False) -> str:
-    """CSV text with full float precision, the same bytes for the same frame."""
-    return frame.to_csv(index=index, lineterminator="\n")
+    """CSV text with full float precision, the same bytes for the same frame.
+
+    Text cells (and the index, when written) that start like a formula are neutralised, so the
+    file is safe to open in a spreadsheet; `read_csv` gives them back unchanged. A frame with a
+    carriage return in a text is written with every text quoted (the csv module would leave it
+    bare, and a reader would split the row there).
+    """
+    safe = frame.copy()
+    for position in range(frame.shape[1]):
+        safe.isetitem(position, _text_cells(frame.iloc[:, position], neutralise))
+    if index:
+        safe.index = _text_cells(frame.index, neutralise)
+    columns = [safe.iloc[:, i] for i in range(safe.shape[1])] + ([safe.index] if index else [])
+    bare_cr = any(isinstance(v, str) and "\r" in v for c in columns if _is_text(c) for v in c)
+    quoting = csv.QUOTE_NONNUMERIC if bare_cr else csv.QUOTE_MINIMAL
+    return safe.to_csv(index=index, lineterminator="\n", quoting=quoting)
+
+
+def read_csv(path: Path | str, **options: Any) -> pd.DataFrame:
+    """Read a CSV file alphapilot wrote with `to_csv`, its neutralised text cells restored."""
+    frame = pd.read_csv(path, **options)
+    for position in range(frame.shape[1]):
+        frame.isetitem(position, _text_cells(frame.iloc[:, position], restore))
+    frame.index = _text_cells(frame.index, restore)
+    return frame
 
 
 def replace_directory(staging: Path, target: Path) -> None:

@@ -6,12 +6,14 @@ optionally open,high,low,volume), `sectors.csv` (symbol,sector) and `benchmark.c
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
+from trading_core.data.calendar import market_today
 from trading_core.data.market import OPTIONAL_FIELDS, MarketData
-from trading_core.data.validation import validate_market_data, validate_prices
+from trading_core.data.validation import validate_market_data, validate_prices, validate_symbols
 from trading_core.errors import DataError
 
 PRICE_FILES = ("prices.parquet", "prices.csv.gz", "prices.csv")
@@ -29,11 +31,11 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise DataError(f"cannot read {path.name}: {type(exc).__name__}: {exc}") from None
 
 
-def _read_benchmark(path: Path) -> pd.Series:
+def _read_benchmark(path: Path, today: date) -> pd.Series:
     table = _read_table(path)
     if not {"date", "close"} <= set(table.columns):
         raise DataError(f"benchmark.csv needs columns date,close; found {', '.join(table.columns)}")
-    validate_prices(table.assign(symbol="benchmark"), source="benchmark.csv")
+    validate_prices(table.assign(symbol="benchmark"), source="benchmark.csv", today=today)
     dates = pd.DatetimeIndex(pd.to_datetime(table["date"]), name="date").as_unit("ns")
     series = pd.Series(
         pd.to_numeric(table["close"]).to_numpy("float64"), index=dates, name="benchmark"
@@ -47,6 +49,7 @@ def _read_sectors(path: Path) -> pd.Series:
         raise DataError(
             f"sectors.csv needs columns symbol,sector; found {', '.join(table.columns)}"
         )
+    validate_symbols(table["symbol"], "sectors.csv", row_offset=2)
     if table["symbol"].duplicated().any():
         symbol = table.loc[table["symbol"].duplicated(), "symbol"].iloc[0]
         raise DataError(f"sectors.csv lists {symbol} more than once")
@@ -57,9 +60,14 @@ def _read_sectors(path: Path) -> pd.Series:
     )
 
 
-def read_folder(folder: Path | str) -> MarketData:
-    """Load and validate a data folder; raise DataError naming the file, row, symbol and date."""
+def read_folder(folder: Path | str, today: date | None = None) -> MarketData:
+    """Load and validate a data folder; raise DataError naming the file, row, symbol and date.
+
+    A row dated after `today` (default: the market date in New York) is refused: it cannot be a
+    close yet, and it would pass for the latest session.
+    """
     folder = Path(folder)
+    today = today or market_today()
     if not folder.is_dir():
         raise DataError(f"data folder not found: {folder}")
     price_file = next((folder / name for name in PRICE_FILES if (folder / name).exists()), None)
@@ -67,12 +75,14 @@ def read_folder(folder: Path | str) -> MarketData:
         raise DataError(f"{folder} has no {' / '.join(PRICE_FILES)}")
     prices = _read_table(price_file)
     row_offset = None if price_file.name.endswith(".parquet") else 2
-    validate_prices(prices, source=price_file.name, row_offset=row_offset)
+    validate_prices(prices, source=price_file.name, row_offset=row_offset, today=today)
     columns = ["date", "symbol", "close", *[c for c in OPTIONAL_FIELDS if c in prices.columns]]
     prices = prices[columns].assign(symbol=prices["symbol"].astype("str"))
     sectors = _read_sectors(folder / "sectors.csv") if (folder / "sectors.csv").exists() else None
     benchmark = (
-        _read_benchmark(folder / "benchmark.csv") if (folder / "benchmark.csv").exists() else None
+        _read_benchmark(folder / "benchmark.csv", today)
+        if (folder / "benchmark.csv").exists()
+        else None
     )
     data = MarketData.from_long(
         prices, sectors=sectors, benchmark=benchmark, source=f"folder {folder}"

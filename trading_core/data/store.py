@@ -102,7 +102,19 @@ class MarketStore:
                 f"market data in {self.root} does not match its manifest fingerprint "
                 f"({manifest['fingerprint']}): the store was modified outside alphapilot"
             )
-        return data if as_of is None else data.as_of(as_of)
+        if as_of is None:
+            return data
+        if pd.Timestamp(as_of) < data.first_date:
+            raise DataError(
+                f"no market data on or before {pd.Timestamp(as_of):%Y-%m-%d}: the store holds "
+                f"{data.first_date:%Y-%m-%d}..{data.last_date:%Y-%m-%d}"
+            )
+        return data.as_of(as_of)
+
+    def span(self) -> tuple[str, str]:
+        """The first and last stored sessions (`YYYY-MM-DD`), from the manifest."""
+        manifest = self.manifest()
+        return manifest["first_date"], manifest["last_date"]
 
     def update(self, incoming: MarketData, max_daily_jump: float | None = None) -> UpdateResult:
         """Merge a provider's data into the store; a no-op when nothing changed (idempotent).

@@ -1,10 +1,14 @@
 """Checks that market data is fit to trade on; each failure names the symbol, date and source row.
 
 `validate_prices` works on long rows (the only shape in which duplicates are visible);
-`validate_market_data` on the wide container every provider returns.
+`validate_market_data` on the wide container every provider returns. Both hold every symbol to
+SYMBOL_PATTERN, so no output file can carry a formula or markup in a symbol.
 """
 
 from __future__ import annotations
+
+import re
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -15,6 +19,11 @@ from trading_core.errors import DataError
 
 REQUIRED_COLUMNS = ("date", "symbol", "close")
 MIN_UNIVERSE = 2  # scores rank stocks against each other: one name has nothing to rank against
+SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,23}")
+SYMBOL_RULE = (
+    "letters, digits, '.', '-', '_' and '/', starting with a letter or digit, at most 24 characters"
+)
+CASH = "CASH"  # the cash row of current_positions.csv: no symbol may be called so, in any case
 
 
 def _where(source: str, row: int | None) -> str:
@@ -25,10 +34,38 @@ def _first(mask: pd.Series) -> int:
     return int(np.flatnonzero(mask.to_numpy())[0])
 
 
-def validate_prices(
-    prices: pd.DataFrame, source: str = "prices", row_offset: int | None = 2
+def symbol_problem(symbol: object) -> str | None:
+    """Why `symbol` cannot name a stock, in one line with the symbol repr'd (hostile characters
+    visible, cut at 40), or None when it can."""
+    text = "" if pd.isna(symbol) else str(symbol)
+    shown = repr(text) if len(text) <= 40 else f"{text[:40]!r}..."
+    if SYMBOL_PATTERN.fullmatch(text) is None:
+        return f"symbol {shown} is not allowed: use {SYMBOL_RULE}"
+    if text.upper() == CASH:
+        return f"symbol {shown} is reserved: {CASH} is the cash row of current_positions.csv"
+    return None
+
+
+def validate_symbols(
+    symbols: pd.Series | pd.Index, source: str, row_offset: int | None = None
 ) -> None:
-    """Reject empty data, missing columns, unparseable values, duplicates, bad closes, non-sessions.
+    """Refuse the first symbol (in order) that `symbol_problem` rejects, naming it and its row."""
+    values = pd.Series(symbols)
+    bad = [symbol for symbol in pd.unique(values) if symbol_problem(symbol)]
+    if bad:
+        pos = _first(values.isin(bad))
+        row = None if row_offset is None else pos + row_offset
+        raise DataError(f"{symbol_problem(values.iloc[pos])}{_where(source, row)}")
+
+
+def validate_prices(
+    prices: pd.DataFrame,
+    source: str = "prices",
+    row_offset: int | None = 2,
+    today: date | None = None,
+) -> None:
+    """Reject empty data, missing columns, bad symbols, unparseable values, duplicates, bad closes,
+    rows dated after `today` (when given: the market date in New York), non-sessions.
 
     `row_offset` maps a frame position to the row number a person sees in the file (2 for a CSV with
     a header line); None when rows have no meaningful number.
@@ -54,6 +91,7 @@ def validate_prices(
     if symbols.isna().any() or (symbols.astype("str").str.strip() == "").any():
         pos = _first(symbols.isna() | (symbols.astype("str").str.strip() == ""))
         raise DataError(f"symbol is empty{_where(source, row(pos))}")
+    validate_symbols(symbols, source, row_offset)
     for column in ("close", *OPTIONAL_FIELDS):
         if column not in prices.columns:
             continue
@@ -83,6 +121,12 @@ def validate_prices(
             f"{_where(source, row(pos))}"
         )
     normalized = dates.dt.tz_localize(None).dt.normalize() if dates.dt.tz else dates.dt.normalize()
+    if today is not None and (normalized > pd.Timestamp(today)).any():
+        pos = _first(normalized > pd.Timestamp(today))
+        raise DataError(
+            f"row for {symbols.iloc[pos]} is dated {normalized.iloc[pos]:%Y-%m-%d}, after today "
+            f"({today:%Y-%m-%d} in New York){_where(source, row(pos))}"
+        )
     off_session = ~normalized.isin(sessions())
     if off_session.any():
         pos = _first(off_session)
@@ -93,10 +137,13 @@ def validate_prices(
 
 
 def validate_market_data(data: MarketData) -> None:
-    """Reject no symbols, non-session dates, bad closes, gaps mid-history or in the benchmark."""
+    """Reject no symbols, bad symbols (in prices or sectors), non-session dates, bad closes, gaps
+    mid-history or in the benchmark."""
     close = data.close
     if close.empty or close.shape[1] == 0 or close.notna().sum().sum() == 0:
         raise DataError(f"{data.source} data has no prices: the universe is empty")
+    validate_symbols(close.columns, f"{data.source} data")
+    validate_symbols(data.sectors.index, f"sectors of {data.source} data")
     if not close.index.is_unique:
         dup = close.index[close.index.duplicated()][0]
         raise DataError(f"{data.source} data has the date {dup:%Y-%m-%d} twice")

@@ -1,7 +1,9 @@
 """The kill switch: stop trading after a large daily loss or a weak recent risk-adjusted return.
 
 `kill_switch` reads the account's equity curve (daily values, index: session dates) and trips on
-- `daily_loss`: the last daily return is below -`max_daily_loss_pct`;
+- `daily_loss`: the last daily return is a loss beyond `max_daily_loss_pct` (a gain never trips).
+  A loss of exactly the limit (970,000 after 1,000,000 at 3%) does not trip: like every limit of
+  the safety validator it holds up to a rounding tolerance of 1e-9;
 - `rolling_sharpe`: the annualized Sharpe ratio (risk-free rate 0, 252 sessions a year) of the last
   `lookback_sessions` daily returns is below `min_sharpe`; judged only once that many returns exist.
 
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 PERIODS_PER_YEAR = 252
+TOLERANCE = 1e-9  # rounding allowed on a limit (970000 / 1e6 - 1 is -0.030000000000000027)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def kill_switch(
         if len(returns) >= lookback_sessions
         else None
     )
-    if daily is not None and daily < -max_daily_loss_pct:
+    if daily is not None and daily < -max_daily_loss_pct - TOLERANCE:
         reason = "daily_loss"
     elif sharpe is not None and sharpe < min_sharpe:
         reason = "rolling_sharpe"

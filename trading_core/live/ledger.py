@@ -173,6 +173,14 @@ class LedgerInconsistent(LedgerError):
     """The stored state disagrees with the ledger's own history (names every difference)."""
 
 
+class LedgerMissing(LedgerError):
+    """No ledger where one is needed, or a missing/empty one where the home shows an account."""
+
+
+class StalePositions(LedgerError):
+    """A run was computed from positions the ledger no longer holds (another run changed them)."""
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One daily run as recorded; `note` explains a re-run that changed nothing (not stored)."""
@@ -210,6 +218,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def has_ledger(home: Home) -> bool:
+    """Whether the home has a ledger file with content (an empty file is no ledger)."""
+    path = home.live / LEDGER_FILE
+    return path.is_dir() or (path.is_file() and path.stat().st_size > 0)
+
+
+def account_traces(home: Home) -> list[str]:
+    """What in the home shows that an account was kept there: its history export, run folders."""
+    traces = []
+    if (home.live / PERFORMANCE_FILE).exists():
+        traces.append(PERFORMANCE_FILE)
+    days = [p for p in home.live.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]") if p.is_dir()]
+    if days:
+        traces.append(f"{len(days)} daily run folder(s)")
+    return traces
+
+
 class Ledger:
     """The paper account's positions, cash, runs, equity and kill switch in one SQLite file."""
 
@@ -237,12 +262,38 @@ class Ledger:
 
     @classmethod
     def at_home(
-        cls, home: Home, initial_capital: float, now: Callable[[], datetime] = utc_now
+        cls,
+        home: Home,
+        initial_capital: float,
+        now: Callable[[], datetime] = utc_now,
+        *,
+        create: bool = True,
     ) -> Ledger:
-        """The home's ledger; a new one opens with a hand-written current_positions.csv if any."""
+        """The home's ledger; with `create`, a new account in a home that has none yet.
+
+        A new account opens with a hand-written current_positions.csv if there is one. A ledger
+        that is missing or empty while the home shows an account (exports, run folders) is never
+        replaced by a new one: LedgerMissing says how to recover (`alphapilot account new`).
+        """
         path = home.live / LEDGER_FILE
+        if has_ledger(home):
+            return cls(path, initial_capital, now=now)
+        traces = account_traces(home)
+        if traces:
+            state = "empty" if path.exists() else "missing"
+            raise LedgerMissing(
+                f"the ledger {path} is {state} but the home holds an account "
+                f"({', '.join(traces)}): refusing to open a new all-cash account over it; restore "
+                f"{LEDGER_FILE} from a backup, or start a new account on purpose with "
+                "`alphapilot account new` (docs/DAILY_LIVE_OPERATIONS.md, 'The ledger is missing')"
+            )
+        if not create:
+            raise LedgerMissing(
+                f"no account in {home.root}: there is no ledger yet (the first `alphapilot daily` "
+                "run opens one)"
+            )
         opening = None
-        if not path.exists() and home.positions_file.exists():
+        if home.positions_file.exists():
             opening = load_positions(home.positions_file, initial_capital)
         return cls(path, initial_capital, opening=opening, now=now)
 
@@ -333,6 +384,7 @@ class Ledger:
         model_id: str = "",
         data_fingerprint: str = "",
         reason: str = "",
+        basis: Positions | None = None,
     ) -> RunRecord:
         """Record D's trade list, replacing a pending or blocked run of D, and apply it if `apply`.
 
@@ -340,7 +392,8 @@ class Ledger:
         `status` is `proposed` or `blocked` (then `reason` says why). A proposal that would sell
         more than `positions(before=D)` holds or overdraw its cash is refused. If D is already
         applied, nothing is recorded and the applied run comes back with a note comparing the
-        proposals.
+        proposals. `basis` is the positions the trades were computed from: when the ledger's
+        positions differ from it by now (another run was applied meanwhile), StalePositions.
         """
         _check_run_arguments(status, apply, reason)
         self.verify()
@@ -354,6 +407,8 @@ class Ledger:
             if apply:
                 _refuse_if_killed(db, run_date)
             before, cash = _current_state(db)
+            if basis is not None:
+                _refuse_if_stale(basis, before, cash, run_date)
             if status == PROPOSED:
                 _execute(before, cash, [r for r in rows if r["status"] == PROPOSED], run_date)
             marks = _marks(prices, sorted(set(before) | {r["symbol"] for r in rows}), run_date)
@@ -798,6 +853,27 @@ def _refuse_if_later_applied(db: sqlite3.Connection, run_date: date) -> None:
         raise LedgerError(
             f"cannot record a run for {run_date}: the run for {later} is already applied and "
             "the ledger moves forward in time only"
+        )
+
+
+def _refuse_if_stale(
+    basis: Positions, shares: dict[str, float], cash: float, run_date: date
+) -> None:
+    """Refuse a run whose trades were computed from positions other than the ledger's now."""
+    computed = {str(s): float(q) for s, q in basis.shares.items() if q != 0}
+    moved = sorted(
+        s
+        for s in set(computed) | set(shares)
+        if not math.isclose(
+            computed.get(s, 0.0), shares.get(s, 0.0), rel_tol=1e-12, abs_tol=SHARE_TOLERANCE
+        )
+    )
+    if moved or not math.isclose(basis.cash, cash, rel_tol=1e-12, abs_tol=1e-6):
+        changed = ", ".join(moved[:5]) + (" ..." if len(moved) > 5 else "") or "cash"
+        raise StalePositions(
+            f"the run for {run_date} was computed from positions the ledger no longer holds "
+            f"({changed} changed since: another run was applied meanwhile); nothing recorded, "
+            f"run {run_date} again"
         )
 
 

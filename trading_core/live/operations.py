@@ -44,10 +44,13 @@ class LivePortfolioManager:
         """Decide whether `run_date` can run: a session, not in the future, covered by the data."""
         if run_date > today:
             raise DataError(f"--date {run_date} is in the future (today is {today})")
+        if pd.Timestamp(run_date) < first_date:  # even a holiday: a date the data cannot cover
+            raise DataError(
+                f"{run_date} is before the data starts (the store holds "
+                f"{first_date:%Y-%m-%d}..{last_date:%Y-%m-%d})"
+            )
         if not is_trading_day(run_date):
             return Session(run_date, True, f"market closed on {run_date} ({run_date:%A})")
-        if pd.Timestamp(run_date) < first_date:
-            raise DataError(f"{run_date} is before the data starts ({first_date:%Y-%m-%d})")
         if pd.Timestamp(run_date) > last_date:
             raise DataError(
                 f"no market data for {run_date}: the store ends on {last_date:%Y-%m-%d}; "

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from trading_core.data.validation import CASH, symbol_problem
 from trading_core.errors import DataError
-
-CASH = "CASH"
+from trading_core.io import read_csv, to_csv
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,20 @@ def all_cash(capital: float) -> Positions:
 
 
 def load_positions(path: Path, initial_capital: float) -> Positions:
-    """Read positions; a missing file means all cash. Malformed content is a DataError."""
+    """Read positions; a missing file means all cash. Malformed content (a bad symbol, a
+    quantity that is not a non-negative number, a symbol twice) is a DataError."""
     if not path.exists():
         return all_cash(initial_capital)
     try:
-        table = pd.read_csv(path, dtype={"symbol": "str"})
+        table = read_csv(path, dtype={"symbol": "str"})
     except Exception as exc:
         raise DataError(f"cannot read positions file {path}: {exc}") from None
     if list(table.columns) != ["symbol", "quantity"]:
         raise DataError(f"positions file {path} must have columns symbol,quantity")
+    for pos, symbol in enumerate(table["symbol"]):
+        problem = None if symbol == CASH else symbol_problem(symbol)
+        if problem:
+            raise DataError(f"positions file {path} row {pos + 2}: {problem}")
     quantity = pd.to_numeric(table["quantity"], errors="coerce")
     for pos in np.flatnonzero(quantity.isna() | ~np.isfinite(quantity) | (quantity < 0)):
         raise DataError(
@@ -76,4 +81,4 @@ def positions_csv(positions: Positions) -> str:
     table = pd.concat(
         [table, pd.DataFrame({"symbol": [CASH], "quantity": [positions.cash]})], ignore_index=True
     )
-    return table.to_csv(index=False, lineterminator="\n")
+    return to_csv(table)

@@ -32,11 +32,9 @@ import numpy as np
 import pandas as pd
 
 from trading_core.data.validation import stale_symbols
-from trading_core.live.kill_switch import KillSwitchState, kill_switch
+from trading_core.live.kill_switch import TOLERANCE, KillSwitchState, kill_switch
 from trading_core.live.trade_generator import PROPOSED, turnover
 from trading_core.portfolio.caps import Caps
-
-TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,15 @@
 5. buys are scaled down so they never spend more than cash plus sell proceeds minus all costs;
 6. `estimate_costs`: commission and slippage from the one CostModel on each trade's notional.
 
+Forced exits (a delisted name sold at its last close) skip steps 1-4: they are sold in full, and
+their turnover comes out of the others' budget.
+
 Every candidate is returned with a `status`: `proposed` (goes ahead) or `skipped: <why>`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -79,12 +82,16 @@ class TradeGenerator:
         portfolio_value: float,
         cash: float | None = None,
         volume: pd.DataFrame | None = None,
+        forced_exits: Mapping[str, str] | None = None,
     ) -> pd.DataFrame:
         """All candidate trades (TRADE_COLUMNS), sells first, each `proposed` or `skipped: why`.
 
         `current_positions`: shares by symbol; `target_weights`: fractions of `portfolio_value`;
         `cash`: dollars, by default the value not held in positions at `current_prices`;
-        `volume`: shares per session (wide, ending at the run date), None when the data has none.
+        `volume`: shares per session (wide, ending at the run date), None when the data has none;
+        `forced_exits`: held names sold in full whatever their target, with the given reason (a
+        delisted name at its last close), outside steps 1-4: their turnover is taken from the
+        budget of the others, and no volume or trade-count limit holds them back.
         """
         held = current_positions[current_positions != 0]
         symbols = sorted(set(held.index) | set(target_weights[target_weights > 0].index))
@@ -93,30 +100,46 @@ class TradeGenerator:
             cash = portfolio_value - float((held * prices[held.index]).sum())
         target = target_weights.reindex(symbols).fillna(0.0).clip(lower=0.0)
         shares = held.reindex(symbols, fill_value=0.0)
+        forced = target.index.isin(list(forced_exits or {})) & (shares > 0).to_numpy()
+        target = target.where(~forced, 0.0)
+        exits = self._size(shares[forced], target[forced], prices[forced], portfolio_value)
+        exits = exits.assign(reason=exits["symbol"].map(forced_exits or {}))
+        shares, target, prices = shares[~forced], target[~forced], prices[~forced]
         trades = self._size(shares, target, prices, portfolio_value)
-        step = self.turnover_step(shares * prices / portfolio_value, target, turnover(trades))
+        step = self.turnover_step(
+            shares * prices / portfolio_value, target, turnover(trades), turnover(exits)
+        )
         if step < 1:
             trades = self._size(shares, target, prices, portfolio_value, step)
         trades = self.filter_small_trades(trades)
         trades = self.validate_liquidity(trades, volume)
         trades = self.limit_daily_trades(trades)
+        trades = pd.concat([exits, trades]) if len(exits) else trades
         trades = _with_notional(self._fit_cash(trades, cash), portfolio_value)
         trades = self.estimate_costs(trades)
         order = trades.assign(_buy=trades["side"] == "BUY").sort_values(["_buy", "symbol"])
         return order[TRADE_COLUMNS].reset_index(drop=True)
 
-    def turnover_step(self, current: pd.Series, target: pd.Series, rounded: float = 0.0) -> float:
+    def turnover_step(
+        self, current: pd.Series, target: pd.Series, rounded: float = 0.0, spent: float = 0.0
+    ) -> float:
         """The fraction of the way to `target` that fits `max_turnover` (1: all the way).
 
         `rounded`: the turnover of the whole move in the shares it rounds to, which can exceed the
-        weights' (a sell rounds down to whole shares). Funding from all cash is never limited; the
-        budget keeps a 5% margin.
+        weights' (a sell rounds down to whole shares); `spent`: turnover already taken by forced
+        exits. Funding from all cash is never limited; the budget keeps a 5% margin.
         """
         needed = float((target - current.reindex(target.index, fill_value=0.0)).abs().sum())
         needed = max(needed, rounded)
-        if self.max_turnover is None or not (current > 0).any() or needed <= self.max_turnover:
+        funding = not (current > 0).any() and not spent
+        if (
+            self.max_turnover is None
+            or funding
+            or needed + spent <= self.max_turnover
+            or not needed
+        ):
             return 1.0
-        return TURNOVER_MARGIN * self.max_turnover / needed
+        return TURNOVER_MARGIN * max(self.max_turnover - spent, 0.0) / needed
 
     def filter_small_trades(self, trades: pd.DataFrame) -> pd.DataFrame:
         """Skip proposed changes under `min_trade_size` of value; exits always go ahead in full."""
@@ -223,7 +246,12 @@ class TradeGenerator:
                 "status": PROPOSED,
             }
         )
-        return _with_notional(trades[trades["shares"] > 0], portfolio_value)
+        keep = trades["shares"] > 0
+        if step < 1:  # a name whose part of the way rounds to no whole share is held back: say so
+            stuck = ~keep & (np.abs(full - current_w) > 1e-12)
+            trades.loc[stuck, "status"] = "skipped: its partial step is under one share"
+            keep |= stuck
+        return _with_notional(trades[keep], portfolio_value)
 
     def _round(self, shares: np.ndarray) -> np.ndarray:
         """Whole shares (rounded down) unless fractional shares are allowed."""

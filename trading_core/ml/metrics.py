@@ -25,10 +25,11 @@ from scipy import stats
 NAN = float("nan")
 
 QUINTILES = 5
+MIN_NAMES = 5  # a daily IC needs this many scored and labeled names on the date
 
 
 def daily_ic(
-    scores: pd.Series, labels: pd.Series, rank: bool = True, min_names: int = 5
+    scores: pd.Series, labels: pd.Series, rank: bool = True, min_names: int = MIN_NAMES
 ) -> pd.Series:
     """Per-date (rank) correlation of `scores` and `labels`, both indexed by (date, symbol).
 

@@ -5,6 +5,13 @@ before it, separated by a purge gap of `horizon + embargo` sessions. Walk-forwar
 earlier sessions serve early stopping, tuning and the cross-validated metrics; the test period is
 never used for any of them. Each candidate is then fitted once on all pre-test sessions and scored
 on the test period: those out-of-sample figures are the ones candidates are compared on.
+
+Refusals, each one line naming the cause, checked before any work (`require_history`,
+`require_universe`) or right after evaluation (`require_defined_metrics`):
+- history shorter than the settings need (`research_history`: the test period, every fold, two
+  purge gaps, MIN_TRAIN_SESSIONS of training and the last label horizon);
+- fewer than MIN_NAMES symbols priced on every session: cross-sectional IC is undefined;
+- a candidate whose test-period rank IC is undefined (NaN): it cannot be compared or selected.
 """
 
 from __future__ import annotations
@@ -16,13 +23,76 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trading_core.errors import DataError
+from trading_core.errors import DataError, ModelError
 from trading_core.ml.cv import Split, holdout_split, walk_forward_splits
 from trading_core.ml.dataset import Dataset
-from trading_core.ml.metrics import daily_ic, evaluate_predictions
+from trading_core.ml.metrics import MIN_NAMES, daily_ic, evaluate_predictions
 from trading_core.ml.train import EnsembleModel, ModelTrainer, TrainedModel, rank_by_date
 
 Progress = Callable[[str], None]
+MIN_TRAIN_SESSIONS = 20  # labeled sessions the first walk-forward fold trains on, at least
+
+
+def research_history(
+    horizon: int, test_sessions: int, folds: int, validation_sessions: int, embargo: int = 0
+) -> tuple[int, str]:
+    """Sessions of data the research protocol needs, and the sum spelled out in settings' names.
+
+    Labels need `horizon` later sessions, so the labeled sessions are the data's less `horizon`.
+    """
+    gap = horizon + embargo
+    needed = test_sessions + folds * validation_sessions + 2 * gap + MIN_TRAIN_SESSIONS + horizon
+    why = (
+        f"modeling.test_sessions {test_sessions} + modeling.cv.folds {folds} x "
+        f"modeling.cv.validation_sessions {validation_sessions} + 2 purge gaps of {gap} "
+        f"(modeling.label_horizon {horizon} + modeling.cv.embargo_sessions {embargo}) + "
+        f"{MIN_TRAIN_SESSIONS} training sessions + modeling.label_horizon {horizon}"
+    )
+    return needed, why
+
+
+def fit_history(horizon: int) -> tuple[int, str]:
+    """Sessions a single fit on every labeled session needs (a model trained on the spot)."""
+    why = f"{MIN_TRAIN_SESSIONS} training sessions + modeling.label_horizon {horizon}"
+    return MIN_TRAIN_SESSIONS + horizon, why
+
+
+def require_history(sessions: pd.DatetimeIndex, needed: tuple[int, str], task: str) -> None:
+    """DataError naming the settings that need more history when `sessions` are too few."""
+    count, why = needed
+    if len(sessions) < count:
+        span = f" ({sessions[0]:%Y-%m-%d}..{sessions[-1]:%Y-%m-%d})" if len(sessions) else ""
+        raise DataError(
+            f"history too short for {task}: {why} need {count} sessions, the data has "
+            f"{len(sessions)}{span}; add history or lower these settings"
+        )
+
+
+def require_universe(close: pd.DataFrame) -> None:
+    """DataError when no session has MIN_NAMES priced symbols: every daily IC would be NaN."""
+    priced = close.notna().sum(axis=1)
+    most = int(priced.max()) if len(priced) else 0
+    if most < MIN_NAMES:
+        names = ", ".join(map(str, close.columns[close.notna().any()])) or "none"
+        raise DataError(
+            f"universe too small to train: at most {most} symbol(s) priced on any session "
+            f"({names}); cross-sectional IC and quintile metrics need at least {MIN_NAMES}"
+        )
+
+
+def require_defined_metrics(results: list[CandidateResult], dataset: Dataset) -> None:
+    """ModelError naming the first candidate whose test-period rank IC is undefined (NaN)."""
+    for result in results:
+        if not pd.isna(result.test_metrics.get("rank_ic", np.nan)):
+            continue
+        joined = pd.DataFrame({"score": result.test_predictions, "label": dataset.labels}).dropna()
+        names = joined.groupby(level="date").size()
+        most = int(names.max()) if len(names) else 0
+        raise ModelError(
+            f"candidate {result.name} has undefined (NaN) test-period metrics: no test session "
+            f"has {MIN_NAMES} scored and labeled names with differing scores (at most {most} "
+            "names on one session); nothing was saved"
+        )
 
 
 @dataclass(frozen=True)
@@ -60,7 +130,10 @@ def plan_research(
     """Split the labeled sessions into folds, a pre-test window and the test period."""
     dates = dataset.labeled_dates
     gap = dataset.horizon + embargo
-    needed = test_sessions + gap + folds * validation_sessions + gap + 20
+    needed = (
+        research_history(dataset.horizon, test_sessions, folds, validation_sessions, embargo)[0]
+        - dataset.horizon
+    )
     if len(dates) < needed:
         raise DataError(
             f"not enough history for research: {len(dates)} labeled sessions, need at least "
