@@ -122,7 +122,10 @@ def test_a_forced_exit_is_sold_in_full_past_every_trade_limit():
     )
     a = trades.set_index("symbol").loc["A"]
     assert (a["side"], a["shares"], a["status"], a["reason"]) == ("SELL", 1000.0, PROPOSED, reason)
-    assert (trades["symbol"] == "A").all()  # A's third of the account spent the 20% budget
+    # A's third of the account spent the 20% budget: the others are held back, and say why
+    others = trades.set_index("symbol").drop("A")
+    assert set(others.index) == {"B", "C"}
+    assert (others["status"] == "skipped: max_turnover leaves it less than one share").all()
 
 
 def test_a_forced_exit_takes_its_turnover_from_the_others_budget():

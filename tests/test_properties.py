@@ -206,7 +206,7 @@ SHORT_OF_CASH = (
 
 # One $1 share in a $1 account, to be sold under a 50% turnover budget: the partial step (0.475
 # of a share) rounds toward the holding, to no trade at all, and the name was left above its
-# target with no row saying why. It is now listed as skipped for its sub-share step.
+# target with no row saying why. It is now listed as skipped for max_turnover.
 SUB_SHARE_STEP = (
     TradeGenerator(CostModel(5.0, 5.0), min_trade_size=0.0, max_turnover=0.5),
     Account(

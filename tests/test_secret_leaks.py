@@ -18,7 +18,12 @@ from pathlib import Path
 
 import pytest
 from test_notifications import Webhook, free_port
-from test_security import Relay, every, stored_bytes
+from test_security import (  # noqa: F401  (clean_environment: an autouse fixture)
+    Relay,
+    clean_environment,
+    prefect_records,
+    stored_bytes,
+)
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -32,14 +37,6 @@ PATH_TOKEN = "qv8PATHtoken6nXXXXXXXX"  # the last segment of a Slack-style webho
 SMTP_TOKEN = "qv8SMTPpassword7p"  # the SMTP password
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    """No ALPHAPILOT variables from the machine running the tests leak into them."""
-    for name in list(os.environ):
-        if name.startswith("ALPHAPILOT"):
-            monkeypatch.delenv(name)
 
 
 # --- the redaction rules ------------------------------------------------------------------------
@@ -147,43 +144,6 @@ def test_a_failed_post_names_no_part_of_the_webhook_url(url):
 
 
 # --- through the CLI: a failed run whose failure alert cannot be delivered -----------------------
-
-
-def prefect_records(home: Path) -> dict[str, str]:
-    """What the Prefect server kept of the flow runs of `home`: runs, task runs, states, logs."""
-    from prefect import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterId,
-        LogFilter,
-        LogFilterFlowRunId,
-    )
-    from prefect.logging.handlers import APILogWorker
-
-    APILogWorker.drain_all(timeout=10)
-    records: dict[str, str] = {}
-    with get_client(sync_client=True) as client:
-        runs = [r for r in every(client.read_flow_runs) if r.parameters.get("home") == str(home)]
-        ids = [run.id for run in runs]
-        task_runs = every(
-            client.read_task_runs, flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids))
-        )
-        for run in runs:
-            records[f"flow run {run.id}"] = run.model_dump_json()
-            for state in client.read_flow_run_states(run.id):
-                records[f"flow run state {state.id}"] = state.model_dump_json()
-        for run in task_runs:
-            records[f"task run {run.id}"] = run.model_dump_json()
-            for state in client.read_task_run_states(run.id):
-                records[f"task run state {state.id}"] = state.model_dump_json()
-        logs = every(
-            client.read_logs, log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids))
-        )
-        records.update({f"log {log.id}": log.message for log in logs})
-    failed_sends = [r for r in task_runs if r.name.startswith("send-notification") and r.state]
-    assert runs and any(r.state.is_failed() for r in failed_sends)  # the delivery did fail
-    assert any("NOT delivered" in log.message for log in logs)
-    return records
 
 
 def prefect_database() -> Path:

@@ -249,7 +249,7 @@ class TradeGenerator:
         keep = trades["shares"] > 0
         if step < 1:  # a name whose part of the way rounds to no whole share is held back: say so
             stuck = ~keep & (np.abs(full - current_w) > 1e-12)
-            trades.loc[stuck, "status"] = "skipped: its partial step is under one share"
+            trades.loc[stuck, "status"] = "skipped: max_turnover leaves it less than one share"
             keep |= stuck
         return _with_notional(trades[keep], portfolio_value)
 
