@@ -174,15 +174,7 @@ def test_no_secret_form_leaks_from_a_failed_delivery(form, tmp_path, caplog, cap
         notifications = {
             "slack_webhook_url": template.format(token=token, port=slack.server.server_port),
             "timeout_seconds": 5,
-            "email": {
-                "host": relay.controller.hostname,
-                "port": relay.controller.port,
-                "security": "none",
-                "username": "alphapilot",
-                "password": SMTP_TOKEN,
-                "sender": "alphapilot@example.com",
-                "recipients": ["ops@example.com"],
-            },
+            "email": relay.email_settings(password=SMTP_TOKEN),
         }
         orchestration = {"retries": 0, "retry_delay_seconds": 0}
         config.write_text(

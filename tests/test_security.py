@@ -89,6 +89,18 @@ class Relay:
         self.passwords.append(password)
         return AuthResult(success=self.accept and password == SMTP_TOKEN, handled=False)
 
+    def email_settings(self, **extra: object) -> dict[str, object]:
+        """The `notifications.email` settings that send through this relay (plus `extra`)."""
+        return {
+            "host": self.controller.hostname,
+            "port": self.controller.port,
+            "security": "none",
+            "username": "alphapilot",
+            "sender": "alphapilot@example.com",
+            "recipients": ["ops@example.com"],
+            **extra,
+        }
+
     def close(self) -> None:
         self.controller.stop()
 
@@ -272,14 +284,7 @@ def test_secrets_appear_in_no_output_on_success_failure_and_failed_delivery(
             "slack_webhook_url": slack.url,
             "daily_summary": True,
             "timeout_seconds": 5,
-            "email": {
-                "host": relay.controller.hostname,
-                "port": relay.controller.port,
-                "security": "none",
-                "username": "alphapilot",
-                "sender": "alphapilot@example.com",
-                "recipients": ["ops@example.com"],
-            },
+            "email": relay.email_settings(),
         },
     )
     monkeypatch.setenv("ALPHAPILOT__NOTIFICATIONS__EMAIL__PASSWORD", SMTP_TOKEN)
