@@ -1,7 +1,5 @@
 """Flow: train the candidates, backtest every model x optimizer, select, promote to production."""
 
-from __future__ import annotations
-
 from datetime import date
 
 from prefect import flow, get_run_logger

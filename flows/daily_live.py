@@ -1,7 +1,5 @@
 """Flow: trade recommendations for one session, from stored data to report (dry-run by default)."""
 
-from __future__ import annotations
-
 from datetime import date
 
 from prefect import flow, get_run_logger

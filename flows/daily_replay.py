@@ -9,8 +9,6 @@ kill switch build up as they would have live. A blocked session does not stop th
 sends an alert of its own: the replay fails at the end, and its failure alert names the blocked days.
 """
 
-from __future__ import annotations
-
 from datetime import date
 
 from prefect import flow, get_run_logger

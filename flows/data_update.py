@@ -1,7 +1,5 @@
 """Flow: bring the local market-data store up to date from the configured provider."""
 
-from __future__ import annotations
-
 from prefect import flow, get_run_logger
 
 from settings import load_settings

@@ -1,7 +1,5 @@
 """Flow: train every candidate model, compare them out of sample, save them and the comparison."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import date
 
