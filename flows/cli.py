@@ -1,27 +1,116 @@
-"""The `alphapilot` command line: each command runs a Prefect flow ad hoc and exits non-zero with a
-one-line reason on failure (the traceback goes to the home's log file, flows/logfile.py)."""
+"""The `alphapilot` command line: each command runs a Prefect flow ad hoc.
+
+Every failure, before or inside a flow, ends in one line on stderr, `error: <what is wrong>
+(details: <home>/logs/alphapilot.log)`; the traceback goes to that log file (flows/logfile.py).
+The exit code says what kind of failure it was (`exit_code`, the one place that decides):
+
+    0   ok (a market-closed day included)
+    1   trades blocked or trading halted (SafetyViolation: safety checks, kill switch)
+    2   usage error (an unknown option, a bad date, options that exclude each other)
+    3   data, model or configuration error (DataError, ModelError, ConfigError, bad input files)
+    4   the home is busy or the paper account needs attention (HomeBusy, LedgerError and its
+        kinds: LedgerMissing, LedgerInconsistent, StalePositions, ApprovalRefused)
+    5   a file cannot be read or written (OSError: full disk, read-only home, permissions)
+    70  unexpected internal error (a bug: the log file has the traceback)
+    130 interrupted (Ctrl-C)
+
+`--json` (daily, select, train, data update) prints exactly one JSON object on stdout, the
+outcome with its `status`, paths and figures, or on failure `{"status": "error" | "blocked",
+"error", "exit_code", "log"}`; everything else goes to stderr.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from enum import IntEnum
+from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
+from typer.core import TyperGroup
 
 import tasks  # noqa: F401  (offline, no-telemetry Prefect environment before Prefect loads)
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from settings import Settings
 
 DEMO_TUNING_TRIALS = 8
+# the out-of-sample columns of training_comparison.csv that `train` shows
+COMPARED = [
+    "rank_ic",
+    "ic",
+    "rank_icir",
+    "rank_ic_t_stat",
+    "hit_rate",
+    "top_minus_bottom",
+    "top_quintile_sharpe",
+    "cv_rank_ic",
+]
+# the daily run's `--json` status, from the ledger's record of the run (a blocked run raises)
+ACCOUNT_STATUS = {"applied": "applied", "proposed": "awaiting_approval"}
+
+
+class ExitCode(IntEnum):
+    """The process exit codes, as the module docstring and README's "Exit codes" list them."""
+
+    OK = 0
+    BLOCKED = 1
+    USAGE = 2
+    INPUT = 3
+    ACCOUNT = 4
+    IO = 5
+    INTERNAL = 70
+    INTERRUPTED = 130
+
+
+def exit_code(error: BaseException) -> ExitCode:
+    """The exit code for a failure, by the kind of error (most specific first)."""
+    from trading_core.errors import AlphapilotError, SafetyViolation
+    from trading_core.home_lock import HomeBusy, HomeNotWritable
+    from trading_core.live.ledger import LedgerError
+
+    by_kind: list[tuple[type[BaseException] | tuple[type[BaseException], ...], ExitCode]] = [
+        (SafetyViolation, ExitCode.BLOCKED),
+        ((HomeBusy, LedgerError), ExitCode.ACCOUNT),
+        ((HomeNotWritable, OSError), ExitCode.IO),
+        (AlphapilotError, ExitCode.INPUT),  # DataError, ModelError, ConfigError and the like
+        (KeyboardInterrupt, ExitCode.INTERRUPTED),
+    ]
+    return next((code for kind, code in by_kind if isinstance(error, kind)), ExitCode.INTERNAL)
+
+
+class _Invocation:
+    """What a failing command needs to answer: JSON or not, and the home whose log to name."""
+
+    json = False
+    home: Path | None = None
+
+
+class _OneLineErrors(TyperGroup):
+    """Any exception a command lets through ends as one `error:` line and its exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # an ending, or a usage error
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            _refuse(_reason(exc), exit_code(exc))
+
 
 app = typer.Typer(
-    help="alphapilot: ML equity trading recommendations orchestrated by Prefect (dry-run only).",
+    cls=_OneLineErrors,
+    help="alphapilot: ML equity trading recommendations orchestrated by Prefect, on a paper "
+    "account (dry run: no broker is involved).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -34,6 +123,10 @@ account_app = typer.Typer(
     help="The paper account: start a new one on purpose.", no_args_is_help=True
 )
 app.add_typer(account_app, name="account")
+automations_app = typer.Typer(
+    help="Prefect Automations: alerts for a missed or stuck daily run.", no_args_is_help=True
+)
+app.add_typer(automations_app, name="automations")
 
 HomeOption = Annotated[
     Optional[Path],
@@ -49,38 +142,111 @@ ConfigOption = Annotated[
         "--config", help="YAML settings file layered over the defaults (env ALPHAPILOT_CONFIG)."
     ),
 ]
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print one JSON object with the outcome (status, paths, figures) on stdout, "
+        "nothing else; log lines stay on stderr.",
+    ),
+]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"alphapilot {version('alphapilot')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _start(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Each command starts with no log file and plain (not JSON) answers."""
+    from flows.logfile import stop_logging
+
+    stop_logging()
+    _Invocation.json, _Invocation.home = False, None
 
 
 def _run(step):
-    """Run `step`, turning any failure into one line on stderr and a non-zero exit.
+    """Run `step` with Prefect's console showing log lines without their tracebacks.
 
-    The line names the cause; the traceback goes to the home's log file, which the line names
-    (the console's log lines carry no tracebacks).
+    A failure ends the command in one line on stderr and its exit code (`_OneLineErrors`).
     """
     from flows.logfile import quiet_console
+
+    quiet_console()
+    return step()
+
+
+def _reason(exc: BaseException) -> str:
+    """The one line naming a failure: `Kind: message`, the file for an OSError, `unexpected`
+    for a bug (secrets in URLs redacted)."""
     from trading_core.errors import AlphapilotError
     from trading_core.redaction import redact
 
-    quiet_console()
-    try:
-        return step()
-    except AlphapilotError as exc:
-        _refuse(f"{type(exc).__name__}: {redact(str(exc))}", 1)
-    except OSError as exc:  # a read-only home, a full disk, a missing permission
-        _refuse(redact(_os_error(exc)), 1)
-    except Exception as exc:  # an unexpected failure: still one line here, details in the log
-        _refuse(f"unexpected {type(exc).__name__}: {redact(str(exc))}", 2)
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, AlphapilotError):
+        return f"{type(exc).__name__}: {redact(str(exc))}"
+    if isinstance(exc, OSError):  # a read-only home, a full disk, a missing permission
+        return redact(_os_error(exc))
+    return f"unexpected {type(exc).__name__}: {redact(str(exc))}"
 
 
-def _refuse(reason: str, code: int) -> None:
-    """Log the exception being handled to the log file, print `error: reason` and exit `code`."""
-    from flows.logfile import current_log, record_failure
+def _refuse(reason: str, code: int) -> NoReturn:
+    """Log the exception being handled to the log file, print `error: reason` and exit `code`.
 
+    The log file is the home's, also when the failing command created the home; with --json,
+    stdout gets the failure as the command's one JSON object.
+    """
+    from flows.logfile import current_log, log_to, record_failure
+
+    if current_log() is None and _Invocation.home is not None:
+        log_to(_Invocation.home)
     record_failure(f"error: {reason}")
     log = current_log()
     details = f" (details: {log})" if log is not None else ""
     typer.secho(f"error: {reason}{details}", fg="red", err=True)
-    raise typer.Exit(code) from None
+    if _Invocation.json:
+        status = "blocked" if code == ExitCode.BLOCKED else "error"
+        _emit({"status": status, "error": reason, "exit_code": int(code), "log": log})
+    raise typer.Exit(int(code)) from None
+
+
+def _reply(outcome: dict[str, Any], show: Callable[[], None]) -> None:
+    """A command's outcome: one JSON object on stdout with --json, else `show()` for a person."""
+    if _Invocation.json:
+        _emit(outcome)
+    else:
+        show()
+
+
+def _emit(outcome: dict[str, Any]) -> None:
+    typer.echo(json.dumps(_plain(outcome), default=str))
+
+
+def _plain(value: Any) -> Any:
+    """`value` with numpy scalars as Python numbers and NaN/infinity as null (strict JSON)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _os_error(exc: OSError) -> str:
@@ -106,6 +272,7 @@ def _check_settings(config: Path | None, home: Path | None) -> Settings:
     from settings import load_settings
 
     settings = _run(lambda: load_settings(_str(config), _str(home)))
+    _Invocation.home = settings.home
     log_to(settings.home)
     return settings
 
@@ -115,28 +282,45 @@ def data_update_cmd(
     provider: Annotated[
         Optional[str],
         typer.Option(
-            help="bundled | synthetic | folder (default: data.provider from the settings)."
+            help="bundled | synthetic | folder (default: data.provider if your settings set "
+            "it, else the source recorded in the home, else bundled)."
         ),
     ] = None,
     path: Annotated[
         Optional[Path], typer.Option(help="Data folder for the folder provider.")
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Replace the store's data if it comes from another source."),
+    ] = False,
     home: HomeOption = None,
     config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Update the local market-data store (incremental and idempotent)."""
-    _check_settings(config, home)
+    """Update the local market-data store (incremental and idempotent) from its source."""
+    _Invocation.json = as_json
+    settings = _check_settings(config, home)
+    from dataclasses import asdict
+
     from flows.data_update import data_update
+    from trading_core.home import Home
 
     result = _run(
         lambda: data_update(
-            provider=provider, path=_str(path), home=_str(home), config=_str(config)
+            provider=provider,
+            path=_str(path),
+            replace=replace,
+            home=_str(home),
+            config=_str(config),
         )
     )
-    state = "updated" if result.changed else "unchanged"
-    typer.echo(
-        f"market data {state}: {result.symbols} symbols, {result.first_date}.."
-        f"{result.last_date}, fingerprint {result.fingerprint}"
+    state = "replaced" if result.replaced else "updated" if result.changed else "unchanged"
+    _reply(
+        {"status": "ok", **asdict(result), "store": Home(settings.home).data},
+        lambda: typer.echo(
+            f"market data {state} from {result.source}: {result.symbols} symbols, "
+            f"{result.first_date}..{result.last_date}, fingerprint {result.fingerprint}"
+        ),
     )
 
 
@@ -175,8 +359,10 @@ def select_cmd(
     ] = None,
     home: HomeOption = None,
     config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Champion selection: train the candidates, compare out of sample, promote the best."""
+    _Invocation.json = as_json
     _check_settings(config, home)
     from flows.champion_selection import champion_selection
 
@@ -185,7 +371,29 @@ def select_cmd(
             as_of=as_of.date() if as_of else None, home=_str(home), config=_str(config)
         )
     )
-    _print_champion(result)
+    _reply(_selection_outcome(result), lambda: _print_champion(result))
+
+
+def _selection_reports(result: dict) -> dict[str, str]:
+    """The selection report to open (HTML) and its Markdown twin, written side by side."""
+    from trading_core.selection.outputs import HTML_FILE
+
+    markdown = Path(result["report"])
+    return {"report": str(markdown.with_name(HTML_FILE)), "report_markdown": str(markdown)}
+
+
+def _selection_outcome(result: dict) -> dict[str, Any]:
+    champion = result["champion"]
+    chosen = ("combination", "model", "optimizer", "trained_through", "reason", "metadata_path")
+    return {
+        "status": "ok",
+        "champion": None if champion is None else {k: champion.get(k) for k in chosen},
+        "trials": result["trials"],
+        "baseline_sharpe": result["baseline_sharpe"],
+        "ranking": [{**entry, "passed": not entry["failures"]} for entry in result["ranking"][:10]],
+        "failed": result["failed"],
+        **_selection_reports(result),
+    }
 
 
 def _print_champion(result: dict) -> None:
@@ -209,7 +417,7 @@ def _print_champion(result: dict) -> None:
             f"champion: {champion['combination']} (trained through "
             f"{champion['trained_through']}) -> {champion['metadata_path']}"
         )
-    typer.echo(f"report: {result['report']}")
+    typer.echo(f"report: {_selection_reports(result)['report']}")
 
 
 @app.command("train")
@@ -220,35 +428,29 @@ def train_cmd(
     ] = None,
     home: HomeOption = None,
     config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Train, tune and evaluate every candidate out of sample; print the comparison table."""
+    _Invocation.json = as_json
     _check_settings(config, home)
     from flows.training import train_candidates_flow
+    from trading_core.io import read_csv
 
     path = _run(
         lambda: train_candidates_flow(
             as_of=as_of.date() if as_of else None, home=_str(home), config=_str(config)
         )
     )
-    _print_comparison(path)
-
-
-def _print_comparison(path: str) -> None:
-    from trading_core.io import read_csv
-
     table = read_csv(path).set_index("model")
-    shown = [
-        "rank_ic",
-        "ic",
-        "rank_icir",
-        "rank_ic_t_stat",
-        "hit_rate",
-        "top_minus_bottom",
-        "top_quintile_sharpe",
-        "cv_rank_ic",
-    ]
+    _reply(
+        {"status": "ok", "comparison": path, "models": table[COMPARED].to_dict(orient="index")},
+        lambda: _print_comparison(table, path),
+    )
+
+
+def _print_comparison(table: pd.DataFrame, path: str) -> None:
     typer.echo("test period (never tuned on):")
-    typer.echo(table[shown].to_string(float_format=lambda v: f"{v:+.4f}"))
+    typer.echo(table[COMPARED].to_string(float_format=lambda v: f"{v:+.4f}"))
     typer.echo(f"comparison: {path}")
 
 
@@ -264,7 +466,8 @@ def daily_cmd(
         bool,
         typer.Option(
             "--dry-run/--live",
-            help="Recommendations only (the default); --live is refused: no broker adapter exists.",
+            help="Paper trading, no broker involved (the default); --live is refused: no broker "
+            "adapter exists.",
         ),
     ] = True,
     replay_from: Annotated[
@@ -283,15 +486,21 @@ def daily_cmd(
     ] = None,
     home: HomeOption = None,
     config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Daily live run: scores, regime, target portfolio, trades, safety checks and report.
 
+    The trades are applied to the paper account at once, or wait for `alphapilot approve` when
+    live.require_manual_approval is set; a blocked run applies nothing (exit code 1).
     With --from (and --to), replays the daily run over past sessions as of each date.
     """
+    _Invocation.json = as_json
+    if replay_from is not None and run_date is not None:
+        _fail("use either --date or --from/--to, not both")
+    if replay_to is not None and replay_from is None:
+        _fail("--to needs --from")
     _check_settings(config, home)
     if replay_from is not None:
-        if run_date is not None:
-            _fail("use either --date or --from/--to, not both")
         from flows.daily_replay import daily_replay
 
         summary = _run(
@@ -302,10 +511,13 @@ def daily_cmd(
                 config=_str(config),
             )
         )
-        typer.echo(f"replayed {summary['sessions']} sessions {summary['first']}..{summary['last']}")
+        _reply(
+            {"status": "ok", **summary},
+            lambda: typer.echo(
+                f"replayed {summary['sessions']} sessions {summary['first']}..{summary['last']}"
+            ),
+        )
         return
-    if replay_to is not None:
-        _fail("--to needs --from")
     from flows.daily_live import daily_live
 
     result = _run(
@@ -316,12 +528,12 @@ def daily_cmd(
             config=_str(config),
         )
     )
-    _print_daily(result)
+    _reply(_daily_outcome(result), lambda: _print_daily(result))
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(1)
+def _fail(message: str) -> NoReturn:
+    """A usage error: the options given do not go together."""
+    _refuse(message, ExitCode.USAGE)
 
 
 @contextmanager
@@ -331,7 +543,10 @@ def _locked(config: Path | None, home: Path | None, command: str) -> Iterator[Se
 
     settings = _check_settings(config, home)
     if not Path(settings.home).is_dir():
-        _fail(f"no alphapilot home at {settings.home}: nothing to {command.split()[0]}")
+        _refuse(
+            f"no alphapilot home at {settings.home}: nothing to {command.split()[0]}",
+            ExitCode.INPUT,
+        )
     lock = home_lock(settings, command, on_wait=lambda message: typer.echo(message, err=True))
     _run(lock.__enter__)
     try:
@@ -435,6 +650,14 @@ def account_new_cmd(
     )
 
 
+def _daily_outcome(result: dict) -> dict[str, Any]:
+    """The daily run for scripts: `market_closed`, `applied` or `awaiting_approval` (a blocked
+    run is a failure, exit code 1), the figures and the files."""
+    if result.get("market_closed"):
+        return {"status": "market_closed", **result}
+    return {"status": ACCOUNT_STATUS[result["ledger_status"]], **result}
+
+
 def _print_daily(result: dict) -> None:
     if result.get("market_closed"):
         typer.echo(result["reason"])
@@ -444,8 +667,12 @@ def _print_daily(result: dict) -> None:
         f"{result['trades_proposed']} trades, turnover {result['turnover']:.1%}, "
         f"estimated cost {result['estimated_cost']:,.2f}"
     )
-    if result.get("ledger_status") == "proposed":
-        typer.echo(f"awaiting approval: alphapilot approve --date {result['date']}")
+    from trading_core.reporting.daily import paper_account_outcome
+
+    outcome = paper_account_outcome(
+        result["ledger_status"], result["date"], result["trades_proposed"]
+    )
+    typer.echo(f"paper account: {outcome}")
     for name, path in result["files"].items():
         typer.echo(f"  {name:<22} {path}")
 
@@ -500,6 +727,48 @@ def serve_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
     when = ", ".join(f"{name} '{cron}'" for name, cron in CRON.items())
     typer.echo(f"serving {when} ({TIMEZONE}) on {url}; Ctrl-C stops and pauses them")
     _run(lambda: serve_flows(home=home, config=config))
+
+
+@automations_app.command("create")
+def automations_create_cmd(
+    home: HomeOption = None,
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the definitions; create nothing.")
+    ] = False,
+) -> None:
+    """Create the daily-live alerts on the Prefect server, or replace them (needs a server).
+
+    One alerts when a daily-live run has not completed orchestration.daily_deadline_minutes after
+    its start (late, stuck, failed), one when nothing serves the deployment. Both post to the
+    Slack webhook of your settings through the Prefect notification block `alphapilot-slack`.
+    """
+    settings = _check_settings(config, home)
+    from uuid import UUID
+
+    from prefect.settings import get_current_settings
+
+    from deployments.automations import (
+        BLOCK_NAME,
+        create_automations,
+        daily_automations,
+        require_alert_channel,
+    )
+    from deployments.serve import require_prefect_server
+
+    if dry_run:
+        for automation in daily_automations(settings, UUID(int=0)):
+            typer.echo(automation.model_dump_json(indent=2, exclude={"id"}))
+        typer.echo(f"(block_document_id: the notification block {BLOCK_NAME!r}, not created)")
+        return
+    _run(lambda: require_alert_channel(settings))
+    _run(require_prefect_server)
+    for automation in _run(lambda: create_automations(settings)):
+        typer.echo(f"{automation.name} ({automation.id}): {automation.description}")
+    typer.echo(
+        f"alerts go to Slack through the notification block {BLOCK_NAME!r}; "
+        f"see them in the UI under Automations: {get_current_settings().ui_url}/automations"
+    )
 
 
 def main() -> None:

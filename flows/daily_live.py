@@ -1,5 +1,6 @@
 """Flow: trade recommendations for one session, from stored data to report (dry-run by default)."""
 
+from dataclasses import replace
 from datetime import date
 
 from prefect import flow, get_run_logger
@@ -22,7 +23,7 @@ from tasks.live import (
     score_universe,
     since_release,
 )
-from tasks.notify import alert_on_failure, mark_alerted, notify
+from tasks.notify import alert_on_failure, current_run_link, mark_alerted, notify
 from tasks.reporting import publish_daily
 from tasks.research import build_features, has_champion, load_champion
 from trading_core.alerts import Alert, daily_summary_alert, kill_switch_alert, safety_block_alert
@@ -130,13 +131,15 @@ def run_session(
         equity_curve=curve,
     )
     record = record_in_ledger(run, settings)  # the ledger first: files are derived from it
+    run = replace(run, ledger_status=record.status)  # the report says what the account did
     published = {**publish_daily(run, settings), "ledger_status": record.status}
     report = published["files"]["report.html"]
     alert = day_alert(run, report, settings.notifications.daily_summary) if alerts else None
     delivered = notify(alert, settings) if alert else False
     if not verdict.passed:
         error = SafetyViolation(
-            f"trades for {session} BLOCKED: {'; '.join(verdict.violations)} (report: {report})"
+            f"trades for {session} BLOCKED, nothing applied to the paper account: "
+            f"{'; '.join(verdict.violations)} (report: {report})"
         )
         raise mark_alerted(error) if delivered else error  # alerted: the failure hook stays quiet
     return published
@@ -146,9 +149,11 @@ def day_alert(run: DailyRun, report: str, summary: bool) -> Alert | None:
     """The session's one message, if any: kill switch engaged, trades blocked, or the summary.
 
     The kill switch engaging blocks the day too; its alert lists the violations, so one event
-    makes one message. An alert carries the day's figures, so no summary follows it.
+    makes one message. An alert carries the day's figures, so no summary follows it, the report's
+    path and, when the run has a page in the Prefect UI, its link.
     """
     kill, verdict, figures = run.kill_switch, run.verdict, run.summary()
+    link = current_run_link()
     if kill is not None and kill.halted and kill.engaged_since == run.session:
         today = kill.today
         return kill_switch_alert(
@@ -159,8 +164,9 @@ def day_alert(run: DailyRun, report: str, summary: bool) -> Alert | None:
             today.detail,
             verdict.violations,
             report,
+            link,
         )
     if not verdict.passed:
         key = {k: figures[k] for k in ("turnover", "estimated_cost", "exposure", "portfolio_value")}
-        return safety_block_alert(run.session, verdict.violations, key, report)
-    return daily_summary_alert(figures, report) if summary else None
+        return safety_block_alert(run.session, verdict.violations, key, report, link)
+    return daily_summary_alert(figures, report, link) if summary else None

@@ -12,13 +12,13 @@ sends an alert of its own: the replay fails at the end, and its failure alert na
 from datetime import date
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from flows.daily_live import run_session
 from settings import Settings, load_settings
 from tasks.components import home_lock
 from tasks.data import load_market_data
 from tasks.notify import alert_on_failure
+from tasks.progress import ProgressTracker
 from tasks.research import build_features, load_champion
 from trading_core.data.calendar import sessions_between
 from trading_core.data.store import MarketStore
@@ -70,24 +70,25 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
     model, model_info, warnings = load_champion(
         dataset.as_of(first), data.as_of(first), settings, before=first.date()
     )
-    progress = create_progress_artifact(0.0, description=f"daily replay {start}..{end}")
     results, blocked = [], []
-    for i, day in enumerate(days, 1):
-        try:
-            result = run_session(
-                day.date(),
-                data.as_of(day),
-                dataset.as_of(day),
-                model,
-                model_info,
-                warnings,
-                settings,
-                alerts=False,  # one failure alert at the end names the blocked days
-            )
-            results.append(result)
-        except SafetyViolation as exc:
-            blocked.append({"date": f"{day:%Y-%m-%d}", "reason": str(exc)})
-        update_progress_artifact(progress, 100.0 * i / len(days))
+    described = f"daily replay {days[0]:%Y-%m-%d}..{days[-1]:%Y-%m-%d}"
+    with ProgressTracker(described, len(days), unit="sessions") as progress:
+        for day in days:
+            try:
+                result = run_session(
+                    day.date(),
+                    data.as_of(day),
+                    dataset.as_of(day),
+                    model,
+                    model_info,
+                    warnings,
+                    settings,
+                    alerts=False,  # one failure alert at the end names the blocked days
+                )
+                results.append(result)
+            except SafetyViolation as exc:
+                blocked.append({"date": f"{day:%Y-%m-%d}", "reason": str(exc)})
+            progress.advance()
     logger.info("replayed %d sessions; %d blocked", len(days), len(blocked))
     summary = {
         "sessions": len(days),

@@ -1,4 +1,4 @@
-"""Flow: bring the local market-data store up to date from the configured provider."""
+"""Flow: bring the local market-data store up to date from its source (given, set or recorded)."""
 
 from prefect import flow, get_run_logger
 
@@ -18,20 +18,23 @@ from trading_core.data.store import UpdateResult
 def data_update(
     provider: str | None = None,
     path: str | None = None,
+    replace: bool = False,
     home: str | None = None,
     config: str | None = None,
 ) -> UpdateResult:
     """Update <home>/data from a provider (bundled, synthetic or folder); idempotent.
 
+    The home records the source of its data. An update with no provider uses `data.provider`
+    when your settings set it, else the recorded source, else bundled (docs/data.md, "Where the
+    data comes from"); another source than the recorded one is refused unless `replace`.
+
     Args:
-        provider: overrides `data.provider` from the settings.
-        path: data folder for the folder provider (overrides `data.path`).
+        provider: data provider to use: bundled, synthetic or folder (default: see above).
+        path: data folder for the folder provider (a path alone means the folder provider).
+        replace: replace the store's data when this source differs from the recorded one.
         home: alphapilot home directory (default $ALPHAPILOT_HOME or ./alphapilot_home).
         config: a YAML settings file layered over the defaults.
     """
-    overrides = {}
-    if provider or path:
-        overrides["data"] = {k: v for k, v in (("provider", provider), ("path", path)) if v}
-    settings = load_settings(config, home, **overrides)
-    with home_lock(settings, f"data-update {settings.data.provider}", get_run_logger().info):
-        return update_market_data(settings)
+    settings = load_settings(config, home)
+    with home_lock(settings, "data-update", get_run_logger().info):
+        return update_market_data(settings, provider, path, replace)

@@ -362,6 +362,7 @@ class OrchestrationSettings(Section):
     max_workers: int | None = Field(None, ge=1)
     dask: DaskSettings = DaskSettings()
     lock_timeout_seconds: float = Field(60.0, ge=0.0, le=3600.0)
+    daily_deadline_minutes: int = Field(90, ge=1, le=1440)
 
 
 class Settings(BaseSettings):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from uuid import UUID
 
 from prefect import Flow, get_client, get_run_logger, task
 from prefect.blocks.system import Secret
@@ -23,6 +24,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.exceptions import MissingContextError
+from prefect.runtime import flow_run as runtime_flow_run
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 
 from settings import Settings, load_settings
@@ -144,7 +146,7 @@ def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State) -> None:
         state.name or str(state.type.value),
         error,
         tasks,
-        run_link(flow_run),
+        run_link(flow_run.id),
     )
     notify(alert, settings)
 
@@ -193,13 +195,20 @@ def failed_tasks(flow_run: FlowRun) -> list[tuple[str, str]]:
     return [(run.name, (run.state.message if run.state else "") or "") for run in runs]
 
 
-def run_link(flow_run: FlowRun) -> str | None:
+def run_link(flow_run_id: UUID | str) -> str | None:
     """The flow run's page in the Prefect UI, when a UI or API URL is known."""
     base = PREFECT_UI_URL.value()
     if not base:
         api = PREFECT_API_URL.value()
         base = api.rstrip("/").removesuffix("/api") if api else None
-    return f"{base.rstrip('/')}/runs/flow-run/{flow_run.id}" if base else None
+    return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}" if base else None
+
+
+def current_run_link() -> str | None:
+    """The page of the flow run this code runs in; None outside a run or with no API URL
+    (an ephemeral server has no page to open)."""
+    run_id = runtime_flow_run.id
+    return run_link(run_id) if run_id else None
 
 
 def logger() -> logging.Logger | logging.LoggerAdapter:

@@ -6,34 +6,50 @@ from importlib.metadata import version
 from pathlib import Path
 
 from prefect import get_run_logger
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
 
 from settings import Settings
 from tasks.options import step
 from trading_core.home import Home
 from trading_core.live.operations import LivePortfolioManager
-from trading_core.reporting.daily import DailyRun, daily_outputs
+from trading_core.reporting.daily import DailyRun, daily_outputs, paper_account_outcome
 from trading_core.reporting.markdown import markdown_text
+from trading_core.reporting.trades_table import as_recorded, trades_table
 
 
 @step("publish-daily-report")
 def publish_daily(run: DailyRun, settings: Settings) -> dict:
-    """Write the five output files of the day at once and attach trade and summary artifacts."""
+    """Write the five output files of the day at once and attach its artifacts.
+
+    Keyed by session (`daily-YYYY-MM-DD-trades`, `-summary`, `-report`), so the Artifacts page
+    lists one entry per day whose latest version is the last run of that day: the trade table as
+    the report formats it, the headline figures, and a link to the day's report.html.
+    """
     files = daily_outputs(run, generated_by=f"alphapilot {version('alphapilot')}")
     manager = LivePortfolioManager(Home(settings.home))
     folder = manager.write_day(run.session, files)
     summary = run.summary()
-    trades = run.final_trades
+    report = (folder / "report.html").resolve()
     key = f"daily-{run.session:%Y-%m-%d}"
     create_table_artifact(
         key=f"{key}-trades",
-        table=trades.round(6).to_dict(orient="records"),
-        description=f"Trades for {run.session:%Y-%m-%d}",
+        table=trades_table(as_recorded(run.final_trades, run.ledger_status)),
+        description=f"Trades for {run.session:%Y-%m-%d}, as in the report",
     )
     create_markdown_artifact(
         key=f"{key}-summary",
-        markdown=summary_markdown(run, folder / "report.html"),
+        markdown=summary_markdown(run, report),
         description=f"Run summary for {run.session:%Y-%m-%d}",
+    )
+    create_link_artifact(
+        key=f"{key}-report",
+        link=report.as_uri(),
+        link_text=f"Daily report {run.session:%Y-%m-%d}",
+        description=f"The report of {run.session:%Y-%m-%d} on the machine that ran it: {report}",
     )
     get_run_logger().info("outputs written to %s", folder)
     return {"folder": str(folder), **summary, "files": {name: str(folder / name) for name in files}}
@@ -49,6 +65,10 @@ def summary_markdown(run: DailyRun, report: Path) -> str:
         ("turnover", f"{summary['turnover']:.2%}"),
         ("estimated cost", f"{summary['estimated_cost']:,.2f}"),
         ("trades", f"{summary['trades_proposed']} proposed, {summary['trades_blocked']} blocked"),
+        (
+            "paper account",
+            paper_account_outcome(run.ledger_status, summary["date"], summary["trades_proposed"]),
+        ),
         ("portfolio value", f"{summary['portfolio_value']:,.2f}"),
         ("kill switch", kill.message if kill else "not judged"),
         ("safety", "passed" if run.verdict.passed else "FAILED: trades blocked"),

@@ -6,11 +6,11 @@ import os
 from typing import Any
 
 from prefect import Task
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from settings import Settings
+from tasks.progress import ProgressTracker
 
 
 def task_runner_for(settings: Settings) -> TaskRunner:
@@ -47,13 +47,14 @@ def fan_out(
 ) -> list[Any]:
     """Run `task` once per parameter dict through `runner`; results in call order.
 
-    A progress artifact tracks completed calls. With `raise_on_failure=False`, a failed call's
-    result is its exception, so one bad combination does not sink a whole grid.
+    A progress artifact (and, on a terminal, a bar) tracks completed calls. With
+    `raise_on_failure=False`, a failed call's result is its exception, so one bad combination does
+    not sink a whole grid.
     """
     if not calls:
         return []
-    progress = create_progress_artifact(0.0, description=f"{description}: {len(calls)} runs")
-    futures = [runner.submit(task, parameters=call) for call in calls]
-    for done, _ in enumerate(as_completed(futures), 1):
-        update_progress_artifact(progress, 100.0 * done / len(futures))
+    with ProgressTracker(description, len(calls), unit="runs") as progress:
+        futures = [runner.submit(task, parameters=call) for call in calls]
+        for _ in as_completed(futures):
+            progress.advance()
     return [future.result(raise_on_failure=raise_on_failure) for future in futures]

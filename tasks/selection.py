@@ -1,4 +1,9 @@
-"""Selection tasks: judge the backtest grid, write the selection reports, promote or keep."""
+"""Selection tasks: judge the backtest grid, write the selection reports, promote or keep.
+
+Two artifacts under stable keys, so the Artifacts page shows the latest selection: the
+leaderboard (`champion-selection-leaderboard`, top combinations by score with pass/fail and why)
+and a link to the HTML report (`champion-selection-report`).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ from dataclasses import asdict
 from typing import Any
 
 from prefect import get_run_logger
+from prefect.artifacts import create_link_artifact, create_table_artifact
 
 from settings import Settings
+from tasks.notify import current_run_link
 from tasks.options import step
 from tasks.research import provenance, trainer_for
 from trading_core.alerts import Alert
@@ -19,6 +26,7 @@ from trading_core.home import Home
 from trading_core.io import atomic_write_bytes
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.research import CandidateResult, refit
+from trading_core.reporting.leaderboard import TOP, leaderboard
 from trading_core.selection.evaluate import (
     GridEvaluation,
     champion_reason,
@@ -26,14 +34,17 @@ from trading_core.selection.evaluate import (
     evaluate_grid,
 )
 from trading_core.selection.grid import BacktestGrid
-from trading_core.selection.outputs import REPORT_FILE, selection_outputs
+from trading_core.selection.outputs import HTML_FILE, REPORT_FILE, selection_outputs
 from trading_core.selection.production import ProductionStore
 from trading_core.selection.scoring import Thresholds, Weights
 
 
 @step("evaluate-grid")
 def evaluate(grid: BacktestGrid, settings: Settings) -> GridEvaluation:
-    """Score, threshold and deflate every combination; the champion is the best one passing."""
+    """Score, threshold and deflate every combination; the champion is the best one passing.
+
+    The leaderboard of the top combinations is published as a table artifact.
+    """
     ms = settings.model_selection
     evaluation = evaluate_grid(
         grid,
@@ -51,6 +62,16 @@ def evaluate(grid: BacktestGrid, settings: Settings) -> GridEvaluation:
             e.breakdown.total,
             "passes" if e.passed else "fails: " + "; ".join(e.failures),
         )
+    ranked = len(evaluation.selection.ranking)
+    create_table_artifact(
+        key="champion-selection-leaderboard",
+        table=leaderboard(evaluation.selection, TOP),
+        description=(
+            f"Top {min(TOP, ranked)} of {ranked} ranked combinations by weighted score; the "
+            "champion is the best one passing every threshold "
+            f"(equal-weight baseline Sharpe {evaluation.baseline_sharpe:.2f})"
+        ),
+    )
     return evaluation
 
 
@@ -65,6 +86,7 @@ def write_selection_reports(
     if store.has_champion():
         meta = store.metadata()
         incumbent = meta.get("combination") or meta.get("model_name")
+    selected_on = market_today()
     files = selection_outputs(
         grid,
         evaluation.selection,
@@ -72,7 +94,7 @@ def write_selection_reports(
         weights=ms.selection_weights.model_dump(),
         thresholds=ms.thresholds.model_dump(),
         baseline_sharpe=evaluation.baseline_sharpe,
-        selected_on=market_today(),
+        selected_on=selected_on,
         caveat=BUNDLED_NOTE if data.source.startswith("bundled") else None,
         min_deflated_sharpe=ms.min_deflated_sharpe,
         incumbent=incumbent,
@@ -81,12 +103,20 @@ def write_selection_reports(
     for name, payload in files.items():
         atomic_write_bytes(folder / name, payload)
     report = folder / REPORT_FILE
+    page = (folder / HTML_FILE).resolve()
+    create_link_artifact(
+        key="champion-selection-report",
+        link=page.as_uri(),
+        link_text=f"Model selection report {selected_on:%Y-%m-%d}",
+        description=f"The selection report on the machine that ran it: {page}",
+    )
     get_run_logger().info("selection reports written to %s (open %s)", folder, report.name)
     return str(report)
 
 
 def no_champion_alert(evaluation: GridEvaluation, report: str) -> Alert:
-    """Nothing passed: the current champion stays; why each of the best combinations failed."""
+    """Nothing passed: the current champion stays; why each of the best combinations failed,
+    with the flow run's page in the Prefect UI when there is one."""
     lines = [
         f"None of {evaluation.trials} combinations passed the thresholds "
         f"(equal-weight baseline Sharpe {evaluation.baseline_sharpe:.2f}); "
@@ -97,7 +127,7 @@ def no_champion_alert(evaluation: GridEvaluation, report: str) -> Alert:
         for e in evaluation.selection.ranking[:5]
     ]
     lines.append(f"Report: {report}")
-    return Alert("Champion selection: no new champion", "warning", lines)
+    return Alert("Champion selection: no new champion", "warning", lines, current_run_link())
 
 
 @step("promote-champion")

@@ -13,6 +13,21 @@ from trading_core.data.market import MarketData
 from trading_core.data.synthetic import generate_synthetic_market
 
 FAST = "modeling:\n  lightgbm: {n_estimators: 40}\n"
+# a champion selection of a few seconds: two candidates, two optimizers, thresholds all pass
+SELECTION = """
+modeling:
+  test_sessions: 126
+  cv: {folds: 2, validation_sessions: 63}
+  lightgbm: {n_estimators: 30}
+  random_forest: {n_estimators: 10}
+model_selection:
+  candidates: [lightgbm, random_forest]
+  optimizers: [equal_weight, inverse_vol]
+  thresholds: {sharpe_min: -10, max_drawdown_max: -1.0, calmar_min: -10, turnover_max: 10}
+portfolio: {top_k: 4, max_weight: 0.3}
+live: {max_position_pct: 0.3}
+risk: {max_sector_weight: 0.6}
+"""
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,11 @@ class PrefectServer:
                 stderr=subprocess.STDOUT,
             )
 
+    def serve(self, *options: str, cwd: Path, log: Path) -> subprocess.Popen:
+        """`alphapilot serve` with `options` as a user starts it, polling for runs every second."""
+        command = [str(BIN / "alphapilot"), "serve", *options]
+        return self.start(*command, cwd=cwd, log=log, env={"PREFECT_RUNNER_POLL_FREQUENCY": "1"})
+
     @contextmanager
     def settings(self) -> Iterator[None]:
         """Point this process's Prefect client (`get_client()`) at the server."""

@@ -100,7 +100,7 @@ def test_a_vendor_that_stays_down_fails_the_update_after_retries_with_one_alert(
     assert "Flow data-update Failed" in text
     assert "Error: ConnectionError: vendor down" in text
     assert "- fetch-market-data" in text and "ConnectionError: vendor down" in text.split("- ")[1]
-    assert "|View the run>" in text and "/runs/flow-run/" in text
+    assert "|Open the run in Prefect>" in text and "/runs/flow-run/" in text
     assert TOKEN not in text
     assert not (home / "data").exists()
 
@@ -193,13 +193,16 @@ def test_the_kill_switch_day_sends_one_alert_and_a_quiet_day_its_summary(
     home = home_with(folder, tmp_path / "home", config)
     assert slack.requests == []  # a data update that works says nothing
 
-    quiet = daily_live(run_date=before, home=home, config=config)
+    quiet = daily_live(run_date=before, home=home, config=config, return_state=True)
     crashed = daily_live(run_date=crash_day, home=home, config=config, return_state=True)
 
-    assert quiet["safety_passed"] and crashed.is_failed()
+    assert quiet.result()["safety_passed"] and crashed.is_failed()
     summary, kill = slack.texts
     assert summary.startswith(f":information_source: *Daily run {before:%Y-%m-%d}: ")
     assert "report.html" in summary
+    for text, state in ((summary, quiet), (kill, crashed)):  # each links to its own run
+        page = f"/runs/flow-run/{state.state_details.flow_run_id}|Open the run in Prefect>"
+        assert page in text
     assert kill.startswith(f":rotating_light: *Kill switch engaged on {crash_day:%Y-%m-%d}")
     assert (
         "(daily_loss)" in kill and "alphapilot resume" in kill and "TRIPPED on daily_loss" in kill

@@ -62,7 +62,9 @@ class Env:
                 path.write_bytes(content)
             else:
                 path.write_text(content)
-        return self.cli("data", "update", "--provider", "folder", "--path", str(folder))
+        return self.cli(
+            "data", "update", "--replace", "--provider", "folder", "--path", str(folder)
+        )
 
     def prices(self) -> pd.DataFrame:
         long = self.data.to_long()
@@ -170,7 +172,7 @@ def _truncated_parquet(env: Env) -> list[str]:
     folder = env.tmp / "parquet"
     path = write_folder(env.data, folder, fmt="parquet")
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    return env.cli("data", "update", "--provider", "folder", "--path", str(folder))
+    return env.cli("data", "update", "--replace", "--provider", "folder", "--path", str(folder))
 
 
 def _one_name(env: Env) -> list[str]:
@@ -283,7 +285,9 @@ CASES = [
     ),
     Case(
         "folder-missing",
-        lambda e: e.cli("data", "update", "--provider", "folder", "--path", str(e.tmp / "nope")),
+        lambda e: e.cli(
+            "data", "update", "--replace", "--provider", "folder", "--path", str(e.tmp / "nope")
+        ),
         ("data folder not found", "nope"),
     ),
     # -- the run date's data (the update passes; the daily run refuses or blocks) --

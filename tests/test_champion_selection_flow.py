@@ -7,27 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from homes import SELECTION
 from test_notifications import Webhook
 
 from trading_core.data.folder import write_folder
 from trading_core.data.synthetic import generate_synthetic_market
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
-
-FAST = """
-modeling:
-  test_sessions: 126
-  cv: {folds: 2, validation_sessions: 63}
-  lightgbm: {n_estimators: 30}
-  random_forest: {n_estimators: 10}
-model_selection:
-  candidates: [lightgbm, random_forest]
-  optimizers: [equal_weight, inverse_vol]
-  thresholds: {sharpe_min: -10, max_drawdown_max: -1.0, calmar_min: -10, turnover_max: 10}
-portfolio: {top_k: 4, max_weight: 0.3}
-live: {max_position_pct: 0.3}
-risk: {max_sector_weight: 0.6}
-"""
 
 
 def production(home: Path) -> dict[str, bytes]:
@@ -46,7 +32,7 @@ def selected(tmp_path_factory):
     market = generate_synthetic_market(symbols=10, years=3, seed=5, ic=0.1)
     write_folder(market.data, root / "data")
     config = root / "fast.yaml"
-    config.write_text(FAST)
+    config.write_text(SELECTION)
     home = root / "home"
     data_update(provider="folder", path=str(root / "data"), home=str(home))
     result = champion_selection(home=str(home), config=str(config))
@@ -133,4 +119,4 @@ def test_rollback_from_the_command_line_restores_the_previous_champion_exactly(s
     metadata = json.loads(current["champion_metadata.json"])
     assert metadata["optimizer"] != "hrp"
     again = CliRunner().invoke(app, ["rollback", "--home", str(home)])
-    assert again.exit_code == 1 and "no earlier champion" in again.output
+    assert again.exit_code == 3 and "no earlier champion" in again.output

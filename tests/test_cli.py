@@ -80,7 +80,7 @@ def test_invalid_config_exits_non_zero_with_the_field_named(tmp_path):
     result = runner.invoke(
         app, ["daily", "--date", "2022-12-28", "--home", str(tmp_path), "--config", str(config)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a configuration error
     assert "portfolio.max_weight" in result.output
     assert "Traceback" not in result.output
 

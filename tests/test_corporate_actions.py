@@ -178,7 +178,7 @@ def update(small: SmallHome, prices: pd.DataFrame, folder: Path) -> None:
     """Store `prices` (long rows) through a data folder update, which must accept them."""
     write_folder(small.data, folder)
     prices.to_csv(folder / "prices.csv", index=False)
-    args = cli(small, "data", "update", "--provider", "folder", "--path", str(folder))
+    args = cli(small, "data", "update", "--replace", "--provider", "folder", "--path", str(folder))
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
 

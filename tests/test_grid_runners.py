@@ -7,26 +7,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from homes import SELECTION
 
 from trading_core.data.folder import write_folder
 from trading_core.data.synthetic import generate_synthetic_market
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 
-FAST = """
-modeling:
-  test_sessions: 126
-  cv: {folds: 2, validation_sessions: 63}
-  lightgbm: {n_estimators: 30}
-  random_forest: {n_estimators: 10}
-model_selection:
-  candidates: [lightgbm, random_forest]
-  optimizers: [equal_weight, inverse_vol]
-portfolio: {top_k: 4, max_weight: 0.3}
-live: {max_position_pct: 0.3}
-risk: {max_sector_weight: 0.6}
-backtest: {min_train_sessions: 126}
-"""
+FAST = SELECTION + "backtest: {min_train_sessions: 126}\n"
 
 
 @pytest.fixture(scope="module")

@@ -115,8 +115,8 @@ def test_a_blocked_day_cannot_be_approved_and_resume_needs_a_reason(replayed, co
         app, ["resume", "--reason", "crash reviewed, model unchanged", "--home", str(home)]
     )
 
-    assert refused.exit_code == 1 and "blocked" in refused.output
-    assert empty.exit_code == 1 and "reason" in empty.output
+    assert refused.exit_code == 4 and "blocked" in refused.output
+    assert empty.exit_code == 4 and "reason" in empty.output
     assert released.exit_code == 0, released.output
     ledger = Ledger.at_home(Home(home), 1_000_000.0)
     assert ledger.kill_switch() is None
@@ -160,7 +160,7 @@ def test_manual_approval_applies_a_day_once_and_a_rerun_never_applies_it_again(a
     approve = ["approve", "--date", f"{day}", "--home", str(home), "--config", manual]
     first, second = runner.invoke(app, approve), runner.invoke(app, approve)
     assert first.exit_code == 0, first.output
-    assert second.exit_code == 1 and "applied" in second.output
+    assert second.exit_code == 4 and "applied" in second.output
     held = ledger.positions()
     trades = pd.read_csv(home / "live" / f"{day}" / "trades.csv")
     bought = trades[trades["status"] == "proposed"].set_index("symbol")["shares"]

@@ -151,14 +151,14 @@ def test_slack_payload_escapes_every_piece_of_untrusted_text():
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
     assert "<https://evil" not in text and "& co" not in text and "&amp; co" in text
-    assert text.endswith("<https://ui.example/runs/flow-run/1?a=1&amp;b=2|View the run>")
+    assert text.endswith("<https://ui.example/runs/flow-run/1?a=1&amp;b=2|Open the run in Prefect>")
     assert text.count("<") == 1  # the one real link, nothing else Slack would parse
 
 
 def test_a_link_cannot_break_out_of_its_angle_brackets():
     text = slack_payload(Alert("t", link="https://ui.example/x|<!channel>"))["text"]
 
-    assert text.endswith("<https://ui.example/x%7C&lt;!channel&gt;|View the run>")
+    assert text.endswith("<https://ui.example/x%7C&lt;!channel&gt;|Open the run in Prefect>")
     assert "<javascript" not in slack_payload(Alert("t", link="javascript:alert(1)"))["text"]
 
 
@@ -174,7 +174,7 @@ def test_email_is_plain_text_with_a_one_line_subject():
     assert message["Bcc"] is None
     assert message.get_content_type() == "text/plain"
     assert "\n\na\nb\n" in message.get_content()
-    assert "View the run: https://ui/x" in message.get_content()
+    assert "Open the run in Prefect: https://ui/x" in message.get_content()
 
 
 # --- builders ----------------------------------------------------------------------------------
@@ -416,6 +416,7 @@ def test_the_daily_markdown_shows_the_figures_and_escapes_hostile_text(tmp_path)
     from tasks.reporting import markdown_text, summary_markdown
 
     run = fake_run(None, False)
+    run.ledger_status = "blocked"
     run.verdict = SafetyVerdict([Check("prices_fresh", False, f"stale: {HOSTILE} | x")])
     run.summary = lambda: {
         **SUMMARY,
@@ -433,6 +434,7 @@ def test_the_daily_markdown_shows_the_figures_and_escapes_hostile_text(tmp_path)
         "| estimated cost | 1,500.00 |",
         "| kill switch | not engaged: TRIPPED |",
         "| safety | FAILED: trades blocked |",
+        "| paper account | blocked: nothing applied |",
         f"Report: {markdown_text(tmp_path / 'report.html')}",
     ):
         assert expected in markdown
@@ -475,13 +477,64 @@ def test_the_run_link_comes_from_the_ui_url_or_the_api_url():
 
     from tasks.notify import run_link
 
-    run = SimpleNamespace(id="0f0f")
     with temporary_settings({PREFECT_UI_URL: "https://ui.example/", PREFECT_API_URL: None}):
-        assert run_link(run) == "https://ui.example/runs/flow-run/0f0f"
+        assert run_link("0f0f") == "https://ui.example/runs/flow-run/0f0f"
     with temporary_settings(
         {PREFECT_API_URL: "http://127.0.0.1:4200/api"}, restore_defaults={PREFECT_UI_URL}
     ):
-        assert run_link(run) == "http://127.0.0.1:4200/runs/flow-run/0f0f"
+        assert run_link("0f0f") == "http://127.0.0.1:4200/runs/flow-run/0f0f"
+
+
+# --- the run's page in the day's and the selection's alerts -------------------------------------
+
+RUN_PAGE = "http://127.0.0.1:4200/runs/flow-run/0f0f"
+
+
+def todays_alerts() -> list[Alert]:
+    """The kill switch, safety block and summary alerts of a day, and the no-champion alert."""
+    from flows.daily_live import day_alert
+    from tasks.selection import no_champion_alert
+
+    nothing_passed = SimpleNamespace(
+        trials=4, baseline_sharpe=0.5, selection=SimpleNamespace(ranking=[])
+    )
+    return [
+        day_alert(fake_run(date(2021, 3, 1), False), "/home/r.html", summary=True),
+        day_alert(fake_run(None, False), "/home/r.html", summary=True),
+        day_alert(fake_run(None, True), "/home/r.html", summary=True),
+        no_champion_alert(nothing_passed, "/home/r.html"),
+    ]
+
+
+def test_the_days_alerts_link_to_their_run_in_slack_and_email(monkeypatch):
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+
+    monkeypatch.setenv("PREFECT__FLOW_RUN_ID", "0f0f")  # as in a run's process
+    with temporary_settings(
+        {PREFECT_API_URL: "http://127.0.0.1:4200/api"}, restore_defaults={PREFECT_UI_URL}
+    ):
+        alerts = todays_alerts()
+
+    for alert in alerts:
+        slack = slack_payload(alert)["text"]
+        email = email_message(alert, "a@example.com", ["ops@example.com"]).get_content()
+        assert f"<{RUN_PAGE}|Open the run in Prefect>" in slack
+        assert f"Open the run in Prefect: {RUN_PAGE}" in email
+        assert "Report: /home/r.html" in slack and "Report: /home/r.html" in email
+
+
+def test_without_an_api_url_or_a_run_the_alerts_carry_no_link(monkeypatch):
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+
+    outside_a_run = todays_alerts()
+    monkeypatch.setenv("PREFECT__FLOW_RUN_ID", "0f0f")
+    with temporary_settings(restore_defaults={PREFECT_API_URL, PREFECT_UI_URL}):  # ephemeral
+        ephemeral = todays_alerts()
+
+    for alert in [*outside_a_run, *ephemeral]:
+        assert alert.link is None
+        assert "Open the run" not in slack_payload(alert)["text"]
+        assert "Report: /home/r.html" in alert.lines
 
 
 def test_nothing_configured_sends_nothing_quietly(caplog):

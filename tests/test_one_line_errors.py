@@ -70,7 +70,7 @@ def test_a_settings_file_that_is_not_a_mapping_is_refused_in_one_line(tmp_path, 
         app, ["daily", "--home", str(tmp_path / "home"), "--config", str(config)]
     )
 
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     refused(result.output, f"settings file {config} must be a mapping of sections", kind)
     assert not (tmp_path / "home").exists()
 
@@ -80,7 +80,7 @@ def test_a_config_path_that_is_a_directory_is_named_as_one(tmp_path):
         app, ["train", "--home", str(tmp_path / "home"), "--config", str(tmp_path)]
     )
 
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     refused(result.output, f"config file {tmp_path} is a directory")
 
 
@@ -92,7 +92,7 @@ def test_a_home_linked_to_the_filesystem_root_is_refused_before_anything_is_writ
     for command in (["approve", "--date", "2024-01-02"], ["daily"], ["rollback"]):
         result = runner.invoke(app, [*command, "--home", str(link)])
 
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 3, result.output
         refused(result.output, "home: must not be the filesystem root", f"{link} resolves to /")
     assert Path("/live").exists() == ledger_before
     assert not Path("/logs/alphapilot.log").exists()
@@ -104,7 +104,7 @@ def test_a_home_that_is_a_file_is_refused(tmp_path):
 
     result = runner.invoke(app, ["daily", "--home", str(home)])
 
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     refused(result.output, f"{home} is not a folder")
     assert home.read_text() == "not a folder"
 
@@ -167,7 +167,7 @@ def test_a_date_before_the_data_is_refused_in_one_line(small: SmallHome, command
 
     result = runner.invoke(app, cli(small, *command))
 
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output
     line = refused(
         result.output, "DataError", BEFORE_THE_DATA, f"(details: {Home(small.home).log_file})"
     )
@@ -196,7 +196,7 @@ def test_a_replay_before_the_data_prints_one_line_and_no_traceback_on_the_consol
         timeout=300,
     )
 
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert "Beginning flow run" in done.stderr  # the progress lines are still shown
     error = refused(
@@ -223,7 +223,7 @@ def test_a_file_that_cannot_be_written_is_named_in_one_line(small: SmallHome, mo
 
     result = runner.invoke(app, cli(small, "daily", "--date", small.day))
 
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 5, result.output
     line = refused(result.output, f"cannot write {small.home}", error.strerror)
     assert ".tmp" not in line  # the file the person knows, not the temporary one
     monkeypatch.undo()
@@ -251,7 +251,7 @@ def test_an_unexpected_failure_is_one_line_pointing_to_the_log(small: SmallHome,
 
     result = runner.invoke(app, cli(small, "daily", "--date", small.day))
 
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 70, result.output
     log = Home(small.home).log_file
     refused(result.output, "unexpected ZeroDivisionError: a bug somewhere", f"(details: {log})")
     logged_traceback(small, "ZeroDivisionError: a bug somewhere", "alphapilot.cli")

@@ -226,6 +226,46 @@ def test_passed_verdict_says_trades_are_ready(html):
     assert "BLOCKED" not in html
 
 
+def verdict_banner(html: str) -> str:
+    return html[html.index('<section class="verdict') : html.index("</section>")]
+
+
+def trade_statuses(html: str) -> list[str]:
+    """The Status cell of every trade row (the header and the totals left out)."""
+    return [row[-1] for row in tables(html)["trades"][1:] if not row[0].startswith("Total")]
+
+
+def test_a_run_applied_to_the_paper_account_says_so_and_no_trade_is_proposed(report_data):
+    html = render_daily_report(dataclasses.replace(report_data, ledger_status="applied"))
+
+    banner = verdict_banner(html)
+    assert "3 trades applied to the paper account" in banner
+    assert "Paper trading: no broker is involved." in banner
+    assert "<h2>Trades applied to the paper account</h2>" in html
+    assert trade_statuses(html) == ["applied"] * 3
+    assert "recommendations only" not in html.lower()
+
+
+def test_a_run_awaiting_approval_names_the_command_that_applies_it(report_data):
+    html = render_daily_report(dataclasses.replace(report_data, ledger_status="proposed"))
+
+    banner = verdict_banner(html)
+    assert "verdict pending" in banner and "3 trades awaiting approval" in banner
+    assert "alphapilot approve --date 2024-02-23" in banner
+    assert "trades applied" not in html and "Trades applied" not in html
+    assert trade_statuses(html) == ["proposed"] * 3
+
+
+def test_a_blocked_run_says_nothing_was_applied_to_the_paper_account(report_data):
+    safety = {**report_data.safety, "passed": False, "violations": ["turnover 140% above 60%"]}
+    blocked = dataclasses.replace(report_data, safety=safety, ledger_status="blocked")
+    html = render_daily_report(blocked)
+
+    assert "Nothing was applied to the paper account" in verdict_banner(html)
+    assert "blocked, nothing applied" in html
+    assert "trades applied" not in html and "Trades applied" not in html
+
+
 def test_trades_table_lists_each_symbol_with_its_side(report_data, html):
     rows = tables(html)["trades"]
     body = [row for row in rows[1:] if not row[0].startswith("Total")]
@@ -299,6 +339,7 @@ def test_without_ic_history_the_report_says_why_the_live_ic_is_unknown(report_da
 
 def test_dry_run_badge_only_in_dry_run(report_data, html):
     assert "DRY-RUN" in html
+    assert 'title="Paper trading: no broker is involved"' in html
     assert "DRY-RUN" not in render_daily_report(dataclasses.replace(report_data, dry_run=False))
 
 

@@ -191,7 +191,7 @@ def test_no_secret_form_leaks_from_a_failed_delivery(form, tmp_path, caplog, cap
         relay.close()
 
     # the run failed and the secrets were really used
-    assert result.exit_code == 1 and "no market data" in result.output, result.output
+    assert result.exit_code == 3 and "no market data" in result.output, result.output
     if form == "userinfo":  # sent as HTTP Basic credentials
         token_seen = {base64.b64decode(r["authorization"][6:]).decode() for r in slack.requests}
         assert token_seen == {f"alphapilot:{token}"}

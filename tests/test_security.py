@@ -201,7 +201,7 @@ def test_a_secret_of_the_wrong_type_is_named_but_never_echoed(
     result = cli("daily", "--config", config, "--home", str(tmp_path / "home"))
 
     assert f"{field}: Input should be a valid string" in str(error.value)
-    assert result.exit_code == 1 and f"ConfigError: invalid settings in {config}" in result.output
+    assert result.exit_code == 3 and f"ConfigError: invalid settings in {config}" in result.output
     assert value not in str(error.value) and value not in result.output
 
 
@@ -308,7 +308,7 @@ def test_secrets_appear_in_no_output_on_success_failure_and_failed_delivery(
     captured = capfd.readouterr()
 
     # the runs did what they should, and the secrets were really used
-    assert [r.exit_code for r in results] == [0, 0, 1, 0, 1], [r.output for r in results]
+    assert [r.exit_code for r in results] == [0, 0, 3, 0, 3], [r.output for r in results]
     assert "DataError" in results[2].output and "before the data starts" in results[2].output
     assert len(delivered_texts) == 2 and delivered_mail == 2
     assert delivered_texts[0].startswith(f":information_source: *Daily run {day}")
@@ -429,7 +429,9 @@ def test_hostile_sectors_are_escaped_in_the_report_and_slack_and_neutralised_in_
     [block] = slack.texts  # the day's one message: its trades are blocked
     assert block.startswith(f":rotating_light: *Trades for {day:%Y-%m-%d} BLOCKED")
     assert "close unchanged for 5 sessions: S00" in block
-    assert "<img" not in block and block.count("<") == 0  # nothing Slack would parse as a link
+    run_page = f"/runs/flow-run/{state.state_details.flow_run_id}|Open the run in Prefect>"
+    assert "<img" not in block and block.count("<") == 1  # Slack parses one link only:
+    assert run_page in block  # the run's page in Prefect
 
     with get_client(sync_client=True) as client:
         key = f"daily-{day:%Y-%m-%d}-summary"
@@ -465,7 +467,7 @@ def test_a_hostile_symbol_is_refused_at_import_in_one_line_and_escaped_in_the_al
         config,
     )
 
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     [line] = [line for line in result.output.splitlines() if line.strip()]
     assert line.startswith(f"error: DataError: symbol {SCRIPT!r} is not allowed: use letters")
     assert "(prices.csv row " in line
@@ -581,7 +583,7 @@ def test_a_tampered_champion_record_cannot_make_a_rollback_write_outside_the_hom
 
     result = cli("rollback", "--home", str(home))
 
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "error: ModelError: model metadata" in result.output
     assert f"names an unsupported model file {escaping!r}" in result.output
     assert len(result.output.strip().splitlines()) == 1

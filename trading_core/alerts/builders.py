@@ -4,6 +4,10 @@
 - `safety_block_alert`: the safety checks blocked every trade of a session;
 - `daily_summary_alert`: the headline figures of a session (only when asked for);
 - `failure_alert`: a flow run failed or crashed, with the failed tasks and their errors.
+
+Each takes the flow run's page in the Prefect UI as `link` (a URL string, None when there is no
+UI to open); the renderings in messages.py show it as "Open the run in Prefect". The day's
+alerts keep the path of the report as a line of their own.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ def kill_switch_alert(
     detail: str = "",
     violations: Sequence[str] = (),
     report_path: str | None = None,
+    link: str | None = None,
 ) -> Alert:
     """The kill switch engaged on `session`: why, the figures it read, other violations of the day."""
     lines = [
@@ -53,7 +58,7 @@ def kill_switch_alert(
         lines += ["Other safety violations:", *(f"- {v}" for v in others)]
     if report_path:
         lines.append(f"Report: {report_path}")
-    return Alert(f"Kill switch engaged on {session:%Y-%m-%d} ({reason})", "error", lines)
+    return Alert(f"Kill switch engaged on {session:%Y-%m-%d} ({reason})", "error", lines, link)
 
 
 def safety_block_alert(
@@ -61,6 +66,7 @@ def safety_block_alert(
     violations: Sequence[str],
     figures: Mapping[str, object],
     report_path: str | None = None,
+    link: str | None = None,
 ) -> Alert:
     """The safety checks failed on `session`: every violation and the run's key figures."""
     lines = ["Every trade of the session is blocked. Violations:"]
@@ -68,10 +74,13 @@ def safety_block_alert(
     lines += [figure(name, value) for name, value in figures.items()]
     if report_path:
         lines.append(f"Report: {report_path}")
-    return Alert(f"Trades for {session:%Y-%m-%d} BLOCKED by the safety checks", "error", lines)
+    title = f"Trades for {session:%Y-%m-%d} BLOCKED by the safety checks"
+    return Alert(title, "error", lines, link)
 
 
-def daily_summary_alert(summary: Mapping[str, object], report_path: str | None = None) -> Alert:
+def daily_summary_alert(
+    summary: Mapping[str, object], report_path: str | None = None, link: str | None = None
+) -> Alert:
     """The headline figures of one daily run (the `DailyRun.summary()` mapping)."""
     shown = [
         "regime",
@@ -88,7 +97,7 @@ def daily_summary_alert(summary: Mapping[str, object], report_path: str | None =
     if report_path:
         lines.append(f"Report: {report_path}")
     title = f"Daily run {summary.get('date', '')}: {summary.get('trades_proposed', 0)} trades"
-    return Alert(title, "info", lines)
+    return Alert(title, "info", lines, link)
 
 
 def failure_alert(

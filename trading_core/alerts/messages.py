@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
+LINK_LABEL = "Open the run in Prefect"
 ICONS = {"error": ":rotating_light:", "warning": ":warning:", "info": ":information_source:"}
 MAX_LINE = 1000  # characters kept of one line: a traceback must not drown the message
 
 
 @dataclass(frozen=True)
 class Alert:
-    """One message for a person: a title, a level (error | warning | info), lines and a link."""
+    """One message for a person: a title, a level (error | warning | info), lines, and a link
+    (the flow run's page in the Prefect UI, None when there is none)."""
 
     title: str
     level: str = "error"
@@ -49,7 +51,7 @@ def slack_payload(alert: Alert) -> dict:
     parts += [slack_escape(clip(line)) for line in alert.lines]
     if alert.link:
         if alert.link.startswith(("http://", "https://")):
-            parts.append(slack_link(alert.link, "View the run"))
+            parts.append(slack_link(alert.link, LINK_LABEL))
         else:
             parts.append(f"Run: {slack_escape(clip(alert.link))}")
     return {"text": "\n".join(parts)}
@@ -64,6 +66,6 @@ def email_message(alert: Alert, sender: str, recipients: Sequence[str]) -> Email
     message["To"] = ", ".join(recipients)
     body = [alert.title, "", *(clip(line) for line in alert.lines)]
     if alert.link:
-        body += ["", f"View the run: {alert.link}"]
+        body += ["", f"{LINK_LABEL}: {alert.link}"]
     message.set_content("\n".join(body) + "\n")
     return message

@@ -1,8 +1,10 @@
 """The local market-data store under <home>/data/: validated, fingerprinted, written atomically.
 
 Layout: `manifest.json` names the current Parquet files (`prices-<fp>.parquet`, long format;
-`sectors-<fp>.parquet`; `benchmark-<fp>.parquet`). New files are written first and the manifest is
-replaced atomically last, so a crash leaves the previous version readable and nothing partial.
+`sectors-<fp>.parquet`; `benchmark-<fp>.parquet`) and records the data's source (`provider`, see
+trading_core.data.source). New files are written first and the manifest is replaced atomically
+last, so a crash leaves the previous version readable and nothing partial, and the recorded source
+always describes the data beside it.
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ from pathlib import Path
 import pandas as pd
 
 from trading_core.data.market import MarketData
+from trading_core.data.source import DataSource
 from trading_core.data.validation import validate_jumps, validate_market_data, validate_prices
 from trading_core.errors import DataError
 from trading_core.io import atomic_write_bytes
 
 MANIFEST = "manifest.json"
+SOURCE_RECORD = "provider"  # the manifest's record of the data's source
 
 
 @dataclass(frozen=True)
 class UpdateResult:
-    """What an update did: rows added, whether history was rewritten, the resulting fingerprint."""
+    """What an update did: rows added, whether history was rewritten, the resulting fingerprint,
+    the source the data came from and whether it replaced the store's previous source."""
 
     changed: bool
     rows_added: int
@@ -32,6 +37,8 @@ class UpdateResult:
     first_date: str
     last_date: str
     symbols: int
+    source: str
+    replaced: bool = False
 
 
 def normalized(data: MarketData) -> MarketData:
@@ -116,31 +123,78 @@ class MarketStore:
         manifest = self.manifest()
         return manifest["first_date"], manifest["last_date"]
 
-    def update(self, incoming: MarketData, max_daily_jump: float | None = None) -> UpdateResult:
+    def source(self) -> DataSource | None:
+        """The source of the stored data: as recorded, or as far as the label of a store that
+        predates recorded sources tells; None for an empty store or an unknown old label."""
+        if not self.exists():
+            return None
+        manifest = self.manifest()
+        record = manifest.get(SOURCE_RECORD)
+        return (
+            DataSource.from_record(record) if record else DataSource.from_label(manifest["source"])
+        )
+
+    def check_source(self, source: DataSource, replace: bool = False, asked_by: str = "") -> bool:
+        """Whether an update from `source` replaces the data of another source (with `replace`).
+
+        DataError naming both sources, and `asked_by` (where the request came from), when the store
+        holds another source's data and `replace` is False: a store is never rewritten silently.
+        """
+        recorded = self.source()
+        if recorded is None or recorded.covers(source):
+            return False
+        if not replace:
+            asker = asked_by or "this update"
+            raise DataError(
+                f"the market data in {self.root} comes from {recorded.describe()}, but {asker} "
+                f"asks for {source.describe()}: to replace the store with it, run the update with "
+                "--replace (flow parameter replace=true)"
+            )
+        return True
+
+    def update(
+        self,
+        incoming: MarketData,
+        max_daily_jump: float | None = None,
+        source: DataSource | None = None,
+        replace: bool = False,
+    ) -> UpdateResult:
         """Merge a provider's data into the store; a no-op when nothing changed (idempotent).
 
         New sessions are appended. If the provider revised history the store already holds (for
         example re-adjusted closes after a dividend), the provider's full history replaces it.
         With `max_daily_jump`, the merged history is refused if a close moves by more than that
         factor in one session (checked across the seam between stored and new sessions too).
+
+        `source` is recorded with the data. Data from another source than the recorded one is
+        refused (`check_source`) unless `replace`, which puts it in place of the stored data
+        instead of merging. Without `source`, the store's record is kept as it is.
         """
         validate_prices(incoming.to_long(), source=incoming.source, row_offset=None)
         incoming = normalized(incoming)
         validate_market_data(incoming)
-        current = self.load() if self.exists() else None
-        merged, revised, added = self._merge(current, incoming)
+        manifest = self.manifest() if self.exists() else None
+        current = self.load() if manifest is not None else None
+        replacing = source is not None and self.check_source(source, replace)
+        merged, revised, added = self._merge(None if replacing else current, incoming)
         if max_daily_jump is not None:
             validate_jumps(merged.close, max_daily_jump, incoming.source)
         fingerprint = merged.fingerprint()
+        recorded = manifest.get(SOURCE_RECORD) if manifest is not None else None
+        record = source.to_record() if source is not None else recorded
         summary = dict(
             fingerprint=fingerprint,
             first_date=f"{merged.first_date:%Y-%m-%d}",
             last_date=f"{merged.last_date:%Y-%m-%d}",
             symbols=len(merged.symbols),
+            source=source.describe() if source is not None else incoming.source,
+            replaced=replacing,
         )
         if current is not None and fingerprint == current.fingerprint():
+            if record != recorded:  # the same data, newly recorded (or from the new source)
+                self._write_manifest(merged, fingerprint, manifest["files"], record)
             return UpdateResult(changed=False, rows_added=0, history_revised=False, **summary)
-        self._write(merged, fingerprint)
+        self._write(merged, fingerprint, record)
         return UpdateResult(changed=True, rows_added=added, history_revised=revised, **summary)
 
     @staticmethod
@@ -171,7 +225,7 @@ class MarketStore:
         )
         return merged, False, len(appended)
 
-    def _write(self, data: MarketData, fingerprint: str) -> None:
+    def _write(self, data: MarketData, fingerprint: str, record: dict | None) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         files = {
             "prices": f"prices-{fingerprint}.parquet",
@@ -186,8 +240,18 @@ class MarketStore:
             data.benchmark.rename("close").rename_axis("date").reset_index().to_parquet(
                 self.root / files["benchmark"], index=False
             )
+        self._write_manifest(data, fingerprint, files, record)
+        keep = set(files.values()) | {MANIFEST}
+        for stale in self.root.glob("*.parquet"):
+            if stale.name not in keep:
+                stale.unlink(missing_ok=True)
+
+    def _write_manifest(
+        self, data: MarketData, fingerprint: str, files: dict[str, str], record: dict | None
+    ) -> None:
         manifest = {
             "source": data.source,
+            SOURCE_RECORD: record,
             "fingerprint": fingerprint,
             "first_date": f"{data.first_date:%Y-%m-%d}",
             "last_date": f"{data.last_date:%Y-%m-%d}",
@@ -197,7 +261,3 @@ class MarketStore:
             "files": files,
         }
         atomic_write_bytes(self.manifest_path, json.dumps(manifest, indent=2).encode())
-        keep = set(files.values()) | {MANIFEST}
-        for stale in self.root.glob("*.parquet"):
-            if stale.name not in keep:
-                stale.unlink(missing_ok=True)

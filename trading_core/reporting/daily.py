@@ -48,6 +48,7 @@ class DailyRun:
     settings_fingerprint: str
     kill_switch: KillSwitchStatus | None = None
     equity_curve: pd.Series | None = None  # account value per run date, this session's last
+    ledger_status: str | None = None  # applied, proposed or blocked, once the ledger recorded it
 
     @property
     def final_trades(self) -> pd.DataFrame:
@@ -94,6 +95,20 @@ class DailyRun:
             "safety_passed": self.verdict.passed,
             "kill_switch_engaged": bool(self.kill_switch and self.kill_switch.halted),
         }
+
+
+def paper_account_outcome(status: str | None, session: str, trades: int) -> str:
+    """What a run did to the paper account, in the words the CLI and the run's artifact share.
+
+    `status` is the ledger's record of the run: applied, proposed (awaiting approval) or blocked.
+    """
+    if status == "proposed":
+        return f"awaiting approval (alphapilot approve --date {session}); nothing applied yet"
+    if status == "applied":
+        return f"{trades} trades applied (paper trading: no broker is involved)"
+    if status == "blocked":
+        return "blocked: nothing applied"
+    return "not recorded in the ledger"
 
 
 def rounded(frame: pd.DataFrame) -> pd.DataFrame:
@@ -164,6 +179,7 @@ def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
         notes=run.notes,
         kill_switch=run.kill_switch.to_dict() if run.kill_switch else None,
         equity_curve=run.equity_curve,
+        ledger_status=run.ledger_status,
     )
     return {
         "trades.csv": to_csv(rounded(run.final_trades)).encode(),

@@ -7,9 +7,10 @@ When the kill switch has halted trading, a banner at the top says since when, wh
 that releases it. Every string from the data is HTML-escaped by the template engine
 (jinja2 autoescape), including symbols, model metadata, warnings and safety violations.
 
-Numbers are formatted here (thousands separators, weights as percent) so the template only lays
-them out. The output depends on the input only: no clock, no locale, no random state, so the same
-data renders to the same bytes.
+Numbers are formatted here, with `trading_core.reporting.formatting` (thousands separators,
+weights as percent; each trade row by `trades_table.trade_row`, as the Prefect artifact shows
+it), so the template only lays them out. The output depends on the input only: no clock, no
+locale, no random state, so the same data renders to the same bytes.
 """
 
 from __future__ import annotations
@@ -25,13 +26,21 @@ import numpy as np
 import pandas as pd
 
 from trading_core.reporting import plots
+from trading_core.reporting.formatting import (
+    DASH,
+    finite_number,
+    money,
+    percent,
+    plain_text,
+)
+from trading_core.reporting.trades_table import as_recorded, trade_row
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 TEMPLATE_NAME = "daily_report.html"
 TOP_SCORES = 10
-DASH = "\u2014"
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _REGIME_CSS = {"risk-off": "risk-off", "normal": "normal", "risk-on": "risk-on"}
+BLOCKED_TRADES = "Trades \u2014 blocked, nothing applied"
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,10 @@ class DailyReportData:
     keys are listed as they are. `kill_switch` is `KillSwitchStatus.to_dict()` (keys `engaged`,
     `engaged_since`, `engaged_reason`, `triggered`, `reason`, `daily_return`, `rolling_sharpe`,
     `detail`), None when it was not read. `equity_curve` is the account value per run date, this
-    session's last (one point on the first run).
+    session's last (one point on the first run). `ledger_status` is what the paper account
+    recorded for the run: `applied`, `proposed` (awaiting approval) or `blocked`; None when the
+    run was not recorded (its trades are then only "ready"). `dry_run` means only that no broker
+    is involved.
     """
 
     run_date: date
@@ -68,11 +80,12 @@ class DailyReportData:
     notes: list[str] = field(default_factory=list)
     kill_switch: dict[str, object] | None = None
     equity_curve: pd.Series | None = None
+    ledger_status: str | None = None
 
 
 def render_daily_report(data: DailyReportData) -> str:
     """Self-contained HTML (no external assets, no JavaScript, plots inline as base64 PNG)."""
-    trades = _trades(data.trades)
+    trades = _trades(as_recorded(data.trades, data.ledger_status))
     portfolio = _portfolio(data.weights)
     kill = _kill_switch(data.kill_switch)
     equity = _equity(data.equity_curve)
@@ -82,7 +95,7 @@ def render_daily_report(data: DailyReportData) -> str:
         "weekday": _WEEKDAYS[data.run_date.weekday()],
         "generated_by": str(data.generated_by),
         "dry_run": bool(data.dry_run),
-        "verdict": _verdict(data.safety, _proposed(trades["rows"]), bool(data.dry_run), kill),
+        "verdict": _verdict(data, _proposed(trades["rows"]), kill),
         "kill": kill,
         "equity": equity,
         "figures": _key_figures(data, trades, portfolio, equity),
@@ -115,17 +128,17 @@ def _environment() -> jinja2.Environment:
 
 
 def _proposed(rows: list[dict[str, object]]) -> int:
-    """Trades that would go ahead: status `proposed`, or no status given at all."""
-    return sum(1 for row in rows if row["status"] in ("proposed", "", DASH))
+    """Trades that go ahead: status `proposed` or `applied`, or no status given at all."""
+    return sum(1 for row in rows if row["status"] in ("proposed", "applied", "", DASH))
 
 
-def _verdict(
-    safety: dict[str, object], n_trades: int, dry_run: bool, kill: dict[str, object]
-) -> dict[str, object]:
-    """Banner: blocked (with the violations), ready, or nothing to do.
+def _verdict(data: DailyReportData, n_trades: int, kill: dict[str, object]) -> dict[str, object]:
+    """Banner: blocked (with the violations), or what the run did to the paper account.
 
-    A halted kill switch blocks even when the safety record says passed (it should not).
+    Applied to it, awaiting approval (with the command), or only ready when the run was not
+    recorded. A halted kill switch blocks even when the safety record says passed (it should not).
     """
+    safety = data.safety
     violations = [str(v) for v in _as_list(safety.get("violations"))]
     failed_checks = [
         f"{c['name']}: {c['detail']}" if c["detail"] else c["name"]
@@ -138,35 +151,60 @@ def _verdict(
             "headline": "BLOCKED \u2014 no safety verdict was recorded",
             "detail": "Do not apply these trades until the safety checks have run.",
             "items": violations or failed_checks,
+            "trades_title": BLOCKED_TRADES,
         }
     if not _is_true(safety.get("passed")) or violations:
         return {
             "kind": "blocked",
             "headline": "BLOCKED \u2014 the safety checks failed",
-            "detail": "Nothing may be applied until every violation below is resolved.",
+            "detail": "Nothing was applied to the paper account, and nothing may be until every "
+            "violation below is resolved.",
             "items": violations or failed_checks or ["no violation was listed; see the checks"],
+            "trades_title": BLOCKED_TRADES,
         }
     if kill["halted"]:
         return {
             "kind": "blocked",
             "headline": "BLOCKED \u2014 trading is halted by the kill switch",
-            "detail": "Nothing may be applied until the kill switch is released.",
+            "detail": "Nothing was applied to the paper account, and nothing may be until the "
+            "kill switch is released.",
             "items": [],
+            "trades_title": BLOCKED_TRADES,
         }
-    suffix = " Dry run: recommendations only, nothing is applied." if dry_run else ""
+    broker = " Paper trading: no broker is involved." if data.dry_run else ""
     if n_trades == 0:
         return {
             "kind": "idle",
             "headline": "No trades \u2014 the portfolio is on target",
-            "detail": "All safety checks passed." + suffix,
+            "detail": "All safety checks passed; nothing to apply to the paper account." + broker,
             "items": [],
+            "trades_title": "Trades",
         }
-    plural = "trade" if n_trades == 1 else "trades"
+    trades = f"{n_trades} {'trade' if n_trades == 1 else 'trades'}"
+    if data.ledger_status == "proposed":
+        approve = f"alphapilot approve --date {data.run_date.isoformat()}"
+        return {
+            "kind": "pending",
+            "headline": f"{trades} awaiting approval",
+            "detail": "All safety checks passed. Nothing is applied to the paper account until "
+            f"you run `{approve}`." + broker,
+            "items": [],
+            "trades_title": "Trades awaiting approval",
+        }
+    if data.ledger_status == "applied":
+        return {
+            "kind": "ready",
+            "headline": f"{trades} applied to the paper account",
+            "detail": "All safety checks passed." + broker,
+            "items": [],
+            "trades_title": "Trades applied to the paper account",
+        }
     return {
         "kind": "ready",
-        "headline": f"{n_trades} {plural} ready",
-        "detail": "All safety checks passed." + suffix,
+        "headline": f"{trades} ready",
+        "detail": "All safety checks passed." + broker,
         "items": [],
+        "trades_title": "Trades",
     }
 
 
@@ -176,9 +214,9 @@ def _key_figures(
     portfolio: dict[str, object],
     equity: dict[str, object],
 ) -> list[dict[str, str]]:
-    exposure = _number(data.exposure)
+    exposure = finite_number(data.exposure)
     cash = None if exposure is None else 1.0 - exposure
-    value = _number(data.portfolio_value)
+    value = finite_number(data.portfolio_value)
     cost = trades["cost_total"]
     cost_sub = "commission + slippage"
     if cost is not None and value:
@@ -188,7 +226,7 @@ def _key_figures(
             "label": "Regime",
             "value": str(data.regime),
             "css": _REGIME_CSS.get(str(data.regime).strip().lower(), ""),
-            "sub": f"{_pct(exposure, 0)} invested \u00b7 {_pct(cash, 0)} cash",
+            "sub": f"{percent(exposure, 0)} invested \u00b7 {percent(cash, 0)} cash",
             "sub2": f"measured on {data.regime_source}",
         },
         {
@@ -200,21 +238,21 @@ def _key_figures(
         },
         {
             "label": "Turnover",
-            "value": _pct(trades["turnover"], 1),
+            "value": percent(trades["turnover"], 1),
             "css": "",
             "sub": "sum of |weight change|",
-            "sub2": f"{_money(trades['notional_total'], 0)} traded",
+            "sub2": f"{money(trades['notional_total'], 0)} traded",
         },
         {
             "label": "Estimated costs",
-            "value": _money(cost, 0 if cost is not None and abs(cost) >= 1000 else 2),
+            "value": money(cost, 0 if cost is not None and abs(cost) >= 1000 else 2),
             "css": "",
             "sub": cost_sub,
             "sub2": "",
         },
         {
             "label": "Portfolio value",
-            "value": _money(value, 0),
+            "value": money(value, 0),
             "css": "",
             "sub": equity["figure_sub"],
             "sub2": "",
@@ -239,7 +277,7 @@ def _kill_switch(kill: dict[str, object] | None) -> dict[str, object]:
     since = kill.get("engaged_since")
     halted = _is_true(kill.get("engaged")) or since is not None
     triggered = _is_true(kill.get("triggered"))
-    today_reason = _text(kill.get("reason"), "")
+    today_reason = plain_text(kill.get("reason"), "")
     sharpe = kill.get("rolling_sharpe")
     return {
         "known": True,
@@ -251,17 +289,17 @@ def _kill_switch(kill: dict[str, object] | None) -> dict[str, object]:
         "triggered": triggered,
         "status": f"TRIPPED on {_kill_reason(today_reason)}" if triggered else "not tripped",
         "daily_return": (
-            _pct(_number(kill.get("daily_return")), 2, signed=True)
-            if _number(kill.get("daily_return")) is not None
+            percent(finite_number(kill.get("daily_return")), 2, signed=True)
+            if finite_number(kill.get("daily_return")) is not None
             else "none yet (needs two account values)"
         ),
         "rolling_sharpe": _sharpe(sharpe),
-        "detail": _text(kill.get("detail"), ""),
+        "detail": plain_text(kill.get("detail"), ""),
     }
 
 
 def _kill_reason(reason: object) -> str:
-    code = _text(reason, "")
+    code = plain_text(reason, "")
     if not code:
         return "no reason recorded"
     text = _KILL_REASONS.get(code)
@@ -270,7 +308,7 @@ def _kill_reason(reason: object) -> str:
 
 def _sharpe(value: object) -> str:
     """A Sharpe ratio to two decimals; +/- infinity for a window of equal returns."""
-    number = _number(value)
+    number = finite_number(value)
     if number is not None:
         return f"{number:.2f}"
     if isinstance(value, (float, np.floating)) and math.isinf(value):
@@ -297,19 +335,19 @@ def _equity(curve: pd.Series | None) -> dict[str, object]:
     worst = drawdown.idxmin()
     current = float(drawdown.iloc[-1])
     rows = [
-        ("Start", f"{values.index[0]:%Y-%m-%d}: {_money(float(values.iloc[0]), 0)}"),
-        ("Latest", f"{values.index[-1]:%Y-%m-%d}: {_money(float(values.iloc[-1]), 0)}"),
-        ("Total return", _pct(float(values.iloc[-1] / values.iloc[0] - 1.0), 2, signed=True)),
-        ("Peak", f"{peak.idxmax():%Y-%m-%d}: {_money(float(peak.max()), 0)}"),
-        ("Current drawdown", _pct(current, 2)),
-        ("Max drawdown", f"{_pct(float(drawdown.min()), 2)} on {worst:%Y-%m-%d}"),
+        ("Start", f"{values.index[0]:%Y-%m-%d}: {money(float(values.iloc[0]), 0)}"),
+        ("Latest", f"{values.index[-1]:%Y-%m-%d}: {money(float(values.iloc[-1]), 0)}"),
+        ("Total return", percent(float(values.iloc[-1] / values.iloc[0] - 1.0), 2, signed=True)),
+        ("Peak", f"{peak.idxmax():%Y-%m-%d}: {money(float(peak.max()), 0)}"),
+        ("Current drawdown", percent(current, 2)),
+        ("Max drawdown", f"{percent(float(drawdown.min()), 2)} on {worst:%Y-%m-%d}"),
         ("Run dates", f"{len(values):,}"),
     ]
     return {
         "points": len(values),
         "sentence": "",
         "rows": [{"key": k, "value": v} for k, v in rows],
-        "figure_sub": "at its peak" if current >= 0 else f"{_pct(-current, 1)} below its peak",
+        "figure_sub": "at its peak" if current >= 0 else f"{percent(-current, 1)} below its peak",
     }
 
 
@@ -318,29 +356,10 @@ def _trades(trades: pd.DataFrame | None) -> dict[str, object]:
     frame = trades if trades is not None else pd.DataFrame()
     rows = []
     for record in frame.to_dict("records"):
-        side = _text(record.get("side")).upper()
-        commission = _number(record.get("commission_est"))
-        slippage = _number(record.get("slippage_est"))
-        cost = (
-            None
-            if commission is None and slippage is None
-            else (commission or 0.0) + (slippage or 0.0)
-        )
-        rows.append(
-            {
-                "symbol": _text(record.get("symbol")),
-                "side": side or DASH,
-                "side_css": {"BUY": "buy", "SELL": "sell"}.get(side, "other"),
-                "shares": _shares(record.get("shares")),
-                "price": _money(_number(record.get("price")), 2),
-                "notional": _money(_number(record.get("notional")), 2),
-                "weight_change": _pct(_number(record.get("weight_change")), 2, signed=True),
-                "weight_change_css": _sign_css(_number(record.get("weight_change")) or 0.0),
-                "cost": _money(cost, 2),
-                "reason": _text(record.get("reason")),
-                "status": _text(record.get("status")),
-            }
-        )
+        row = trade_row(record)
+        change = finite_number(record.get("weight_change")) or 0.0
+        side_css = {"BUY": "buy", "SELL": "sell"}.get(row["side"], "other")
+        rows.append({**row, "side_css": side_css, "weight_change_css": _sign_css(change)})
     sides = frame["side"].astype(str).str.upper() if "side" in frame.columns else pd.Series()
     return {
         "rows": rows,
@@ -350,9 +369,9 @@ def _trades(trades: pd.DataFrame | None) -> dict[str, object]:
         "notional_total": _column_sum(frame, "notional", absolute=True),
         "cost_total": _cost_total(frame),
         "totals": {
-            "notional": _money(_column_sum(frame, "notional", absolute=True), 2),
-            "weight_change": _pct(_column_sum(frame, "weight_change", absolute=True), 2),
-            "cost": _money(_cost_total(frame), 2),
+            "notional": money(_column_sum(frame, "notional", absolute=True), 2),
+            "weight_change": percent(_column_sum(frame, "weight_change", absolute=True), 2),
+            "cost": money(_cost_total(frame), 2),
         },
     }
 
@@ -370,9 +389,9 @@ def _portfolio(weights: pd.DataFrame | None) -> dict[str, object]:
     rows = [
         {
             "symbol": row.symbol,
-            "current": _pct(row.current_weight, 2),
-            "target": _pct(row.target_weight, 2),
-            "change": _pct(row.target_weight - row.current_weight, 2, signed=True),
+            "current": percent(row.current_weight, 2),
+            "target": percent(row.target_weight, 2),
+            "change": percent(row.target_weight - row.current_weight, 2, signed=True),
             "change_css": _sign_css(row.target_weight - row.current_weight),
             "bar": f"{min(100.0, abs(row.target_weight) * 100):.1f}",
         }
@@ -385,9 +404,9 @@ def _portfolio(weights: pd.DataFrame | None) -> dict[str, object]:
         "n_current": int((frame["current_weight"] != 0).sum()),
         "n_target": int((frame["target_weight"] != 0).sum()),
         "cash": {
-            "current": _pct(current_cash, 2),
-            "target": _pct(target_cash, 2),
-            "change": _pct(target_cash - current_cash, 2, signed=True),
+            "current": percent(current_cash, 2),
+            "target": percent(target_cash, 2),
+            "change": percent(target_cash - current_cash, 2, signed=True),
         },
     }
 
@@ -413,7 +432,7 @@ def _scores(scores: pd.Series | None, weights: pd.DataFrame | None) -> dict[str,
                 "rank": f"{rank + 1:,}",
                 "symbol": row.symbol,
                 "score": f"{row.score:.4f}",
-                "target": _pct(target.get(row.symbol, 0.0), 2) if target else DASH,
+                "target": percent(target.get(row.symbol, 0.0), 2) if target else DASH,
             }
             for rank, row in zip(part.index, part.itertuples(index=False), strict=False)
         ]
@@ -431,15 +450,15 @@ def _checks(safety: dict[str, object]) -> list[dict[str, object]]:
         else:
             name, passed, detail = check, None, None
         checks.append(
-            {"name": _text(name), "passed": _is_true(passed), "detail": _text(detail, "")}
+            {"name": plain_text(name), "passed": _is_true(passed), "detail": plain_text(detail, "")}
         )
     return checks
 
 
 def _monitoring(monitoring: dict[str, object]) -> dict[str, object]:
     known = {"live_ic", "live_ic_sessions", "ic_series", "notes", "live_ic_reason", "drift"}
-    ic = _number(monitoring.get("live_ic"))
-    sessions = _number(monitoring.get("live_ic_sessions"))
+    ic = finite_number(monitoring.get("live_ic"))
+    sessions = finite_number(monitoring.get("live_ic_sessions"))
     sessions_text = f"{int(sessions):,}" if sessions is not None else "0"
     if ic is not None:
         reason = ""
@@ -448,7 +467,7 @@ def _monitoring(monitoring: dict[str, object]) -> dict[str, object]:
     else:
         headline = "not known yet"
         sub = f"{sessions_text} live sessions with realised returns"
-        reason = _text(
+        reason = plain_text(
             monitoring.get("live_ic_reason"),
             "The live IC needs sessions whose next-day returns are known; "
             "there are not enough of them yet.",
@@ -473,12 +492,12 @@ def _drift(drift: object) -> dict[str, str] | None:
     """The rolling IC the drift check read, its threshold and since when it has been below."""
     if not isinstance(drift, dict):
         return None
-    window = _number(drift.get("window"))
+    window = finite_number(drift.get("window"))
     window_text = f"{int(window):,}-session" if window is not None else "rolling"
     needed = f"{int(window):,}" if window is not None else "enough"
-    threshold = _number(drift.get("threshold"))
-    rolling = _number(drift.get("rolling_ic"))
-    sessions = _number(drift.get("sessions"))
+    threshold = finite_number(drift.get("threshold"))
+    rolling = finite_number(drift.get("rolling_ic"))
+    sessions = finite_number(drift.get("sessions"))
     if rolling is None:
         have = f"{int(sessions):,}" if sessions is not None else "too few"
         state = f"not judged yet: needs {needed} daily ICs, has {have}"
@@ -503,10 +522,10 @@ def _model(model: dict[str, object]) -> dict[str, object]:
     features = model.get("features")
     if isinstance(features, (list, tuple, set, frozenset, pd.Index)):
         n_features = f"{len(features):,}"
-    elif _number(features) is not None:
-        n_features = f"{int(_number(features)):,}"
+    elif finite_number(features) is not None:
+        n_features = f"{int(finite_number(features)):,}"
     else:
-        n_features = _text(features)
+        n_features = plain_text(features)
     metadata = model.get("metadata")
     rows = []
     if isinstance(metadata, dict):
@@ -516,7 +535,7 @@ def _model(model: dict[str, object]) -> dict[str, object]:
     known = {"name", "trained_through", "features", "metadata"}
     rows = [{"key": str(k), "value": _scalar(v)} for k, v in model.items() if k not in known] + rows
     return {
-        "name": _text(model.get("name")),
+        "name": plain_text(model.get("name")),
         "trained_through": _scalar(model.get("trained_through")),
         "features": n_features,
         "metadata": rows,
@@ -530,7 +549,7 @@ def _charts(data: DailyReportData, kill: dict[str, object]) -> dict[str, dict[st
         ic_series = None
     drift = data.monitoring.get("drift")
     drift = drift if isinstance(drift, dict) else {}
-    window = _number(drift.get("window"))
+    window = finite_number(drift.get("window"))
     regime_reason = "No chart: no benchmark closes were supplied."
     if data.regime_source:
         regime_reason += f" The regime was measured on: {data.regime_source}."
@@ -547,7 +566,7 @@ def _charts(data: DailyReportData, kill: dict[str, object]) -> dict[str, dict[st
             plots.ic_chart(
                 ic_series,
                 window=int(window) if window and window >= 1 else plots.IC_ROLLING_WINDOW,
-                threshold=_number(drift.get("threshold")),
+                threshold=finite_number(drift.get("threshold")),
                 below_since=drift.get("since") if _is_true(drift.get("drift")) else None,
             ),
             "No chart: there is no daily IC history yet.",
@@ -568,49 +587,6 @@ def _charts(data: DailyReportData, kill: dict[str, object]) -> dict[str, dict[st
 # ----------------------------------------------------------------------------- formatting
 
 
-def _number(value: object) -> float | None:
-    """A finite float, or None for None/NaN/inf/non-numbers."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _pct(value: float | None, decimals: int, signed: bool = False) -> str:
-    if value is None or not math.isfinite(value):
-        return DASH
-    percent = value * 100
-    if round(percent, decimals) == 0:
-        return f"{0:.{decimals}f}%"
-    return f"{percent:{'+' if signed else ''},.{decimals}f}%"
-
-
-def _money(value: float | None, decimals: int) -> str:
-    if value is None:
-        return DASH
-    sign = "-" if round(value, decimals) < 0 else ""
-    return f"{sign}${abs(value):,.{decimals}f}"
-
-
-def _shares(value: object) -> str:
-    number = _number(value)
-    if number is None:
-        return DASH
-    if number == int(number):
-        return f"{int(number):,}"
-    return f"{number:,.4f}".rstrip("0")
-
-
-def _text(value: object, empty: str = DASH) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return empty
-    text = str(value)
-    return text if text.strip() else empty
-
-
 def _scalar(value: object) -> str:
     if isinstance(value, (date, pd.Timestamp)):
         return value.isoformat()[:10] if _is_midnight(value) else str(value)
@@ -618,7 +594,7 @@ def _scalar(value: object) -> str:
         return f"{value:,.6g}" if math.isfinite(value) else str(value)
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
-    return _text(value)
+    return plain_text(value)
 
 
 def _is_midnight(value: date | pd.Timestamp) -> bool:
