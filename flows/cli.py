@@ -664,7 +664,7 @@ def _print_daily(result: dict) -> None:
         return
     typer.echo(
         f"{result['date']}: regime {result['regime']}, exposure {result['exposure']:.0%}, "
-        f"{result['trades_proposed']} trades, turnover {result['turnover']:.1%}, "
+        f"{result['trades_proposed']} trades, one-way turnover {result['turnover']:.1%}, "
         f"estimated cost {result['estimated_cost']:,.2f}"
     )
     from trading_core.reporting.daily import paper_account_outcome

@@ -166,7 +166,7 @@ class PortfolioSettings(Section):
     max_weight: float = Field(0.15, gt=0.0, le=1.0)
     costs_bps: float = Field(5.0, ge=0.0)
     slippage_bps: float = Field(5.0, ge=0.0)
-    max_turnover: float = Field(0.5, gt=0.0, le=2.0)
+    max_turnover: float = Field(0.5, gt=0.0, le=1.0)  # one-way: a full switch of names is 1.0
     volatility_window: int = Field(60, ge=2)
     covariance_window: int = Field(252, ge=20)
     score_ic: float = Field(0.05, gt=0.0, lt=1.0)

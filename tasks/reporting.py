@@ -62,7 +62,7 @@ def summary_markdown(run: DailyRun, report: Path) -> str:
     rows = [
         ("regime", f"{summary['regime']} (from {summary['regime_source']})"),
         ("exposure", f"{summary['exposure']:.2%} (target {summary['target_exposure']:.2%})"),
-        ("turnover", f"{summary['turnover']:.2%}"),
+        ("turnover", f"{summary['turnover']:.2%} one-way (½ Σ|Δw|)"),
         ("estimated cost", f"{summary['estimated_cost']:,.2f}"),
         ("trades", f"{summary['trades_proposed']} proposed, {summary['trades_blocked']} blocked"),
         (

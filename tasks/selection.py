@@ -37,6 +37,7 @@ from trading_core.selection.grid import BacktestGrid
 from trading_core.selection.outputs import HTML_FILE, REPORT_FILE, selection_outputs
 from trading_core.selection.production import ProductionStore
 from trading_core.selection.scoring import Thresholds, Weights
+from trading_core.turnover import DEFINITION as TURNOVER_DEFINITION
 
 
 @step("evaluate-grid")
@@ -69,7 +70,8 @@ def evaluate(grid: BacktestGrid, settings: Settings) -> GridEvaluation:
         description=(
             f"Top {min(TOP, ranked)} of {ranked} ranked combinations by weighted score; the "
             "champion is the best one passing every threshold "
-            f"(equal-weight baseline Sharpe {evaluation.baseline_sharpe:.2f})"
+            f"(equal-weight baseline Sharpe {evaluation.baseline_sharpe:.2f}); turnover is "
+            f"{TURNOVER_DEFINITION}"
         ),
     )
     return evaluation

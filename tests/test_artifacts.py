@@ -201,6 +201,7 @@ def test_the_leaderboard_marks_the_champion_the_passers_and_the_failures():
             "max_drawdown": drawdown,
             "calmar": 1.0,
             "avg_turnover": turnover,
+            "annual_turnover": turnover * 52,
         }
         return Candidate(name, metrics, None, 0.91234)
 
@@ -224,6 +225,7 @@ def test_the_leaderboard_marks_the_champion_the_passers_and_the_failures():
     assert by_name["lucky+hrp"]["Why"] == "max drawdown -45.0% worse than -20.0%"
     assert by_name["lucky+hrp"]["Max drawdown"] == "-45.0%"
     assert by_name["churn+hrp"]["Turnover per rebalance"] == "90.0%"
+    assert by_name["churn+hrp"]["Turnover per year"] == "4,680%"
     assert by_name["steady+equal_weight"]["Sharpe"] == "1.60"
     assert by_name["steady+equal_weight"]["Deflated Sharpe (DSR)"] == "0.912"
     assert "flat+hrp" not in by_name  # below the top 4: its score is the lowest

@@ -54,7 +54,8 @@ def test_constant_weights_without_costs_match_a_hand_computation():
     # d3: A flat, B x 1.1 = 235.4. d4: A x 1.1 = 235.4, B flat, C x 1.1 = 470.8.
     expected = [1000.0, 1020.0, 1070.0, 214 + 235.4 + 428 + 214, 235.4 + 235.4 + 470.8 + 214]
     np.testing.assert_allclose(result.equity.to_numpy(), expected, rtol=1e-13)
-    np.testing.assert_allclose(result.turnover.to_numpy(), [0.8, (386 + 56 + 428) / 1070])
+    # one-way: half of what is bought and sold (800 bought from cash; 386 + 56 sold, 428 bought)
+    np.testing.assert_allclose(result.turnover.to_numpy(), [0.4, (386 + 56 + 428) / 2 / 1070])
     assert result.costs.tolist() == [0.0, 0.0]
     np.testing.assert_allclose(result.positions.loc[DAYS[0]], [50.0, 15.0, 0.0])
     np.testing.assert_allclose(result.returns.iloc[1], 0.02)
@@ -71,9 +72,9 @@ def test_costs_come_out_of_cash_at_the_shared_rate():
     assert result.equity.iloc[1] == pytest.approx(1020 - first, rel=1e-13)
     value = 1070 - first
     drifted = np.array([600.0, 270.0, 0.0]) / value
-    turnover = np.abs(np.array([0.2, 0.2, 0.4]) - drifted).sum()
+    turnover = np.abs(np.array([0.2, 0.2, 0.4]) - drifted).sum() / 2  # one-way
     assert result.turnover.iloc[1] == pytest.approx(turnover, rel=1e-13)
-    assert result.costs.iloc[1] == pytest.approx(turnover * value * 0.0015, rel=1e-13)
+    assert result.costs.iloc[1] == pytest.approx(2 * turnover * value * 0.0015, rel=1e-13)
     # sells of A (600 - 0.2 V) and B (270 - 0.2 V) and the buy of C (0.4 V) add up to 870
     assert result.costs.iloc[1] == pytest.approx(870 * 0.0015, rel=1e-12)
 
@@ -85,7 +86,8 @@ def test_doubling_the_cost_rate_doubles_the_costs():
     assert high.costs.iloc[0] == pytest.approx(2 * low.costs.iloc[0], rel=1e-14)
     for result, rate in ((low, 0.001), (high, 0.002)):
         before = result.equity.loc[result.costs.index] + result.costs
-        np.testing.assert_allclose(result.costs / (result.turnover * before), rate, rtol=1e-12)
+        traded = 2 * result.turnover * before  # buys plus sells
+        np.testing.assert_allclose(result.costs / traded, rate, rtol=1e-12)
     # later turnover moves only through the equity the costs removed: a second-order effect
     assert high.metrics["cost_drag"] == pytest.approx(2 * low.metrics["cost_drag"], rel=1e-3)
     assert high.metrics["cost_drag"] > 0.001
@@ -157,7 +159,7 @@ def test_benchmark_is_equal_weight_buy_and_hold_of_the_listed_universe():
     expected = 100.0 * growth - 100.0 * costs.rate  # costs of the one purchase left in cash
     np.testing.assert_allclose(result.benchmark_equity, expected, rtol=1e-13)
     assert result.benchmark_equity.index.equals(result.equity.index)
-    assert result.benchmark_metrics["avg_turnover"] == pytest.approx(1.0)
+    assert result.benchmark_metrics["avg_turnover"] == pytest.approx(0.5)  # one-way, from cash
 
 
 def test_backtest_costs_equal_the_trade_generator_estimate():

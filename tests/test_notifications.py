@@ -430,7 +430,7 @@ def test_the_daily_markdown_shows_the_figures_and_escapes_hostile_text(tmp_path)
     for expected in (
         "| regime | Normal \\(from benchmark\\) |",
         "| exposure | 100.00% \\(target 100.00%\\) |",
-        "| turnover | 62.00% |",
+        "| turnover | 62.00% one-way \\(½ Σ\\|Δw\\|\\) |",
         "| estimated cost | 1,500.00 |",
         "| kill switch | not engaged: TRIPPED |",
         "| safety | FAILED: trades blocked |",

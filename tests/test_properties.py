@@ -93,7 +93,7 @@ def limit_settings(draw, fractional_shares: bool = False) -> Settings:
             "max_weight": max_position * draw(st.sampled_from([1.0, 0.5]) | st.floats(0.1, 1.0)),
             "costs_bps": draw(st.just(0.0) | st.floats(0.0, 100.0)),
             "slippage_bps": draw(st.just(0.0) | st.floats(0.0, 100.0)),
-            "max_turnover": draw(st.just(2.0) | st.floats(0.01, 2.0)),
+            "max_turnover": draw(st.just(1.0) | st.floats(0.01, 1.0)),
             "top_k": draw(st.integers(1, 30)),
         },
         live={
@@ -180,11 +180,11 @@ def trade_cases(draw, fractional_shares: bool = False) -> tuple[TradeGenerator, 
 # ---------------------------------------------------------------------------------------------
 # cases kept as examples: each once failed, or is rarely drawn
 
-# A $100,000 account in ten $500 names moving from 10% to 5% each under a 18% turnover budget: the
-# partial step (34.2% of the way) is 3.42 shares per name; rounding each sell down to 4 shares
-# turned over 20% and the validator blocked the run. Rounded toward the holding it is 3 shares.
+# A $100,000 account in ten $500 names moving from 10% to 5% each under a 9% one-way turnover
+# budget: the partial step (34.2% of the way) is 3.42 shares per name; rounding each sell down to 4
+# shares turned over 10% and the validator blocked the run. Rounded toward the holding it is 3.
 PARTIAL_SELLS = (
-    TradeGenerator(CostModel(5.0, 5.0), max_turnover=0.18),
+    TradeGenerator(CostModel(5.0, 5.0), max_turnover=0.09),
     Account(
         shares=pd.Series(20.0, SYMBOLS[:10]),
         cash=0.0,
@@ -204,11 +204,11 @@ SHORT_OF_CASH = (
     ),
 )
 
-# One $1 share in a $1 account, to be sold under a 50% turnover budget: the partial step (0.475
-# of a share) rounds toward the holding, to no trade at all, and the name was left above its
-# target with no row saying why. It is now listed as skipped for max_turnover.
+# One $1 share in a $1 account, to be sold under a 25% one-way turnover budget: the partial step
+# (0.475 of a share) rounds toward the holding, to no trade at all, and the name was left above
+# its target with no row saying why. It is now listed as skipped for max_turnover.
 SUB_SHARE_STEP = (
-    TradeGenerator(CostModel(5.0, 5.0), min_trade_size=0.0, max_turnover=0.5),
+    TradeGenerator(CostModel(5.0, 5.0), min_trade_size=0.0, max_turnover=0.25),
     Account(
         shares=pd.Series({"S00": 1.0}),
         cash=0.0,
@@ -553,8 +553,8 @@ def limits_kept(run: Run) -> dict[str, bool]:
         "gross_exposure": total <= 1 + TOL,
         "target_exposure": abs(total - min(run.target_exposure, capacity))
         <= EXPOSURE_TOLERANCE + TOL,
-        "turnover": funding
-        or math.fsum(abs(row["weight_change"]) for row in proposed) <= max_turnover + TOL,
+        "turnover": funding  # one-way: half the sum of |weight change|
+        or math.fsum(abs(row["weight_change"]) for row in proposed) / 2 <= max_turnover + TOL,
         "trade_size": all(
             row["notional"] / run.value <= live.max_trade_pct + TOL for row in rebalances
         ),

@@ -299,9 +299,17 @@ def test_key_figures_show_regime_turnover_costs_and_value(html):
 
     assert "Normal" in figures
     assert "80% invested" in figures and "20% cash" in figures
-    assert "30.0%" in figures  # turnover: 0.15 + 0.05 + 0.10
+    assert "15.0%" in figures and "one-way" in figures  # turnover: (0.15 + 0.05 + 0.10) / 2
     assert "$180.00" in figures  # costs: commissions 30 + slippage 150
     assert "$1,000,000" in figures
+
+
+def test_turnover_is_one_way_over_the_trades_not_skipped(report_data):
+    skipped = report_data.trades.assign(status=["proposed", "proposed", "skipped: max_turnover"])
+    page = render_daily_report(dataclasses.replace(report_data, trades=skipped))
+
+    card = re.search(r'<div class="label">Turnover</div>\s*<div class="value">([^<]*)</div>', page)
+    assert card is not None and card.group(1) == "10.0%"  # (0.15 + 0.05) / 2
 
 
 def test_rendering_twice_gives_identical_html(report_data, html):

@@ -231,33 +231,41 @@ def test_without_a_sector_map_the_sector_check_is_reported_as_skipped():
 
 
 def test_turnover_above_the_limit_fails_with_the_figure(close):
-    trades = trades_of(trade("AAA", 0.15, 0.0), trade("BBB", 0.15, 0.0), trade("CCC", 0.0, 0.30))
+    # 60% of the book moves from AAA and BBB into CCC and DDD: one-way turnover 60% (½ of 120%)
+    trades = trades_of(
+        trade("AAA", 0.30, 0.0),
+        trade("BBB", 0.30, 0.0),
+        trade("CCC", 0.0, 0.30),
+        trade("DDD", 0.0, 0.30),
+    )
 
     result = check(
         validator().validate_trades(trades, VALUE, close, held=["AAA", "BBB"]), "turnover"
     )
 
     assert not result.passed
-    assert "turnover 60.00%" in result.detail
+    assert "one-way turnover 60.00%" in result.detail
 
 
 def test_turnover_at_or_under_the_limit_passes_and_skipped_trades_do_not_count(close):
     trades = trades_of(
-        trade("AAA", 0.15, 0.0),
-        trade("CCC", 0.0, 0.15),
+        trade("AAA", 0.50, 0.0),
+        trade("CCC", 0.0, 0.50),
         trade("DDD", 0.0, 0.15, status="skipped: max_daily_trades 2"),
     )
 
     result = check(validator().validate_trades(trades, VALUE, close, held=["AAA"]), "turnover")
 
-    assert result.passed
-    assert "turnover 30.00%" in result.detail
+    assert result.passed  # 50% one-way, at the 50% limit; DDD's 15% would break it
+    assert "one-way turnover 50.00%" in result.detail
 
 
 def test_the_funding_run_from_all_cash_skips_the_turnover_check(close):
-    funding = trades_of(*(trade(s, 0.0, 0.14) for s in SYMBOLS[:7]))  # 98% turnover
+    funding = trades_of(*(trade(s, 0.0, 0.14) for s in SYMBOLS[:7]))  # 98% bought: 49% one-way
 
-    result = check(validator().validate_trades(funding, VALUE, close, held=[]), "turnover")
+    result = check(
+        validator(max_turnover=0.3).validate_trades(funding, VALUE, close, held=[]), "turnover"
+    )
 
     assert result.passed
     assert result.detail.startswith("skipped: funding run")
@@ -271,9 +279,11 @@ def test_a_run_that_starts_from_any_position_is_not_a_funding_run(close, held, f
         trade("AAA", first_current, 0.14), *(trade(s, 0.0, 0.14) for s in SYMBOLS[1:7])
     )
 
-    result = check(validator().validate_trades(trades, VALUE, close, held=held), "turnover")
+    result = check(
+        validator(max_turnover=0.3).validate_trades(trades, VALUE, close, held=held), "turnover"
+    )
 
-    assert not result.passed
+    assert not result.passed  # 46.5% or 49% one-way, above the 30% limit
 
 
 def test_a_rebalance_trade_above_max_trade_pct_fails_naming_the_symbol(close):
@@ -484,7 +494,7 @@ PROBES = {  # setting: (a stricter value, whether the check passes with validato
         ),
     ),
     "portfolio.max_turnover": (
-        0.20,
+        0.10,
         lambda v, c: (
             check(
                 v.validate_trades(
@@ -493,7 +503,7 @@ PROBES = {  # setting: (a stricter value, whether the check passes with validato
                     c,
                     ["AAA", "BBB"],
                 ),
-                "turnover",  # 30%
+                "turnover",  # 15% one-way (½ of 30%)
             ).passed
         ),
     ),

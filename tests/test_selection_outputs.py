@@ -268,6 +268,15 @@ def test_report_shows_the_matrix_the_champion_and_why_each_loser_failed(results)
             assert f"- {markdown_text(c['key'])}: {reasons}" in report
     ranking = table_lines(report, "| Rank |")
     assert len(ranking) == 2 + 4
+    assert ranking[0].endswith("| Turnover per year | Passed |")
+    assert "one-way turnover (½ Σ|Δw|) per rebalance" in report
+    assert details["turnover_definition"].startswith(
+        "avg_turnover: mean one-way turnover (½ Σ|Δw|)"
+    )
+    for c in details["combinations"]:
+        if c["status"] == "ok":
+            row = next(line for line in ranking if f"| {markdown_text(c['key'])} |" in line)
+            assert f"| {c['metrics']['annual_turnover']:.0%} |" in row
     assert "**champion**" in ranking[2 + details["ranking"].index(champion)]
     deflated = next(c for c in details["combinations"] if c["key"] == champion)["deflated_sharpe"]
     assert f"Deflated Sharpe ratio (DSR, against SR0): {deflated['dsr']:.3f}" in report

@@ -12,7 +12,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class CostModel:
-    """Costs proportional to traded notional (dollars) or turnover (fraction of portfolio)."""
+    """Costs proportional to traded notional: dollars, or a fraction of the portfolio traded.
+
+    A fraction traded is buys plus sells, Σ|Δw|: twice the one-way turnover
+    (`trading_core.turnover`).
+    """
 
     commission_bps: float = 5.0
     slippage_bps: float = 5.0

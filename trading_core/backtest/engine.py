@@ -9,7 +9,8 @@ Execution convention (every figure is at session closes; currency is that of `in
   the costs) that accrues the cash rate like any cash.
 - Costs are the shared `CostModel` applied to each name's traded notional |target x V_t -
   holding_t| (commission + slippage, in bps), exactly what the live `TradeGenerator` estimates for
-  the same trades with fractional shares. Turnover is sum |target - drifted weight|, one-way.
+  the same trades with fractional shares. Turnover is one-way, ½ sum |target - drifted weight|
+  (`trading_core.turnover`), so the costs of a rebalance are 2 x turnover x V_t x the cost rate.
 - Between rebalances the share counts stay fixed: weights drift with close-to-close returns and
   cash compounds at `cash_rate` (annual) per session. No price after t is used to trade at t.
 - The equity of a rebalance date is after that day's trades and costs; the first daily return is
@@ -43,6 +44,7 @@ import pandas as pd
 from trading_core.backtest import metrics
 from trading_core.costs import CostModel
 from trading_core.errors import ConfigError, DataError
+from trading_core.turnover import one_way_turnover
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class BacktestResult:
 
     equity: pd.Series  # daily, post-trade, from the first rebalance date to the end of close
     returns: pd.Series  # daily net returns; the first is equity on day one / initial capital - 1
-    turnover: pd.Series  # per rebalance date, sum |target - drifted| (fraction of equity)
+    turnover: pd.Series  # per rebalance date, one-way: ½ sum |target - drifted| (of equity)
     costs: pd.Series  # per rebalance date, currency
     positions: pd.DataFrame  # per rebalance date, shares held after trading
     stale_sessions: pd.Series  # per symbol, held sessions valued at a carried (missing) close
@@ -145,10 +147,10 @@ class VectorizedBacktester:
             holding = shares * closes
             value = cash + float(holding.sum())
             target = weights[k] * value
-            traded = float(np.abs(target - holding).sum())
-            cost = float(self.costs.total(traded))
+            trade = target - holding
+            cost = float(self.costs.total(float(np.abs(trade).sum())))
             costs[k] = cost
-            turnover[k] = traded / value if value > 0 else np.nan
+            turnover[k] = one_way_turnover(trade / value) if value > 0 else np.nan
             shares = np.divide(target, closes, out=positions[k])
             cash = value * (1 - invested[k]) - cost
             equity[day - start] = value - cost

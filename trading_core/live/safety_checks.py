@@ -10,9 +10,9 @@ from the caps (the weights must list every candidate name, zeros included, as
 `PortfolioResult.weights` does) instead of trusting a figure handed in.
 
 Trades (`validate_trades`), over the proposed trades only:
-- turnover (sum of |weight change|) at most `max_turnover`, except on the funding run: the first
-  run from an all-cash account (nothing held before it) buys the whole portfolio, so the check is
-  reported as skipped there;
+- one-way turnover (½ Σ|weight change|, as the backtest measures it) at most `max_turnover`,
+  except on the funding run: the first run from an all-cash account (nothing held before it) buys
+  the whole portfolio, so the check is reported as skipped there;
 - no rebalance trade (a name held before and after) above `max_trade_pct` of portfolio value. New
   names are bounded by the position cap on their target weight and exits by the position they
   close, so the rule targets what is otherwise unbounded: a held position resized by a large step
@@ -243,14 +243,14 @@ class SafetyValidator:
         ]
 
     def _turnover_check(self, trades: pd.DataFrame, funding: bool) -> Check:
-        """Turnover at most `max_turnover`; reported as skipped on the funding run."""
+        """One-way turnover at most `max_turnover`; reported as skipped on the funding run."""
         value = turnover(trades)
         if funding:
             return Check("turnover", True, f"skipped: funding run from all cash ({value:.2%})")
         return Check(
             "turnover",
             value <= self.max_turnover + TOLERANCE,
-            f"turnover {value:.2%} (limit {self.max_turnover:.2%})",
+            f"one-way turnover {value:.2%} (½ Σ|weight change|; limit {self.max_turnover:.2%})",
         )
 
     def _trade_size_check(self, proposed: pd.DataFrame, portfolio_value: float) -> Check:

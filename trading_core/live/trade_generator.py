@@ -4,9 +4,10 @@
 
 1. size every held or targeted name in shares (whole by default, fractional by setting): names
    leaving the target are sold (`exit`), names entering are `new`, the rest `rebalance`;
-   `turnover_step`: when that move would turn over more than `max_turnover` of value, in weights
-   or in the whole shares it rounds to (and the account already holds something: funding from all
-   cash goes all the way), every name moves the same fraction of its way instead, rounded toward
+   `turnover_step`: when that move's one-way turnover (½ Σ|weight change|, the one definition in
+   `trading_core.turnover`) would exceed `max_turnover`, in weights or in the whole shares it
+   rounds to (and the account already holds something: funding from all cash goes all the way),
+   every name moves the same fraction of its way instead, rounded toward
    what it holds, so the run trades within the budget and the rest waits for the next run
    (reasons then end in "(partial: max_turnover)");
 2. `filter_small_trades`: a change under `min_trade_size` (fraction of value) is skipped (an exit
@@ -33,6 +34,7 @@ import pandas as pd
 
 from trading_core.costs import CostModel
 from trading_core.errors import DataError
+from trading_core.turnover import one_way_turnover
 
 TRADE_COLUMNS = [
     "symbol",
@@ -123,13 +125,13 @@ class TradeGenerator:
     def turnover_step(
         self, current: pd.Series, target: pd.Series, rounded: float = 0.0, spent: float = 0.0
     ) -> float:
-        """The fraction of the way to `target` that fits `max_turnover` (1: all the way).
+        """The fraction of the way to `target` whose one-way turnover fits `max_turnover` (1: all).
 
         `rounded`: the turnover of the whole move in the shares it rounds to, which can exceed the
         weights' (a sell rounds down to whole shares); `spent`: turnover already taken by forced
         exits. Funding from all cash is never limited; the budget keeps a 5% margin.
         """
-        needed = float((target - current.reindex(target.index, fill_value=0.0)).abs().sum())
+        needed = one_way_turnover(target - current.reindex(target.index, fill_value=0.0))
         needed = max(needed, rounded)
         funding = not (current > 0).any() and not spent
         if (
@@ -281,8 +283,8 @@ class TradeGenerator:
 
 
 def turnover(trades: pd.DataFrame) -> float:
-    """Turnover of the proposed trades: sum of |weight change| (fraction of value, as backtests)."""
-    return float(trades.loc[trades["status"] == PROPOSED, "weight_change"].abs().sum())
+    """One-way turnover of the proposed trades, ½ Σ|weight change| (as the backtester measures)."""
+    return one_way_turnover(trades.loc[trades["status"] == PROPOSED, "weight_change"])
 
 
 def _valid_prices(prices: pd.Series, symbols: Sequence[str]) -> pd.Series:

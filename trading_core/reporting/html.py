@@ -34,6 +34,7 @@ from trading_core.reporting.formatting import (
     plain_text,
 )
 from trading_core.reporting.trades_table import as_recorded, trade_row
+from trading_core.turnover import one_way_turnover
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 TEMPLATE_NAME = "daily_report.html"
@@ -240,7 +241,7 @@ def _key_figures(
             "label": "Turnover",
             "value": percent(trades["turnover"], 1),
             "css": "",
-            "sub": "sum of |weight change|",
+            "sub": "one-way, \u00bd \u03a3|weight change|",
             "sub2": f"{money(trades['notional_total'], 0)} traded",
         },
         {
@@ -365,7 +366,7 @@ def _trades(trades: pd.DataFrame | None) -> dict[str, object]:
         "rows": rows,
         "n_buy": int((sides == "BUY").sum()),
         "n_sell": int((sides == "SELL").sum()),
-        "turnover": _column_sum(frame, "weight_change", absolute=True),
+        "turnover": _turnover(frame),
         "notional_total": _column_sum(frame, "notional", absolute=True),
         "cost_total": _cost_total(frame),
         "totals": {
@@ -630,6 +631,21 @@ def _column_sum(frame: pd.DataFrame, column: str, absolute: bool = False) -> flo
     if values.isna().all():
         return None
     return float((values.abs() if absolute else values).sum())
+
+
+def _turnover(frame: pd.DataFrame) -> float | None:
+    """One-way turnover (½ Σ|weight change|) of the rows that trade or were blocked, not skipped."""
+    if frame.empty:
+        return 0.0
+    if "weight_change" not in frame.columns:
+        return None
+    traded = frame
+    if "status" in frame.columns:
+        traded = frame[~frame["status"].astype(str).str.startswith("skipped")]
+    changes = pd.to_numeric(traded["weight_change"], errors="coerce")
+    if len(changes) and changes.isna().all():
+        return None
+    return one_way_turnover(changes.dropna())
 
 
 def _cost_total(frame: pd.DataFrame) -> float | None:

@@ -2,8 +2,9 @@
 
 `leaderboard` turns a `Selection` (trading_core.selection.scoring) into rows of text for a Prefect
 table artifact: rank by weighted score, the figures the thresholds judge (Sharpe, deflated Sharpe,
-max drawdown, Calmar, turnover per rebalance) and whether the combination is the champion, passes
-or fails, with the thresholds it failed. Formatted as the selection report formats them.
+max drawdown, Calmar, one-way turnover ½ Σ|Δw| per rebalance, and that turnover per year) and
+whether the combination is the champion, passes or fails, with the thresholds it failed. Formatted
+as the selection report formats them.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def leaderboard_row(rank: int, evaluation: Evaluation, champion: bool) -> dict[s
         "Max drawdown": percent(metrics.get("max_drawdown"), 1),
         "Calmar": fixed(metrics.get("calmar"), 2),
         "Turnover per rebalance": percent(metrics.get("avg_turnover"), 1),
+        "Turnover per year": percent(metrics.get("annual_turnover"), 0),
         "Result": verdict,
         "Why": why,
     }

@@ -10,9 +10,9 @@ atomically). Same input, same bytes. Formats:
   is not ranked), `undefined` (the run completed but its Sharpe is NaN, e.g. zero volatility) or
   `missing` (the grid has no record of the combination).
 - `backtest_detailed_results.json` (strict JSON, NaN written as null, sorted keys): the selection
-  date, weights, thresholds, number of trials, equal-weight baseline Sharpe, ranking, the champion
-  (or null with `no_champion_reason`), the caveat, and per combination (grid order: models, then
-  optimizers) its status (ok, failed or missing) and error, metrics, benchmark metrics, score breakdown, threshold
+  date, weights, thresholds, the turnover definition, number of trials, equal-weight baseline
+  Sharpe, ranking, the champion (or null with `no_champion_reason`), the caveat, and per
+  combination (grid order: models, then optimizers) its status (ok, failed or missing) and error, metrics, benchmark metrics, score breakdown, threshold
   failures, passed, rank, deflated Sharpe fields, regime rows and number of optimizer fallbacks.
 - `regime_performance_breakdown.csv`: long format, one row per completed combination and regime:
   model, optimizer, regime, avg_return (mean daily), sharpe (annualized), win_rate, days; a regime
@@ -49,6 +49,7 @@ from trading_core.selection.evaluate import champion_reason, combination
 from trading_core.selection.grid import BacktestGrid
 from trading_core.selection.scoring import CRITERIA, Evaluation, Selection, Thresholds, Weights
 from trading_core.selection.sharpe_stats import DeflatedSharpe
+from trading_core.turnover import DEFINITION as TURNOVER_DEFINITION
 
 MATRIX_FILE = "backtest_comparison_matrix.csv"
 DETAILS_FILE = "backtest_detailed_results.json"
@@ -255,6 +256,9 @@ def detailed_results(outcome: SelectionOutcome) -> dict[str, object]:
             **asdict(outcome.thresholds),
             "min_deflated_sharpe": outcome.min_deflated_sharpe,
         },
+        "turnover_definition": (
+            f"avg_turnover: mean {TURNOVER_DEFINITION}; annual_turnover: the same summed per year"
+        ),
         "trials": outcome.trials,
         "combinations_total": len(outcome.combinations()),
         "combinations_failed": len(outcome.grid.failures),
@@ -478,6 +482,7 @@ def _ranking_section(outcome: SelectionOutcome) -> list[str]:
         "Combination",
         "Score",
         *(f"{CRITERION_TITLES[c]} (w {getattr(weights, c):.2f})" for c in CRITERIA),
+        "Turnover per year",
         "Passed",
     ]
     rows = []
@@ -488,12 +493,14 @@ def _ranking_section(outcome: SelectionOutcome) -> list[str]:
             cells.append(
                 f"{_fmt(c.raw, RAW_FORMATS[name])} → {c.normalized:.2f} ({c.contribution:.3f})"
             )
+        cells.append(_fmt(e.candidate.metrics.get("annual_turnover"), ".0%"))
         status = "yes" if e.passed else "no"
         cells.append("**champion**" if e is outcome.selection.champion else status)
         rows.append(cells)
     intro = (
         "Each criterion: raw figure → normalized value in [0, 1] (weighted contribution to the "
-        "score). Turnover is the mean one-way turnover per rebalance."
+        f"score). Turnover is the mean {TURNOVER_DEFINITION}, half the sum of absolute weight "
+        "changes; Turnover per year is the same summed over a year (not scored)."
     )
     return ["## Ranking", "", intro, "", *markdown_table(header, rows)]
 
@@ -502,7 +509,8 @@ def _failures_section(outcome: SelectionOutcome) -> list[str]:
     t = outcome.thresholds
     rules = (
         f"Sharpe at least {t.sharpe_min:.2f}, max drawdown no worse than {t.max_drawdown_max:.1%}, "
-        f"Calmar at least {t.calmar_min:.2f}, turnover per rebalance at most {t.turnover_max:.1%}"
+        f"Calmar at least {t.calmar_min:.2f}, one-way turnover per rebalance at most "
+        f"{t.turnover_max:.1%}"
     )
     if t.beat_baseline:
         rules += (

@@ -5,8 +5,8 @@ Every criterion is mapped linearly onto [0, 1] and clipped there (an undefined f
 - Sharpe (annualized, `metrics["sharpe"]`): 0 at 0, 1 at 2.
 - Max drawdown (`metrics["max_drawdown"]`, a negative fraction): 0 at -30%, 1 at 0.
 - Calmar (`metrics["calmar"]`): 0 at 0, 1 at 1.5.
-- Turnover (`metrics["avg_turnover"]`, the mean one-way turnover per rebalance, not the annual
-  total), lower is better: 1 at 0, 0 at 50%.
+- Turnover (`metrics["avg_turnover"]`, the mean one-way turnover per rebalance, ½ Σ|Δw| as in
+  `trading_core.turnover`, not the annual total), lower is better: 1 at 0, 0 at 50%.
 - Regime consistency, from the per-regime table of `backtest.metrics.regime_performance`: among
   regimes with at least `min_days` sessions (default 20) and a defined Sharpe, the share with a
   positive Sharpe, times the dispersion penalty 1 / (1 + std of those regimes' annualized Sharpes)
@@ -186,7 +186,7 @@ def threshold_failures(
 
     `baseline_sharpe` is the equal-weight baseline's Sharpe, which must be strictly beaten (None,
     or `thresholds.beat_baseline` false, skips that rule; NaN fails it, as it cannot be checked).
-    Turnover is `avg_turnover`.
+    Turnover is `avg_turnover`, the mean one-way turnover (½ Σ|Δw|) per rebalance.
     """
     if not isinstance(thresholds, Thresholds):
         thresholds = Thresholds.from_dict(thresholds)
