@@ -89,3 +89,26 @@ def test_a_date_that_is_not_a_date_is_refused(tmp_path):
     result = runner.invoke(app, ["daily", "--date", "28/12/2022", "--home", str(tmp_path)])
     assert result.exit_code != 0
     assert not (tmp_path / "live").exists()
+
+
+def test_the_temporary_prefect_server_gets_time_to_start_on_a_busy_machine():
+    """Prefect's 20 s wait for its temporary server timed out under load (`data update` exited
+    "Timed out while attempting to connect to ephemeral Prefect API server"); a user's own value
+    still wins."""
+    import os
+    import subprocess
+    import sys
+
+    read = (
+        "import flows.cli; from prefect.settings import get_current_settings; "
+        "print(get_current_settings().server.ephemeral.startup_timeout_seconds)"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_SERVER_EPHEMERAL")}
+
+    def timeout(env: dict[str, str]) -> str:
+        done = subprocess.run([sys.executable, "-c", read], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert timeout(clean) == "90"
+    assert timeout({**clean, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "7"}) == "7"
