@@ -70,12 +70,12 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
     model, model_info, warnings = load_champion(
         dataset.as_of(first), data.as_of(first), settings, before=first.date()
     )
-    results, blocked = [], []
+    blocked = []
     described = f"daily replay {days[0]:%Y-%m-%d}..{days[-1]:%Y-%m-%d}"
     with ProgressTracker(described, len(days), unit="sessions") as progress:
         for day in days:
             try:
-                result = run_session(
+                run_session(
                     day.date(),
                     data.as_of(day),
                     dataset.as_of(day),
@@ -85,7 +85,6 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
                     settings,
                     alerts=False,  # one failure alert at the end names the blocked days
                 )
-                results.append(result)
             except SafetyViolation as exc:
                 blocked.append({"date": f"{day:%Y-%m-%d}", "reason": str(exc)})
             progress.advance()
