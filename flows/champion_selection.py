@@ -77,7 +77,7 @@ def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> B
     """
     optimizers = list(settings.model_selection.optimizers)
     grid = BacktestGrid([r.name for r in run.results], optimizers)
-    close, sectors = run.data.close, run.data.sectors
+    close = run.data.close
     scored = fan_out(
         runner,
         score_candidate,
@@ -102,8 +102,7 @@ def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> B
                 "optimizer": optimizer,
                 "scores": scores,
                 "models": models,
-                "close": close,
-                "sectors": sectors,
+                "data": run.data,
                 "regimes": regimes,
                 "settings": settings,
             }

@@ -333,6 +333,12 @@ def data_synth_cmd(
     ic: Annotated[
         float, typer.Option(help="Oracle information coefficient of the planted signal.")
     ] = 0.05,
+    drift: Annotated[
+        float,
+        typer.Option(
+            help="Market drift per session; 0 leaves no premium for beta (the oracle is a ceiling)."
+        ),
+    ] = 0.0003,
     fmt: Annotated[str, typer.Option("--format", help="csv | csv.gz | parquet")] = "csv",
 ) -> None:
     """Write a synthetic data folder with a planted signal of known IC."""
@@ -340,14 +346,17 @@ def data_synth_cmd(
     from trading_core.data.synthetic import generate_synthetic_market
 
     def make():
-        market = generate_synthetic_market(symbols=symbols, years=years, seed=seed, ic=ic)
+        market = generate_synthetic_market(
+            symbols=symbols, years=years, seed=seed, ic=ic, market_drift=drift
+        )
         return market, write_folder(market.data, out, fmt=fmt)
 
     market, path = _run(make)
+    by_execution = ", ".join(f"{e} {v:.4f}" for e, v in market.oracle_ic_by_execution.items())
     typer.echo(
         f"wrote {path} ({symbols} symbols x {len(market.data.dates)} sessions); "
         f"oracle IC {market.oracle_ic:.4f} (1 day), {market.oracle_ic_horizon:.4f} "
-        f"({market.horizon} days)"
+        f"({market.horizon} days; {by_execution})"
     )
 
 

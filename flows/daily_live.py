@@ -93,10 +93,10 @@ def run_session(
     """
     scores = score_universe(model, dataset, session)
     regime = detect_regime(data, settings)
-    target = build_portfolio(scores, data, regime, settings, model_info.get("optimizer"))
     positions = load_positions(session, settings)
-    guard_splits(data, target, positions, settings)  # before anything is recorded
     data, delisted = close_delisted(data, positions, settings)
+    target = build_portfolio(scores, data, regime, positions, settings, model_info.get("optimizer"))
+    guard_splits(data, target, positions, settings)  # before anything is recorded
     trades = generate_trades(target, positions, data, settings, delisted)
     curve = account_equity(session, positions, data, settings)
     judged = since_release(curve, settings)

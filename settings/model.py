@@ -41,10 +41,14 @@ def fraction(default: float) -> float:
 
 
 class SyntheticSettings(Section):
+    """The synthetic market; `drift` is the market's mean return per session (0: no beta premium,
+    so the planted signal's oracle IC is a ceiling)."""
+
     symbols: int = Field(50, ge=2)
     years: float = Field(8, gt=0)
     ic: float = Field(0.05, gt=-0.5, lt=0.5)
     seed: int = 7
+    drift: float = 0.0003
 
 
 class DataSettings(Section):
@@ -172,6 +176,8 @@ class PortfolioSettings(Section):
     score_ic: float = Field(0.05, gt=0.0, lt=1.0)
     risk_free_rate: float = Field(0.0, ge=0.0, lt=1.0)
     solver: SolverName = "CLARABEL"
+    rank_buffer: int = Field(5, ge=0)  # a held name stays while it ranks within top_k + this
+    turnover_penalty: float = Field(0.05, ge=0.0)  # annual return per unit of one-way turnover
 
     def top_k_for(self, regime_key: str) -> int:
         """Names to hold in the regime `regime_key` (risk_off | normal | risk_on)."""
@@ -207,8 +213,15 @@ class RegimeSettings(Section):
 
 
 class BacktestSettings(Section):
-    """Walk-forward backtests: rebalance cadence, retraining schedule, cash rate."""
+    """Walk-forward backtests: execution convention, rebalance cadence, retraining, cash rate.
 
+    `execution` is when a target decided at the close of t fills, and where labels start:
+    next_open (what the daily run, after the close, can get), next_close, or same_close (the
+    signal's own close, for comparison only: no live run can trade there).
+    """
+
+    execution: Literal["next_open", "next_close", "same_close"] = "next_open"
+    participation: bool = True
     rebalance_sessions: int = Field(5, ge=1)
     retrain: Literal["folds", "months"] = "folds"
     retrain_months: int = Field(12, ge=1)
@@ -245,6 +258,7 @@ class OpsSettings(Section):
 
 class RiskSettings(Section):
     max_sector_weight: float = Field(0.30, gt=0.0, le=1.0)
+    rebalance_threshold: float = fraction(0.0)  # no-trade band, fraction of portfolio value
 
 
 class SelectionWeights(Section):

@@ -32,7 +32,7 @@ def segments_for(dataset: Dataset, settings: Settings) -> list[Segment]:
     """The retraining schedule the settings describe: per research fold, or every N months."""
     m, b = settings.modeling, settings.backtest
     dates = dataset.dates.unique().sort_values()
-    gap = dataset.horizon + m.cv.embargo_sessions
+    gap = dataset.known_after + m.cv.embargo_sessions
     if b.retrain == "folds":
         starts = fold_starts(plan_for(dataset, settings))
     else:
@@ -72,17 +72,16 @@ def regimes_for(data: MarketData, settings: Settings) -> pd.Series:
 def backtest_optimizer(
     scores: pd.Series,
     models: pd.DataFrame,
-    close: pd.DataFrame,
-    sectors: pd.Series,
+    data: MarketData,
     regimes: pd.Series,
     settings: Settings,
     optimizer: str,
     progress: Progress = lambda _: None,
 ) -> WalkForwardResult:
     """Backtest a candidate's walk-forward scores under one optimizer."""
-    policy = policy_for(settings, sectors, optimizer)
+    policy = policy_for(settings, data.sectors, optimizer)
     return backtest_scores(
-        scores, close, regimes, policy, backtester_for(settings), models, progress
+        scores, data, regimes, policy, backtester_for(settings), models, progress
     )
 
 
@@ -98,9 +97,7 @@ def walk_forward_candidate(
     scores, models = candidate_scores(template, dataset, data.close, settings, progress)
     regimes = regimes_for(data, settings)
     return {
-        name: backtest_optimizer(
-            scores, models, data.close, data.sectors, regimes, settings, name, progress
-        )
+        name: backtest_optimizer(scores, models, data, regimes, settings, name, progress)
         for name in optimizers
     }
 
@@ -122,13 +119,12 @@ def backtest_combination(
     optimizer: str,
     scores: pd.Series,
     models: pd.DataFrame,
-    close: pd.DataFrame,
-    sectors: pd.Series,
+    data: MarketData,
     regimes: pd.Series,
     settings: Settings,
 ) -> WalkForwardResult:
     """The walk-forward backtest of one model x optimizer combination of the selection grid."""
-    result = backtest_optimizer(scores, models, close, sectors, regimes, settings, optimizer)
+    result = backtest_optimizer(scores, models, data, regimes, settings, optimizer)
     metrics = result.backtest.metrics
     get_run_logger().info(
         "%s x %s: Sharpe %.2f, CAGR %.1f%%, max drawdown %.1f%%, %d fallbacks",

@@ -48,15 +48,21 @@ def policy_for(
         score_ic=p.score_ic,
         risk_free_rate=p.risk_free_rate,
         solver=p.solver,
+        rank_buffer=p.rank_buffer,
+        rebalance_threshold=settings.risk.rebalance_threshold,
+        turnover_penalty=p.turnover_penalty,
     )
 
 
 def backtester_for(settings: Settings) -> VectorizedBacktester:
-    """The backtester with the live cost model, the configured cash rate and starting capital."""
+    """The backtester with the live cost model, cash rate, capital, execution and volume cap."""
+    b = settings.backtest
     return VectorizedBacktester(
         costs_for(settings),
-        cash_rate=settings.backtest.cash_rate,
+        cash_rate=b.cash_rate,
         initial_capital=settings.live.initial_capital,
+        execution=b.execution,
+        max_volume_pct=settings.live.max_volume_pct if b.participation else None,
     )
 
 

@@ -54,14 +54,19 @@ def build_portfolio(
     scores: pd.Series,
     data: MarketData,
     regime: RegimeState,
+    positions: Positions,
     settings: Settings,
     optimizer: str | None = None,
 ) -> PortfolioResult:
     """Capped long-only target weights for the regime's top-K names at the regime's exposure.
 
-    `optimizer` is the champion's (selected with its model); without one, `portfolio.optimizer`.
+    Built from the `positions` held, at their weights at the run date's closes, so the turnover
+    controls act as in the backtest. `optimizer` is the champion's (selected with its model);
+    without one, `portfolio.optimizer`.
     """
-    result = policy_for(settings, data.sectors, optimizer).build(scores, data.close, regime.key)
+    current = positions.weights(data.close.iloc[-1])
+    policy = policy_for(settings, data.sectors, optimizer)
+    result = policy.build(scores, data.close, regime.key, current)
     logger = get_run_logger()
     logger.info(
         "target: %d names, exposure %.0f%%, cash %.0f%% (%s)",

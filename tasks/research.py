@@ -16,6 +16,7 @@ from settings import Settings
 from tasks.options import cached, step
 from trading_core.data.market import MarketData
 from trading_core.features.guard import assert_point_in_time
+from trading_core.features.labels import effective_execution, execution_delay
 from trading_core.features.library import feature_set, skipped
 from trading_core.home import Home
 from trading_core.io import atomic_write_text, replace_directory, to_csv
@@ -60,7 +61,14 @@ def dataset_for(data: MarketData, settings: Settings) -> Dataset:
     """The dataset the feature and modeling settings describe (no look-ahead check: see below)."""
     m = settings.modeling
     features = feature_set(**settings.features.model_dump())
-    return build_dataset(data, features, m.label_horizon, m.label_transform, tuple(m.inputs))
+    return build_dataset(
+        data,
+        features,
+        m.label_horizon,
+        m.label_transform,
+        tuple(m.inputs),
+        settings.backtest.execution,
+    )
 
 
 def features_key(parameters: dict[str, Any]) -> str:
@@ -94,14 +102,23 @@ def compute_features(data: MarketData, settings: Settings, sessions: int | None 
         data = data.since(data.dates[max(0, len(data.dates) - sessions - lookback)])
     dataset = dataset_for(data, settings)
     missing = skipped(features, data)
-    get_run_logger().info(
-        "%d feature columns on %d rows; %d labeled rows (horizon %d sessions)%s",
+    logger = get_run_logger()
+    logger.info(
+        "%d feature columns on %d rows; %d labeled rows (horizon %d sessions, from the %s fill)%s",
         dataset.rows.shape[1],
         len(dataset.rows),
         int(dataset.labels.notna().sum()),
         dataset.horizon,
+        dataset.execution,
         f"; skipped for lack of data: {', '.join(missing)}" if missing else "",
     )
+    if dataset.execution != settings.backtest.execution:
+        logger.warning(
+            "backtest.execution is %s but the data has no open prices: labels and backtests "
+            "use %s instead",
+            settings.backtest.execution,
+            dataset.execution,
+        )
     return dataset
 
 
@@ -150,6 +167,7 @@ def check_trainable(data: MarketData, settings: Settings) -> None:
         m.cv.folds,
         m.cv.validation_sessions,
         m.cv.embargo_sessions,
+        execution_delay(effective_execution(settings.backtest.execution, data.open)),
     )
     require_history(data.dates, needed, "training")
     require_universe(data.close)
@@ -245,6 +263,7 @@ def provenance(
         "trained_through": f"{dates[-1]:%Y-%m-%d}",
         "data_through": f"{data.last_date:%Y-%m-%d}",
         "label_horizon": dataset.horizon,
+        "execution": dataset.execution,
         "label_transform": settings.modeling.label_transform,
         "features_skipped": features_skipped,
         "data_source": data.source,
@@ -331,7 +350,8 @@ def load_champion(
         logger.warning(note)
         return model, {**model.metadata, "model_name": model.name}, [note]
     logger.warning(warning)
-    require_history(data.dates, fit_history(dataset.horizon), "a model trained on the spot")
+    known = fit_history(dataset.horizon, dataset.known_after - dataset.horizon)
+    require_history(data.dates, known, "a model trained on the spot")
     dates = dataset.labeled_dates
     model = fit_on(
         trainer_for(settings), "lightgbm", dataset, dates, settings.modeling.sample_stride

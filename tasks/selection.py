@@ -14,10 +14,12 @@ from prefect import get_run_logger
 from prefect.artifacts import create_link_artifact, create_table_artifact
 
 from settings import Settings
+from tasks.components import backtester_for
 from tasks.notify import current_run_link
 from tasks.options import step
 from tasks.research import provenance, trainer_for
 from trading_core.alerts import Alert
+from trading_core.backtest.walk_forward import sharpe_by_execution
 from trading_core.data.calendar import market_today
 from trading_core.data.market import MarketData
 from trading_core.data.providers import BUNDLED_NOTE
@@ -100,6 +102,8 @@ def write_selection_reports(
         caveat=BUNDLED_NOTE if data.source.startswith("bundled") else None,
         min_deflated_sharpe=ms.min_deflated_sharpe,
         incumbent=incumbent,
+        execution=settings.backtest.execution,
+        sharpe_by_execution=execution_comparison(grid, evaluation, data, settings),
     )
     folder = Home(settings.home).selection_reports
     for name, payload in files.items():
@@ -114,6 +118,18 @@ def write_selection_reports(
     )
     get_run_logger().info("selection reports written to %s (open %s)", folder, report.name)
     return str(report)
+
+
+def execution_comparison(
+    grid: BacktestGrid, evaluation: GridEvaluation, data: MarketData, settings: Settings
+) -> dict[str, float]:
+    """The champion's (or the top-ranked combination's) Sharpe under every fill convention."""
+    selection = evaluation.selection
+    shown = selection.champion or (selection.ranking[0] if selection.ranking else None)
+    if shown is None:
+        return {}
+    result = next(r for (m, o), r in grid.results.items() if combination(m, o) == shown.name)
+    return sharpe_by_execution(result.weights, data, backtester_for(settings))
 
 
 def no_champion_alert(evaluation: GridEvaluation, report: str) -> Alert:

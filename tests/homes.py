@@ -12,7 +12,9 @@ from trading_core.data.folder import write_folder
 from trading_core.data.market import MarketData
 from trading_core.data.synthetic import generate_synthetic_market
 
-FAST = "modeling:\n  lightgbm: {n_estimators: 40}\n"
+# a 12-name universe holding 10: without the rank buffer every run re-ranks the names, so each
+# day has trades for the approval, safety and crash cases to act on
+FAST = "modeling:\n  lightgbm: {n_estimators: 40}\nportfolio:\n  rank_buffer: 0\n"
 # a champion selection of a few seconds: two candidates, two optimizers, thresholds all pass
 SELECTION = """
 modeling:

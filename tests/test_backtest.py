@@ -3,6 +3,8 @@ the live trade generator, missing prices that never silently lose money, and the
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,9 @@ from trading_core.backtest import VectorizedBacktester
 from trading_core.costs import CostModel
 from trading_core.errors import DataError
 from trading_core.live.trade_generator import PROPOSED, TradeGenerator
+
+# these tests pin the fill mechanics at one price per session: fills at the signal's close
+SameClose = partial(VectorizedBacktester, execution="same_close")
 
 FREE = CostModel(commission_bps=0.0, slippage_bps=0.0)
 DAYS = pd.bdate_range("2024-01-01", periods=5)
@@ -48,7 +53,7 @@ def random_targets(close: pd.DataFrame, every: int = 5, seed: int = 4) -> pd.Dat
 
 
 def test_constant_weights_without_costs_match_a_hand_computation():
-    result = VectorizedBacktester(FREE, initial_capital=1000.0).run(HAND_TARGETS, HAND_CLOSE)
+    result = SameClose(FREE, initial_capital=1000.0).run(HAND_TARGETS, HAND_CLOSE)
     # d0: 50 A (500), 15 B (300), cash 200. d1: 550 + 270 + 200. d2 before trading: 600 + 270 + 200
     # = 1070, then A 214 (17.833 sh), B 214 (11.889 sh), C 428 (7.782 sh), cash 214.
     # d3: A flat, B x 1.1 = 235.4. d4: A x 1.1 = 235.4, B flat, C x 1.1 = 470.8.
@@ -64,7 +69,7 @@ def test_constant_weights_without_costs_match_a_hand_computation():
 
 def test_costs_come_out_of_cash_at_the_shared_rate():
     costs = CostModel(commission_bps=10.0, slippage_bps=5.0)
-    result = VectorizedBacktester(costs, initial_capital=1000.0).run(HAND_TARGETS, HAND_CLOSE)
+    result = SameClose(costs, initial_capital=1000.0).run(HAND_TARGETS, HAND_CLOSE)
     first = 800 * 0.0015  # 500 of A and 300 of B bought
     np.testing.assert_allclose(result.costs.iloc[0], first, rtol=1e-13)
     assert result.equity.iloc[0] == pytest.approx(1000 - first, rel=1e-13)
@@ -81,8 +86,8 @@ def test_costs_come_out_of_cash_at_the_shared_rate():
 
 def test_doubling_the_cost_rate_doubles_the_costs():
     close, targets = random_market(), random_targets(random_market())
-    low = VectorizedBacktester(CostModel(5.0, 5.0)).run(targets, close)
-    high = VectorizedBacktester(CostModel(10.0, 10.0)).run(targets, close)
+    low = SameClose(CostModel(5.0, 5.0)).run(targets, close)
+    high = SameClose(CostModel(10.0, 10.0)).run(targets, close)
     assert high.costs.iloc[0] == pytest.approx(2 * low.costs.iloc[0], rel=1e-14)
     for result, rate in ((low, 0.001), (high, 0.002)):
         before = result.equity.loc[result.costs.index] + result.costs
@@ -97,11 +102,11 @@ def test_no_trades_when_targets_equal_the_drifted_weights():
     close = random_market()
     first = random_targets(close).iloc[:1]
     day = close.index[7]
-    hold = VectorizedBacktester(CostModel(10.0, 5.0)).run(first, close)
+    hold = SameClose(CostModel(10.0, 5.0)).run(first, close)
     value = hold.equity.loc[day]
     drifted = hold.positions.iloc[0] * close.loc[day] / value
     targets = pd.concat([first, drifted.to_frame(day).T])
-    result = VectorizedBacktester(CostModel(10.0, 5.0)).run(targets, close)
+    result = SameClose(CostModel(10.0, 5.0)).run(targets, close)
     assert result.turnover.loc[day] < 1e-14
     assert result.costs.loc[day] < 1e-14 * value
     np.testing.assert_allclose(result.equity, hold.equity, rtol=1e-13)
@@ -109,7 +114,7 @@ def test_no_trades_when_targets_equal_the_drifted_weights():
 
 def test_prices_after_a_date_never_change_equity_up_to_it():
     close, targets = random_market(), random_targets(random_market())
-    backtester = VectorizedBacktester(CostModel(10.0, 5.0))
+    backtester = SameClose(CostModel(10.0, 5.0))
     base = backtester.run(targets, close)
     cut = close.index[22]  # between rebalances (20 and 25)
     shocked = close.copy()
@@ -122,7 +127,7 @@ def test_prices_after_a_date_never_change_equity_up_to_it():
 
 def test_a_target_on_a_date_never_changes_equity_before_it():
     close, targets = random_market(), random_targets(random_market())
-    backtester = VectorizedBacktester(CostModel(10.0, 5.0))
+    backtester = SameClose(CostModel(10.0, 5.0))
     base = backtester.run(targets, close)
     day = targets.index[4]
     changed = targets.copy()
@@ -138,14 +143,14 @@ def test_a_target_on_a_date_never_changes_equity_before_it():
 def test_cash_earns_the_configured_rate_per_session():
     close = random_market(sessions=11)
     half = pd.DataFrame({"S0": [0.5]}, index=close.index[:1])
-    result = VectorizedBacktester(FREE, cash_rate=0.05).run(half, close)
+    result = SameClose(FREE, cash_rate=0.05).run(half, close)
     step = 1.05 ** (1 / 252)
     expected = 0.5 * close["S0"] / close["S0"].iloc[0] + 0.5 * step ** np.arange(11)
     np.testing.assert_allclose(result.equity.to_numpy(), expected.to_numpy(), rtol=1e-13)
     all_cash = pd.DataFrame({"S0": [0.0, 0.0]}, index=close.index[[0, 4]])
-    idle = VectorizedBacktester(FREE, cash_rate=0.05).run(all_cash, close)
+    idle = SameClose(FREE, cash_rate=0.05).run(all_cash, close)
     np.testing.assert_allclose(idle.equity.to_numpy(), step ** np.arange(11), rtol=1e-13)
-    assert (VectorizedBacktester(FREE).run(all_cash, close).equity == 1.0).all()
+    assert (SameClose(FREE).run(all_cash, close).equity == 1.0).all()
 
 
 def test_benchmark_is_equal_weight_buy_and_hold_of_the_listed_universe():
@@ -153,7 +158,7 @@ def test_benchmark_is_equal_weight_buy_and_hold_of_the_listed_universe():
     close.loc[: close.index[6], "S7"] = np.nan  # not listed yet on the first rebalance date (5)
     targets = random_targets(close).iloc[1:].drop(columns="S7")
     costs = CostModel(10.0, 5.0)
-    result = VectorizedBacktester(costs, initial_capital=100.0).run(targets, close)
+    result = SameClose(costs, initial_capital=100.0).run(targets, close)
     listed = close.loc[targets.index[0] :].drop(columns="S7")
     growth = (listed / listed.iloc[0]).mean(axis=1)
     expected = 100.0 * growth - 100.0 * costs.rate  # costs of the one purchase left in cash
@@ -166,7 +171,7 @@ def test_backtest_costs_equal_the_trade_generator_estimate():
     close = random_market() * 3.7
     targets = random_targets(close)
     costs = CostModel(commission_bps=5.0, slippage_bps=7.0)
-    result = VectorizedBacktester(costs, initial_capital=1_000_000.0).run(targets, close)
+    result = SameClose(costs, initial_capital=1_000_000.0).run(targets, close)
     day, held = targets.index[3], result.positions.iloc[2]
     value = result.equity.loc[day] + result.costs.loc[day]  # before the day's trades
     cash = value - float((held * close.loc[day]).sum())
@@ -186,7 +191,7 @@ def test_a_target_without_a_close_names_symbol_and_date():
     targets = random_targets(close)
     targets.loc[close.index[5], "S3"] = 0.1
     with pytest.raises(DataError, match=r"S3 on 2023-01-09"):
-        VectorizedBacktester(FREE).run(targets, close)
+        SameClose(FREE).run(targets, close)
 
 
 def test_a_held_name_whose_close_goes_missing_keeps_its_last_value():
@@ -195,7 +200,7 @@ def test_a_held_name_whose_close_goes_missing_keeps_its_last_value():
     targets = pd.DataFrame(
         {"S0": [0.3, 0.3], "S1": [0.3, 0.0], "S2": [0.3, 0.3]}, index=close.index[[0, 5]]
     )
-    result = VectorizedBacktester(FREE).run(targets, close)
+    result = SameClose(FREE).run(targets, close)
     shares = 0.3 / close.iloc[0]
     carried = close.ffill()
     expected = (shares * carried).sum(axis=1) + 0.1
@@ -209,16 +214,16 @@ def test_bad_inputs_are_refused_with_the_offending_item():
     close = random_market()
     targets = random_targets(close)
     with pytest.raises(DataError, match="2023-01-07 is not a session"):
-        VectorizedBacktester(FREE).run(
+        SameClose(FREE).run(
             targets.rename(index={targets.index[1]: pd.Timestamp("2023-01-07")}), close
         )
     with pytest.raises(DataError, match="ZZZ"):
-        VectorizedBacktester(FREE).run(targets.assign(ZZZ=0.1), close)
+        SameClose(FREE).run(targets.assign(ZZZ=0.1), close)
     negative = close.copy()
     negative.iloc[30, 2] = np.nan
     negative.iloc[40, 2] = -1.0
     with pytest.raises(DataError, match="S2 on 2023-02-27"):
-        VectorizedBacktester(FREE).run(targets.iloc[:1] * 0, negative)
+        SameClose(FREE).run(targets.iloc[:1] * 0, negative)
 
 
 def test_regime_breakdown_counts_the_sessions_of_each_regime():
@@ -227,11 +232,11 @@ def test_regime_breakdown_counts_the_sessions_of_each_regime():
     codes = np.tile([0, 1, 1, 2, 1], 12).astype(float)
     codes[:3] = np.nan  # warm-up without a label
     regimes = pd.Series(codes, index=close.index)
-    result = VectorizedBacktester(FREE).run(targets, close, regimes)
+    result = SameClose(FREE).run(targets, close, regimes)
     table = result.regime_performance
     assert table["days"].to_dict() == {0: 11, 1: 34, 2: 12}
     assert table["regime"].tolist() == ["Risk-Off", "Normal", "Risk-On"]
     risk_on = result.returns[regimes == 2]
     assert table.loc[2, "avg_return"] == pytest.approx(risk_on.mean())
     assert table.loc[2, "win_rate"] == pytest.approx((risk_on > 0).mean())
-    assert VectorizedBacktester(FREE).run(targets, close).regime_performance is None
+    assert SameClose(FREE).run(targets, close).regime_performance is None

@@ -28,7 +28,7 @@ from trading_core.live.ledger import Ledger
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 
-HELD = "S03"  # a symbol the fixture's applied day holds (asserted in the fixture)
+HELD = "S00"  # a symbol the fixture's applied day holds (asserted in the fixture)
 runner = CliRunner()
 
 

@@ -145,15 +145,20 @@ def test_a_forced_exit_takes_its_turnover_from_the_others_budget():
 
 # -- through the CLI --------------------------------------------------------------------------
 
-HELD = "S03"  # held after the small home's applied day (asserted below)
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> SmallHome:
     small = build_small_home(tmp_path_factory.mktemp("corporate-actions"))
-    assert HELD in account(small.home)[0], "the case symbol must be held"
+    assert account(small.home)[0], "the small home's applied day must hold names"
     return small
+
+
+@pytest.fixture
+def held_name(home: SmallHome) -> str:
+    """A name held after the small home's applied day (the first, alphabetically)."""
+    return min(account(home.home)[0])
 
 
 @pytest.fixture
@@ -197,10 +202,10 @@ def error_lines(output: str) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_server")
-def test_a_halved_close_of_a_held_name_stops_daily_and_leaves_the_ledger(home, tmp_path):
+def test_a_halved_close_of_a_held_name_stops_daily_and_leaves_the_ledger(home, held_name, tmp_path):
     prices = long_prices(home)
-    on_day = (prices["symbol"] == HELD) & (prices["date"] == home.day)
-    prices.loc[on_day, "close"] = 0.5 * float(home.data.close.loc[home.first, HELD])
+    on_day = (prices["symbol"] == held_name) & (prices["date"] == home.day)
+    prices.loc[on_day, "close"] = 0.5 * float(home.data.close.loc[home.first, held_name])
     update(home, prices, tmp_path / "folder")
     ledger = (home.home / "live" / "ledger.sqlite").read_bytes()
 
@@ -208,37 +213,41 @@ def test_a_halved_close_of_a_held_name_stops_daily_and_leaves_the_ledger(home, t
 
     assert result.exit_code != 0, result.output
     [line] = error_lines(result.output)
-    assert f"close of {HELD} moves x0.5000 on {home.day}" in line
+    assert f"close of {held_name} moves x0.5000 on {home.day}" in line
     assert "2:1 split" in line and "live.split_guard_tolerance" in line
     assert (home.home / "live" / "ledger.sqlite").read_bytes() == ledger
 
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_server")
-def test_a_name_that_stopped_trading_is_refused_then_sold_at_its_last_close(home, tmp_path):
+def test_a_name_that_stopped_trading_is_refused_then_sold_at_its_last_close(
+    home, held_name, tmp_path
+):
     prices = long_prices(home)
-    update(home, prices[~((prices["symbol"] == HELD) & (prices["date"] >= home.day))], tmp_path)
+    update(
+        home, prices[~((prices["symbol"] == held_name) & (prices["date"] >= home.day))], tmp_path
+    )
     held, cash, applied = account(home.home)
-    last_close = float(home.data.close.loc[home.first, HELD])
+    last_close = float(home.data.close.loc[home.first, held_name])
 
     refused = runner.invoke(app, cli(home, "daily", "--date", home.day))
     assert refused.exit_code != 0, refused.output
     [line] = error_lines(refused.output)
-    assert f"no valid price on {home.day} for held symbol(s) {HELD}" in line
-    assert f"live.delisted_symbols to sell it at its last close ({HELD} {home.first})" in line
+    assert f"no valid price on {home.day} for held symbol(s) {held_name}" in line
+    assert f"live.delisted_symbols to sell it at its last close ({held_name} {home.first})" in line
     assert account(home.home)[0] == held
 
-    home.config.write_text(FAST + f"live: {{delisted_symbols: [{HELD}]}}\n")
+    home.config.write_text(FAST + f"live: {{delisted_symbols: [{held_name}]}}\n")
     result = runner.invoke(app, cli(home, "daily", "--date", home.day))
 
     assert result.exit_code == 0, result.output
     held_after, cash_after, applied_after = account(home.home)
-    assert HELD not in held_after
+    assert held_name not in held_after
     day = applied_after[
         (applied_after["date"] == pd.Timestamp(home.day)) & (applied_after["status"] == PROPOSED)
     ]
-    sale = day.set_index("symbol").loc[HELD]
-    assert (sale["side"], sale["shares"]) == ("SELL", held[HELD])
+    sale = day.set_index("symbol").loc[held_name]
+    assert (sale["side"], sale["shares"]) == ("SELL", held[held_name])
     assert sale["price"] == pytest.approx(last_close)
     assert sale["reason"] == f"delisted: sold at last close {home.first}"
     sign = day["side"].map({"SELL": 1.0, "BUY": -1.0})

@@ -164,7 +164,7 @@ modeling:
 model_selection:
   candidates: [lightgbm]
   optimizers: [equal_weight, inverse_vol]
-  thresholds: {sharpe_min: -10, max_drawdown_max: -1.0, calmar_min: -10, turnover_max: 10}
+  thresholds: {sharpe_min: -10, max_drawdown_max: -1.0, calmar_min: -10, turnover_max: 10, beat_baseline: false}
 portfolio: {top_k: 3, max_weight: 0.4}
 live: {max_position_pct: 0.4}
 risk: {max_sector_weight: 0.8}

@@ -219,7 +219,7 @@ def selection_files() -> dict[str, bytes]:
     grid = BacktestGrid(["signal", HOSTILE], ["equal_weight"])
     for model, scores in {"signal": signal, HOSTILE: noise.rename("score")}.items():
         result = backtest_scores(
-            scores, close, regimes, policy, VectorizedBacktester(CostModel()), pd.DataFrame()
+            scores, market.data, regimes, policy, VectorizedBacktester(CostModel()), pd.DataFrame()
         )
         grid.add(model, "equal_weight", result)
     thresholds = Thresholds(

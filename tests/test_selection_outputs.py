@@ -84,7 +84,7 @@ def results() -> dict[tuple[str, str], WalkForwardResult]:
         for model in MODELS:
             out[(model, optimizer)] = backtest_scores(
                 scores[model],
-                close,
+                market.data,
                 regimes,
                 policy,
                 VectorizedBacktester(CostModel()),

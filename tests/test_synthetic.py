@@ -10,16 +10,28 @@ import pytest
 
 from trading_core.data.calendar import sessions
 from trading_core.data.synthetic import (
+    EXECUTIONS,
+    OVERNIGHT_SHARE,
     SyntheticMarket,
+    alpha_weights,
     generate_synthetic_market,
     planted_signal,
     rank_ic,
 )
+from trading_core.features.labels import forward_returns
 
 
 @pytest.fixture(scope="module")
 def market() -> SyntheticMarket:
     return generate_synthetic_market(symbols=40, years=2, seed=11, ic=0.08, n_sectors=4)
+
+
+@pytest.fixture(scope="module", params=[0.05, 0.08])
+def driftless(request) -> SyntheticMarket:
+    """The market of issue 16 (300 stocks x 6 years, seed 23) without drift: the honest setting."""
+    return generate_synthetic_market(
+        symbols=300, years=6, seed=23, ic=request.param, market_drift=0
+    )
 
 
 def recompute_signal(close: pd.DataFrame, volume: pd.DataFrame) -> pd.DataFrame:
@@ -39,10 +51,11 @@ def recompute_signal(close: pd.DataFrame, volume: pd.DataFrame) -> pd.DataFrame:
     return zcs(raw)
 
 
-def test_same_seed_gives_identical_market_and_another_seed_does_not():
-    first = generate_synthetic_market(symbols=30, years=1, seed=3)
-    again = generate_synthetic_market(symbols=30, years=1, seed=3)
-    other = generate_synthetic_market(symbols=30, years=1, seed=4)
+@pytest.mark.parametrize("drift", [0.0003, 0.0])
+def test_same_seed_gives_identical_market_and_another_seed_does_not(drift):
+    first = generate_synthetic_market(symbols=30, years=1, seed=3, market_drift=drift)
+    again = generate_synthetic_market(symbols=30, years=1, seed=3, market_drift=drift)
+    other = generate_synthetic_market(symbols=30, years=1, seed=4, market_drift=drift)
     for name, frame in first.data.frames().items():
         pd.testing.assert_frame_equal(frame, again.data.frames()[name], check_exact=True)
         assert not np.allclose(frame.to_numpy(), other.data.frames()[name].to_numpy())
@@ -50,6 +63,7 @@ def test_same_seed_gives_identical_market_and_another_seed_does_not():
     pd.testing.assert_series_equal(first.data.benchmark, again.data.benchmark, check_exact=True)
     assert first.data.fingerprint() == again.data.fingerprint() != other.data.fingerprint()
     assert first.oracle_ic == again.oracle_ic
+    assert first.oracle_ic_by_execution == again.oracle_ic_by_execution
 
 
 @pytest.mark.parametrize("ic", [0.05, 0.10, -0.05])
@@ -64,6 +78,69 @@ def test_zero_ic_plants_no_edge():
     market = generate_synthetic_market(symbols=200, years=4, seed=21, ic=0.0)
     assert abs(market.oracle_ic) < 0.01
     assert abs(market.oracle_ic_horizon) < 0.02
+
+
+def test_zero_ic_plants_no_edge_for_any_execution():
+    # each 5-day oracle is a mean of ~1500 overlapping daily Spearman correlations across 300
+    # stocks (sd 0.058 each, ~300 independent): a standard error near 0.0035, so 0.01 is ~3 of them
+    market = generate_synthetic_market(symbols=300, years=6, seed=23, ic=0.0, market_drift=0)
+    assert set(market.oracle_ic_by_execution) == set(EXECUTIONS)
+    assert all(abs(ic) < 0.01 for ic in market.oracle_ic_by_execution.values())
+
+
+def test_a_fill_one_session_late_keeps_part_of_the_edge(driftless):
+    oracle = driftless.oracle
+    # the next open gives up the overnight share of the first session's alpha, the next close
+    # all of the first session's, and the decaying alpha of later sessions remains
+    assert oracle("same_close") > oracle("next_open") > oracle("next_close") > 0
+    assert oracle("next_close") > oracle("same_close") / 2
+
+
+def test_the_oracle_per_execution_is_the_rank_ic_of_the_labels_models_learn(driftless):
+    data, horizon = driftless.data, driftless.horizon
+    for execution in EXECUTIONS:
+        labels = forward_returns(data.close, horizon, open_=data.open, execution=execution)
+        expected = rank_ic(driftless.signal, labels)
+        assert driftless.oracle(execution) == pytest.approx(expected, abs=1e-12), execution
+    assert driftless.oracle_ic_horizon == driftless.oracle("same_close")
+    with pytest.raises(ValueError, match="unknown execution 'tomorrow'"):
+        driftless.oracle("tomorrow")
+
+
+def beta_premium_t_stat(market: SyntheticMarket) -> float:
+    """t-statistic of the daily return of the top-beta quintile minus the bottom one, betas
+    estimated against the benchmark over the whole sample."""
+    returns = market.data.close.pct_change().iloc[1:]
+    index = market.data.benchmark.pct_change().iloc[1:]
+    betas = returns.apply(lambda r: np.cov(r, index)[0, 1]) / index.var()
+    quantile = betas.rank(pct=True)
+    spread = returns.loc[:, quantile > 0.8].mean(axis=1) - returns.loc[:, quantile <= 0.2].mean(
+        axis=1
+    )
+    return spread.mean() / spread.std() * np.sqrt(len(spread))
+
+
+def test_without_drift_high_beta_names_do_not_outperform():
+    flat = generate_synthetic_market(symbols=200, years=4, seed=21, ic=0.08, market_drift=0)
+    # the same shocks with a tenfold demo drift: the test can see a premium where there is one
+    steep = generate_synthetic_market(symbols=200, years=4, seed=21, ic=0.08, market_drift=0.003)
+    assert beta_premium_t_stat(flat) < 2
+    assert beta_premium_t_stat(steep) > 5
+
+
+def test_the_overnight_share_of_the_variance_is_the_documented_one(market):
+    data = market.data
+    overnight = np.log(data.open / data.close.shift(1)).iloc[1:]
+    close_to_close = np.log(data.close / data.close.shift(1)).iloc[1:]
+    share = overnight.var() / close_to_close.var()
+    assert share.mean() == pytest.approx(OVERNIGHT_SHARE, abs=0.02)
+
+
+def test_a_signal_moves_the_next_sessions_with_weights_halving_every_two():
+    weights = alpha_weights(5)
+    assert weights.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(weights[2:] / weights[:-2], 0.5)
+    assert alpha_weights(1).tolist() == [1.0]
 
 
 def test_oracle_ic_is_the_mean_daily_spearman_of_signal_and_next_return(market):

@@ -3,6 +3,8 @@ generator (its figure and its budget) and the safety check all measure it the sa
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import pytest
 
@@ -11,6 +13,9 @@ from trading_core.costs import CostModel
 from trading_core.live.safety_checks import SafetyValidator
 from trading_core.live.trade_generator import PROPOSED, TradeGenerator, turnover
 from trading_core.turnover import one_way_turnover
+
+# these tests pin the fill mechanics at one price per session: fills at the signal's close
+SameClose = partial(VectorizedBacktester, execution="same_close")
 
 FREE = CostModel(commission_bps=0.0, slippage_bps=0.0)
 DAYS = pd.bdate_range("2024-01-01", periods=5)
@@ -30,7 +35,7 @@ def test_one_way_turnover_is_half_the_sum_of_absolute_weight_changes():
 def test_a_tenth_of_the_book_moved_from_a_to_b_is_ten_percent_everywhere():
     # the backtester: the second rebalance moves A 50% -> 40% and B 0% -> 10%
     targets = pd.DataFrame([BEFORE, AFTER], index=[DAYS[0], DAYS[2]])
-    backtest = VectorizedBacktester(FREE, initial_capital=VALUE).run(targets, CLOSE)
+    backtest = SameClose(FREE, initial_capital=VALUE).run(targets, CLOSE)
     assert backtest.turnover.iloc[1] == pytest.approx(0.10, rel=1e-12)
 
     # the trade generator: sell 100 A, buy 100 B; a budget of 11% lets the whole move through
@@ -56,7 +61,7 @@ def test_a_tenth_of_the_book_moved_from_a_to_b_is_ten_percent_everywhere():
 
 def test_investing_from_all_cash_turns_over_half_the_amount_invested():
     targets = pd.DataFrame([BEFORE], index=[DAYS[0]])
-    backtest = VectorizedBacktester(FREE, initial_capital=VALUE).run(targets, CLOSE)
+    backtest = SameClose(FREE, initial_capital=VALUE).run(targets, CLOSE)
     trades = TradeGenerator(FREE).generate_trades(
         pd.Series(dtype="float64"), BEFORE, CLOSE.iloc[-1], VALUE, cash=VALUE
     )

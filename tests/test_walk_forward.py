@@ -89,7 +89,7 @@ def walk_forward(data, dataset, settings, fit, optimizer="inverse_vol", first_da
     regimes = detector.history(data.benchmark)
     return run_walk_forward(
         dataset,
-        data.close,
+        data,
         regimes,
         segments,
         fit,

@@ -87,10 +87,14 @@ def _finite(value: Any) -> Any:
 # injection rule), possibly after quotes: such a cell gets one more leading quote on write and
 # loses one on read, so every text, including one that already starts with a quote, round-trips.
 _FORMULA_LIKE = re.compile("'*[=+\\-@\t\r]")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?")  # "-0.27": a number, not a formula
 
 
 def neutralise(text: str) -> str:
-    """`text` as written to a CSV cell: a leading `'` added when it starts like a formula."""
+    """`text` as written to a CSV cell: a leading `'` added when it starts like a formula (a
+    plain signed number, such as a negative Sharpe in a text column, is left as it is)."""
+    if _PLAIN_NUMBER.fullmatch(text):
+        return text
     return f"'{text}" if _FORMULA_LIKE.match(text) else text
 
 

@@ -18,10 +18,12 @@ from typing import Any
 import pandas as pd
 
 from trading_core.backtest.engine import BacktestResult, VectorizedBacktester
+from trading_core.data.market import MarketData
 from trading_core.errors import DataError
+from trading_core.features.labels import EXECUTIONS
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.research import ResearchPlan
-from trading_core.portfolio.policy import PortfolioPolicy
+from trading_core.portfolio.policy import PortfolioPolicy, drift
 from trading_core.regime import KEYS
 
 Fit = Callable[[pd.DatetimeIndex], Any]
@@ -140,15 +142,24 @@ def target_weights(
     policy: PortfolioPolicy,
     progress: Progress = lambda _: None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Target weights per rebalance date (wide) and a log of how each portfolio was built."""
+    """Target weights per rebalance date (wide) and a log of how each portfolio was built.
+
+    Each portfolio is built from the weights held then, as the live run builds it from its
+    positions: the previous targets drifted with the closes since (`drift`; nothing at first).
+    """
     dates = pd.DatetimeIndex(scores.index.get_level_values("date").unique()).sort_values()
     by_date = scores.groupby(level="date")
     rows, log = {}, []
+    held, previous = None, None
     for i, day in enumerate(dates, 1):
         code = int(regimes.loc[day])
         day_scores = by_date.get_group(day).droplevel("date")
-        result = policy.build(day_scores, close.iloc[: close.index.get_loc(day) + 1], KEYS[code])
-        rows[day] = result.weights
+        if previous is not None:
+            held = drift(rows[previous], close.loc[previous], close.loc[day])
+        result = policy.build(
+            day_scores, close.iloc[: close.index.get_loc(day) + 1], KEYS[code], held
+        )
+        rows[day], previous = result.weights, day
         log.append(
             {
                 "date": day,
@@ -182,7 +193,7 @@ class WalkForwardResult:
 
 def run_walk_forward(
     dataset: Dataset,
-    close: pd.DataFrame,
+    data: MarketData,
     regimes: pd.Series,
     segments: list[Segment],
     fit: Fit,
@@ -191,11 +202,11 @@ def run_walk_forward(
     rebalance_every: int = 5,
     progress: Progress = lambda _: None,
 ) -> WalkForwardResult:
-    """Score, build and backtest from the first segment's start to the end of `close`."""
+    """Score, build and backtest from the first segment's start to the end of the data."""
     scores, models = walk_forward_scores(
-        dataset, segments, fit, rebalance_from(segments, close, rebalance_every), progress
+        dataset, segments, fit, rebalance_from(segments, data.close, rebalance_every), progress
     )
-    return backtest_scores(scores, close, regimes, policy, backtester, models, progress)
+    return backtest_scores(scores, data, regimes, policy, backtester, models, progress)
 
 
 def rebalance_from(segments: list[Segment], close: pd.DataFrame, every: int) -> pd.DatetimeIndex:
@@ -206,7 +217,7 @@ def rebalance_from(segments: list[Segment], close: pd.DataFrame, every: int) -> 
 
 def backtest_scores(
     scores: pd.Series,
-    close: pd.DataFrame,
+    data: MarketData,
     regimes: pd.Series,
     policy: PortfolioPolicy,
     backtester: VectorizedBacktester,
@@ -215,9 +226,30 @@ def backtest_scores(
 ) -> WalkForwardResult:
     """Backtest already-computed walk-forward scores under one portfolio policy.
 
-    A grid of optimizers reuses the same scores: the models are fitted once per candidate.
+    A grid of optimizers reuses the same scores: the models are fitted once per candidate. The
+    targets fill by the backtester's execution convention (opens and volumes from `data`).
     """
-    weights, portfolios = target_weights(scores, close, regimes, policy, progress)
+    weights, portfolios = target_weights(scores, data.close, regimes, policy, progress)
     start = weights.index[0]
-    result = backtester.run(weights, close.loc[start:], regimes.loc[start:])
+    since = data.since(start)
+    result = backtester.run(
+        weights, since.close, regimes.loc[start:], open_=since.open, volume=since.volume
+    )
     return WalkForwardResult(backtest=result, weights=weights, models=models, portfolios=portfolios)
+
+
+def sharpe_by_execution(
+    weights: pd.DataFrame, data: MarketData, backtester: VectorizedBacktester
+) -> dict[str, float]:
+    """The Sharpe of the same targets filled under each execution convention.
+
+    The decisions stay those of the backtest (same models, same portfolios); only the fill
+    moves, so the differences are what the delay between signal and trade costs.
+    """
+    since = data.since(weights.index[0])
+    return {
+        execution: backtester.with_execution(execution)
+        .run(weights, since.close, open_=since.open, volume=since.volume)
+        .metrics["sharpe"]
+        for execution in EXECUTIONS
+    }

@@ -19,6 +19,7 @@ import pandas as pd
 
 from trading_core.data.folder import read_folder
 from trading_core.data.market import MarketData
+from trading_core.data.synthetic import MARKET_DRIFT, generate_synthetic_market
 from trading_core.data.validation import validate_market_data
 from trading_core.io import digest
 
@@ -92,13 +93,16 @@ class SyntheticProvider:
     years: float = 8
     seed: int = 7
     ic: float = 0.05
+    drift: float = MARKET_DRIFT
     name: str = "synthetic"
 
     def fetch(self) -> MarketData:
-        from trading_core.data.synthetic import generate_synthetic_market
-
         market = generate_synthetic_market(
-            symbols=self.symbols, years=self.years, seed=self.seed, ic=self.ic
+            symbols=self.symbols,
+            years=self.years,
+            seed=self.seed,
+            ic=self.ic,
+            market_drift=self.drift,
         )
         return market.data
 
@@ -130,12 +134,13 @@ def make_provider(
     years: float = 8,
     seed: int = 7,
     ic: float = 0.05,
+    drift: float = MARKET_DRIFT,
 ) -> DataProvider:
     """The provider called `kind` (bundled, synthetic or folder)."""
     if kind == "bundled":
         return BundledProvider()
     if kind == "synthetic":
-        return SyntheticProvider(symbols=symbols, years=years, seed=seed, ic=ic)
+        return SyntheticProvider(symbols=symbols, years=years, seed=seed, ic=ic, drift=drift)
     if kind == "folder":
         if path is None:
             raise ValueError("the folder provider needs a path")

@@ -6,21 +6,48 @@ Implements:
   benchmark) on real NYSE sessions, for tests and benchmarks (up to 500 stocks x 10 years).
 - `planted_signal`: the planted signal s_t recomputed from closes and volumes alone, the same
   formula the generator uses, so anyone can check it needs nothing beyond the close of t.
+- `alpha_weights`: how the alpha of one signal spreads over the following sessions.
 - `rank_ic`: mean over dates of the cross-sectional Spearman correlation of two wide frames.
-- `SyntheticMarket`: the generated data, the signal and its oracle information coefficients.
+- `SyntheticMarket`: the generated data, the signal and its oracle information coefficients,
+  one per execution convention, so the oracle is a ceiling for a model judged on that convention.
 
 Model (daily, simple returns; i = stock, t = session):
 
-    r_{i,t+1} = beta_i * m_{t+1} + f_{sector(i),t+1} + alpha_{i,t} + eps_{i,t+1}
-    alpha_{i,t} = k * sigma_i * s_{i,t}
-    m ~ N(0.0003, 0.01),  f ~ N(0, 0.005),  eps_i ~ N(0, sigma_i)
+    r_{i,t+1} = beta_i * m_{t+1} + f_{sector(i),t+1} + alpha_{i,t+1} + eps_{i,t+1}
+    alpha_{i,t+1} = k * sigma_i * sum_{j=0}^{h-1} w_j * s_{i,t-j}
+    w_j = 2^(-j / 2) / sum_l 2^(-l / 2)   (half-life 2 sessions, h = `horizon` lags, sum 1)
+    m ~ N(drift, 0.01),  f ~ N(0, 0.005),  eps_i ~ N(0, sigma_i)
     beta_i ~ U(0.6, 1.4),  sigma_i ~ U(0.012, 0.025)
     close_t = close_{t-1} * (1 + r_t)  (r floored at -0.9; first closes log-uniform 20 to 200)
 
-k is set from the requested `ic` (see `_alpha_scale`): per stock the correlation between s and
-r / sigma is k / sqrt(1 + k^2), and k is raised just enough to offset what the market and sector
-factors, the spread of sigma across stocks and the ranking add to the cross-section, so the
-achieved oracle IC is close to `ic`.
+`drift` (`market_drift`, default 0.0003 a session, about 7.5% a year: equity markets drift) is
+the only source of a beta premium: with a positive drift high-beta names outperform on average,
+which a model can learn from beta-like features and so beat the oracle IC. With `market_drift=0`
+expected returns do not depend on beta and the oracle IC is the ceiling a model is held to.
+
+The alpha of a signal decays: s_t moves the returns of t+1, t+2, ... with geometrically falling
+weights, cut after `horizon` sessions. A trade one session late therefore loses the first
+session's share of the edge, not all of it.
+
+Overnight share: 30% (`OVERNIGHT_SHARE`) of each session's return happens before the open, as
+that share of the variance of the market, sector and idiosyncratic shocks (each drawn as an
+independent overnight and intraday part) and that share of the alpha:
+
+    open_t = close_{t-1} * (1 + o_t),   close_t = open_t * (1 + r_t) / (1 + o_t)
+    o_t = beta_i * m^on_t + f^on_t + 0.3 * alpha_t + eps^on_t
+
+so r_t is exactly the return above. Filling at the next open gives up the overnight share of the
+first session's alpha; filling at the next close gives up the whole first session. High and low
+sit a random wick above max(open, close) and below min(open, close).
+
+k is set from the requested `ic` (see `_alpha_scale`): per stock the correlation between s_t
+and r_{t+1} / sigma is k * c / sqrt(1 + k^2 * V), where c is the covariance of s_t with the
+weighted sum of the signals in the alpha and V that sum's variance, both from the signal's
+autocorrelation; k is raised just enough to offset what the market and sector factors, the spread
+of sigma across stocks and the ranking add to the cross-section, so the achieved 1-day oracle IC
+is close to `ic`. The alpha feeds back into the signal (a positive alpha makes the signal's 5-day
+reversal leg turn sooner), so the autocorrelation is measured on a pilot path over the first 500
+sessions, again with each new k (`_calibrated_scale`).
 
 The planted signal, known at the close of t, uses each stock's own past closes and volumes only:
 
@@ -35,6 +62,20 @@ shares (base_i lognormal, 1e5 to 1e7). Because s_t depends on past returns, whic
 past s, the path is generated one session at a time (vectorised across stocks) after 60 warm-up
 sessions of signal-free history, which are then discarded; s is therefore defined from the first
 date, but recomputing it from the returned frames is possible from the 61st date on.
+
+Oracle IC per execution convention, over `horizon` sessions (the label conventions of
+trading_core.features.labels, recomputed here by `_forward_return` because the data layer does
+not import features): `same_close` s_t against close t -> close t+h, `next_close` close t+1 ->
+close t+1+h, `next_open` open t+1 -> open t+1+h.
+
+The ceiling (`ceiling_predictor`). Over h > 1 sessions s_t alone is not the best a model can do:
+the label also carries the alpha of s_{t+1}, ..., s_{t+h-1}, and much of those signals is known at
+t (their 5- and 60-session windows overlap the past), and the alpha of s_{t-1}, ... is still being
+paid. A model that learns this beats s_t's IC honestly (measured: LightGBM 0.130 against s_t's
+0.116 on a test year of a 300-stock market at ic 0.05). The ceiling predictor is the least-squares
+fit of the (z-scored) label on exactly those ingredients known at t: s_t..s_{t-h+1} and the
+returns over the last 1..4 and 56..59 sessions (the known parts of the next signals' windows),
+fitted on the whole sample; its IC (0.142 on that year) is what a model is held below.
 """
 
 from __future__ import annotations
@@ -59,17 +100,36 @@ VOLUME_RANGE = (1e5, 1e7)
 VOLUME_NOISE = 0.25
 VOLUME_SHOCK = 2.0
 SIGNAL_WEIGHTS = {"ret5": -0.6, "ret60": 0.4, "volume": 0.3}
+ALPHA_HALF_LIFE = 2.0
+OVERNIGHT_SHARE = 0.3
+CALIBRATION_SESSIONS = 500
+CALIBRATION_ROUNDS = 3
+EXECUTIONS = ("same_close", "next_close", "next_open")
 
 
 @dataclass(frozen=True)
 class SyntheticMarket:
-    """A generated market, the planted signal and how well it ranks forward returns."""
+    """A generated market, the planted signal and how well it ranks forward returns.
+
+    `oracle_ic` is against the next day's close-to-close return, `oracle_ic_horizon` against
+    the `horizon`-session return from the signal's close (same_close), and
+    `oracle_ic_by_execution` against the `horizon`-session return from each convention's fill.
+    """
 
     data: MarketData
     signal: pd.DataFrame
     oracle_ic: float
     oracle_ic_horizon: float
     horizon: int
+    oracle_ic_by_execution: dict[str, float]
+
+    def oracle(self, execution: str) -> float:
+        """The oracle IC over `horizon` sessions for one execution convention."""
+        if execution not in self.oracle_ic_by_execution:
+            raise ValueError(
+                f"unknown execution {execution!r}: choose from {', '.join(EXECUTIONS)}"
+            )
+        return self.oracle_ic_by_execution[execution]
 
 
 def _zscore_rows(values: np.ndarray) -> np.ndarray:
@@ -84,13 +144,15 @@ def _signal_today(
     close_1: np.ndarray,
     close_5: np.ndarray,
     close_60: np.ndarray,
-    volume_window: np.ndarray,
+    volume_now: np.ndarray,
+    volume_mean: np.ndarray,
 ) -> np.ndarray:
-    """The planted signal on one date from the closes 0/1/5/60 sessions back and 20 volumes."""
+    """The planted signal on one date from the closes 0/1/5/60 sessions back, the day's volume and
+    its 20-session mean (one value per stock)."""
     ret1 = close_now / close_1 - 1
     ret5 = close_now / close_5 - 1
     ret60 = close_now / close_60 - 1
-    volume_ratio = np.log(volume_window[-1] / volume_window.mean(axis=0))
+    volume_ratio = np.log(volume_now / volume_mean)
     raw = (
         SIGNAL_WEIGHTS["ret5"] * _zscore_rows(ret5)
         + SIGNAL_WEIGHTS["ret60"] * _zscore_rows(ret60)
@@ -117,6 +179,13 @@ def planted_signal(close: pd.DataFrame, volume: pd.DataFrame) -> pd.DataFrame:
     return zcs(raw)
 
 
+def alpha_weights(horizon: int) -> np.ndarray:
+    """Weights w_0..w_{horizon-1} of s_t, s_{t-1}, ... in the alpha of r_{t+1}: halving every
+    `ALPHA_HALF_LIFE` sessions, summing to 1."""
+    weights = 0.5 ** (np.arange(horizon) / ALPHA_HALF_LIFE)
+    return weights / weights.sum()
+
+
 def rank_ic(signal: pd.DataFrame, outcome: pd.DataFrame) -> float:
     """Mean over dates of the Spearman correlation across symbols (dates with any NaN skipped)."""
     outcome = outcome.reindex(index=signal.index, columns=signal.columns)
@@ -133,17 +202,130 @@ def rank_ic(signal: pd.DataFrame, outcome: pd.DataFrame) -> float:
     return float(np.nanmean(correlation)) if np.isfinite(correlation).any() else float("nan")
 
 
-def _alpha_scale(ic: float, betas: np.ndarray, idio_vol: np.ndarray, n_sectors: int) -> float:
-    """k such that the expected cross-sectional Spearman correlation of s_t and r_{t+1} is `ic`."""
-    if ic == 0:
-        return 0.0
+@dataclass(frozen=True)
+class _Draws:
+    """The seeded random draws a path is built from (rows: sessions including the warm-up)."""
+
+    idio_vol: np.ndarray
+    first_close: np.ndarray
+    base_volume: np.ndarray
+    base_returns: np.ndarray  # every return without alpha; row 0 is the start and has none
+    overnight_base: np.ndarray  # the overnight part of base_returns
+    volume_noise: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Path:
+    """A simulated path, warm-up included."""
+
+    close: np.ndarray
+    volume: np.ndarray
+    returns: np.ndarray
+    overnight: np.ndarray
+    signal: np.ndarray
+
+
+def _volume(draws: _Draws, t: int, returns: np.ndarray) -> np.ndarray:
+    """Whole-share volume of session t, rising with the size of the session's move."""
+    shock = 1 + VOLUME_SHOCK * np.abs(returns) / draws.idio_vol
+    return np.rint(draws.base_volume * draws.volume_noise[t] * shock)
+
+
+def _simulate(draws: _Draws, k: float, weights: np.ndarray, total: int) -> _Path:
+    """The first `total` sessions, one at a time: each session's alpha comes from the signals of
+    the sessions before it, and its signal from the closes and volumes up to it."""
+    symbols = len(draws.idio_vol)
+    close = np.empty((total, symbols))
+    volume = np.empty((total, symbols))
+    returns = np.zeros((total, symbols))
+    overnight = np.zeros((total, symbols))
+    signal = np.zeros((total, symbols))
+    close[0] = draws.first_close
+    volume[0] = _volume(draws, 0, returns[0])
+    alpha_scale = k * draws.idio_vol
+    for t in range(1, total):
+        recent = signal[max(t - len(weights), 0) : t][::-1]  # s_{t-1}, s_{t-2}, ...
+        alpha = alpha_scale * (weights[: len(recent)] @ recent)
+        returns[t] = np.maximum(draws.base_returns[t] + alpha, -0.9)
+        overnight[t] = np.maximum(draws.overnight_base[t] + OVERNIGHT_SHARE * alpha, -0.9)
+        close[t] = close[t - 1] * (1 + returns[t])
+        volume[t] = _volume(draws, t, returns[t])
+        if t >= WARMUP:
+            volume_mean = volume[t - 19 : t + 1].mean(axis=0)
+            closes = close[t], close[t - 1], close[t - 5], close[t - 60]
+            signal[t] = _signal_today(*closes, volume[t], volume_mean)
+    return _Path(close, volume, returns, overnight, signal)
+
+
+def _autocorrelation(signal: np.ndarray, lags: int) -> np.ndarray:
+    """Mean cross-sectional correlation of s_t with s_{t-j}, j = 0..lags-1 (rows: dates, each
+    z-scored); a lag the sample is too short for counts as uncorrelated."""
+    usable = range(min(lags, len(signal)))
+    measured = [(signal[j:] * signal[: len(signal) - j]).mean() for j in usable]
+    return np.array(measured + [float(j == 0) for j in range(len(measured), lags)])
+
+
+def _alpha_scale(
+    ic: float,
+    betas: np.ndarray,
+    idio_vol: np.ndarray,
+    n_sectors: int,
+    weights: np.ndarray,
+    autocorrelation: np.ndarray,
+) -> float:
+    """k such that the expected cross-sectional Spearman correlation of s_t and r_{t+1} is `ic`,
+    when r_{t+1} carries k * sigma * sum_j weights[j] * s_{t-j}."""
     pearson = 2 * np.sin(np.pi * abs(ic) / 6)  # Spearman -> Pearson for Gaussian pairs
+    lags = np.arange(len(weights))
+    covariance = weights @ autocorrelation  # cov(s_t, sum_j w_j s_{t-j})
+    variance = weights @ autocorrelation[np.abs(lags[:, None] - lags)] @ weights
     mean_vol = idio_vol.mean()
     mean_var = (idio_vol**2).mean()
     common_var = betas.var() * MARKET_VOL**2 + SECTOR_VOL**2 * (1 - 1 / n_sectors)
-    # pearson = k * E[sigma] / sqrt((1 + k^2) * E[sigma^2] + common_var), solved for k
-    k = pearson * np.sqrt((mean_var + common_var) / (mean_vol**2 - pearson**2 * mean_var))
+    # pearson = k c E[sigma] / sqrt((1 + k^2 V) E[sigma^2] + common_var), solved for k
+    k = pearson * np.sqrt(
+        (mean_var + common_var) / (covariance**2 * mean_vol**2 - pearson**2 * variance * mean_var)
+    )
     return float(np.copysign(k, ic))
+
+
+def _calibrated_scale(
+    ic: float, draws: _Draws, betas: np.ndarray, n_sectors: int, weights: np.ndarray
+) -> float:
+    """k for `ic`, from the signal autocorrelation of a pilot path over the first sessions.
+
+    The alpha feeds back into the signal through the past returns it is built from (its 5-day
+    reversal leg fights a positive alpha), so the autocorrelation is measured again with each
+    new k, from the alpha-free path on, for `CALIBRATION_ROUNDS` rounds.
+    """
+    if ic == 0:
+        return 0.0
+    pilot = min(len(draws.base_returns), WARMUP + CALIBRATION_SESSIONS)
+    k = 0.0
+    for _ in range(CALIBRATION_ROUNDS):
+        signal = _simulate(draws, k, weights, pilot).signal[WARMUP:]
+        autocorrelation = _autocorrelation(signal, len(weights))
+        k = _alpha_scale(ic, betas, draws.idio_vol, n_sectors, weights, autocorrelation)
+    return k
+
+
+def _forward_return(prices: pd.DataFrame, horizon: int, delay: int) -> pd.DataFrame:
+    """Return from the price `delay` sessions after t to the price `horizon` sessions later (the
+    formula of trading_core.features.labels.forward_returns, which the data layer cannot import)."""
+    return prices.shift(-(delay + horizon)) / prices.shift(-delay) - 1
+
+
+def _oracle_by_execution(signal: pd.DataFrame, data: MarketData, horizon: int) -> dict[str, float]:
+    """The rank IC of the signal against each convention's `horizon`-session forward return."""
+    fills = {
+        "same_close": (data.close, 0),
+        "next_close": (data.close, 1),
+        "next_open": (data.open, 1),
+    }
+    return {
+        execution: rank_ic(signal, _forward_return(prices, horizon, delay))
+        for execution, (prices, delay) in fills.items()
+    }
 
 
 def _check_arguments(symbols: int, years: float, ic: float, horizon: int, n_sectors: int) -> None:
@@ -168,8 +350,13 @@ def generate_synthetic_market(
     start: str = "2012-01-03",
     horizon: int = 5,
     n_sectors: int = 5,
+    market_drift: float = MARKET_DRIFT,
 ) -> SyntheticMarket:
-    """A seeded market of `symbols` stocks over round(years * 252) NYSE sessions from `start`."""
+    """A seeded market of `symbols` stocks over round(years * 252) NYSE sessions from `start`.
+
+    `horizon` is both how many sessions a signal's alpha lasts and the horizon of the oracle
+    ICs; `market_drift` is the market factor's mean per session (0: no beta premium).
+    """
     _check_arguments(symbols, years, ic, horizon, n_sectors)
     n_days = round(years * SESSIONS_PER_YEAR)
     calendar = sessions()
@@ -186,43 +373,31 @@ def generate_synthetic_market(
     idio_vol = stocks.uniform(*IDIO_VOL_RANGE, symbols)
     first_close = np.exp(stocks.uniform(*np.log(PRICE_RANGE), symbols))
     base_volume = np.clip(np.exp(stocks.normal(np.log(1e6), 1.0, symbols)), *VOLUME_RANGE)
-    k = _alpha_scale(ic, betas, idio_vol, n_sectors)
 
     total = WARMUP + n_days
-    market = shocks.normal(MARKET_DRIFT, MARKET_VOL, total)
-    sector = shocks.normal(0.0, SECTOR_VOL, (total, n_sectors))
-    # returns without alpha for every session; row 0 is the starting point and has no return
-    base_returns = (
-        betas * market[:, None]
-        + sector[:, sector_of]
-        + shocks.normal(0.0, 1.0, (total, symbols)) * idio_vol
+    # each shock in two independent parts, overnight (row 0) and intraday (row 1), whose
+    # variances and drifts split OVERNIGHT_SHARE : 1 - OVERNIGHT_SHARE
+    share = np.array([OVERNIGHT_SHARE, 1 - OVERNIGHT_SHARE])[:, None]
+    market = share * market_drift + np.sqrt(share) * shocks.normal(0.0, MARKET_VOL, (2, total))
+    sector = np.sqrt(share)[..., None] * shocks.normal(0.0, SECTOR_VOL, (2, total, n_sectors))
+    noise = np.sqrt(share)[..., None] * shocks.normal(0.0, 1.0, (2, total, symbols)) * idio_vol
+    parts = betas * market[..., None] + sector[..., sector_of] + noise
+    draws = _Draws(
+        idio_vol=idio_vol,
+        first_close=first_close,
+        base_volume=base_volume,
+        base_returns=parts.sum(axis=0),
+        overnight_base=parts[0],
+        volume_noise=np.exp(VOLUME_NOISE * shocks.normal(0.0, 1.0, (total, symbols))),
     )
-    volume_noise = np.exp(VOLUME_NOISE * shocks.normal(0.0, 1.0, (total, symbols)))
+    weights = alpha_weights(horizon)
+    k = _calibrated_scale(ic, draws, betas, n_sectors, weights)
+    path = _simulate(draws, k, weights, total)
 
-    close = np.empty((total, symbols))
-    volume = np.empty((total, symbols))
-    returns = np.zeros((total, symbols))
-    signal = np.zeros((total, symbols))
-    close[0] = first_close
-    volume[0] = np.rint(base_volume * volume_noise[0])
-    alpha_scale = k * idio_vol
-    for t in range(1, total):
-        r = np.maximum(base_returns[t] + alpha_scale * signal[t - 1], -0.9)
-        returns[t] = r
-        close[t] = close[t - 1] * (1 + r)
-        volume[t] = np.rint(
-            base_volume * volume_noise[t] * (1 + VOLUME_SHOCK * np.abs(r) / idio_vol)
-        )
-        if t >= WARMUP:
-            signal[t] = _signal_today(
-                close[t], close[t - 1], close[t - 5], close[t - 60], volume[t - 19 : t + 1]
-            )
-
-    previous_close = close[WARMUP - 1 : total - 1]
     kept = slice(WARMUP, total)
-    close, volume, returns, signal = close[kept], volume[kept], returns[kept], signal[kept]
-    gap = bars.normal(0.0, 0.3, (n_days, symbols)) * idio_vol
-    open_ = previous_close * np.exp(gap)
+    close, volume = path.close[kept], path.volume[kept]
+    returns, signal = path.returns[kept], path.signal[kept]
+    open_ = path.close[WARMUP - 1 : total - 1] * (1 + path.overnight[kept])
     wick = np.abs(bars.normal(0.0, 0.5, (2, n_days, symbols))) * idio_vol
     high = np.maximum(open_, close) * np.exp(wick[0])
     low = np.minimum(open_, close) * np.exp(-wick[1])
@@ -250,12 +425,40 @@ def generate_synthetic_market(
         source="synthetic",
     )
     signal_frame = frame(signal)
-    next_return = data.close.shift(-1) / data.close - 1
-    forward = data.close.shift(-horizon) / data.close - 1
+    by_execution = _oracle_by_execution(signal_frame, data, horizon)
     return SyntheticMarket(
         data=data,
         signal=signal_frame,
-        oracle_ic=rank_ic(signal_frame, next_return),
-        oracle_ic_horizon=rank_ic(signal_frame, forward),
+        oracle_ic=rank_ic(signal_frame, _forward_return(data.close, 1, 0)),
+        oracle_ic_horizon=by_execution["same_close"],
         horizon=horizon,
+        oracle_ic_by_execution=by_execution,
     )
+
+
+def ceiling_predictor(market: SyntheticMarket, execution: str = "next_open") -> pd.DataFrame:
+    """The best linear prediction of `execution`'s label from what the model makes known at t.
+
+    See the module docstring: s_t..s_{t-h+1} plus the returns over the last 1..4 and 56..59
+    sessions, each z-scored across symbols per date, regressed (pooled least squares over the
+    whole sample) on the label z-scored per date. Its rank IC against the label is the ceiling a
+    model judged on that convention can reach; it is in-sample, so a little generous.
+    """
+    fills = {"same_close": ("close", 0), "next_close": ("close", 1), "next_open": ("open", 1)}
+    field, delay = fills[execution]
+    close = market.data.close
+    label = _zscore_frame(_forward_return(getattr(market.data, field), market.horizon, delay))
+    inputs = [market.signal.shift(j) for j in range(market.horizon)]
+    inputs += [_zscore_frame(close / close.shift(n) - 1) for n in (1, 2, 3, 4, 56, 57, 58, 59)]
+    x = np.stack([frame.to_numpy() for frame in inputs], axis=-1)
+    y = label.to_numpy()
+    usable = np.isfinite(x).all(axis=-1) & np.isfinite(y)
+    beta, *_ = np.linalg.lstsq(x[usable], y[usable], rcond=None)
+    predicted = np.where(np.isfinite(x).all(axis=-1), x @ beta, np.nan)
+    return pd.DataFrame(predicted, index=close.index, columns=close.columns)
+
+
+def _zscore_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cross-sectional z-score per date (population std), NaN kept."""
+    centred = frame.sub(frame.mean(axis=1), axis=0)
+    return centred.div(frame.std(axis=1, ddof=0), axis=0)

@@ -12,18 +12,33 @@ import numpy as np
 import pandas as pd
 
 from trading_core.data.market import MarketData
-from trading_core.features.labels import forward_returns, transform_labels
+from trading_core.features.labels import (
+    effective_execution,
+    execution_delay,
+    forward_returns,
+    transform_labels,
+)
 from trading_core.features.library import Feature, compute_features
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Feature rows indexed by (date, symbol) with aligned labels and forward returns."""
+    """Feature rows indexed by (date, symbol) with aligned labels and forward returns.
+
+    Labels run from the fill of `execution` (see `trading_core.features.labels`): a label at t is
+    known `known_after` = horizon + delay sessions later.
+    """
 
     rows: pd.DataFrame
     labels: pd.Series
     forward_returns: pd.Series
     horizon: int
+    execution: str = "same_close"
+
+    @property
+    def known_after(self) -> int:
+        """Sessions after t until its label is realized: the horizon plus the execution delay."""
+        return self.horizon + execution_delay(self.execution)
 
     @property
     def dates(self) -> pd.DatetimeIndex:
@@ -38,13 +53,13 @@ class Dataset:
     def as_of(self, when: pd.Timestamp) -> Dataset:
         """What was known at the close of `when`: rows up to it, labels only where already realized.
 
-        A label at t needs the close of t + horizon, so it is kept only when that session is on or
-        before `when`; equal to building the dataset from the data cut at `when` (a test pins it).
+        A label at t needs the prices of t + known_after, so it is kept only when that session is on
+        or before `when`; equal to building the dataset from the data cut at `when` (a test pins it).
         """
         when = pd.Timestamp(when)
         dates = self.dates
         sessions = dates.unique().sort_values()
-        position = sessions.searchsorted(when, side="right") - 1 - self.horizon
+        position = sessions.searchsorted(when, side="right") - 1 - self.known_after
         keep = np.asarray(dates <= when)
         realized = pd.Series(
             dates <= sessions[position] if position >= 0 else np.zeros(len(dates), bool),
@@ -55,6 +70,7 @@ class Dataset:
             labels=self.labels[keep].where(realized),
             forward_returns=self.forward_returns[keep].where(realized),
             horizon=self.horizon,
+            execution=self.execution,
         )
 
     def on(self, dates: pd.DatetimeIndex, labeled: bool = False) -> np.ndarray:
@@ -89,18 +105,22 @@ def build_dataset(
     horizon: int,
     label_transform: str = "zscore",
     inputs: tuple[str, ...] = ("raw", "rank", "z"),
+    execution: str = "same_close",
 ) -> Dataset:
     """Features for every priced (date, symbol); labels where the horizon has passed, else NaN.
 
-    `inputs` chooses which columns of each feature the models see (raw, rank, z).
+    `inputs` chooses which columns of each feature the models see (raw, rank, z); labels start at
+    the `execution` fill (next_open falls back to next_close when the data has no opens).
     """
     rows = compute_features(data, features)
     if set(inputs) != set(SUFFIXES):
         rows = rows[model_inputs(rows.columns, inputs)]
-    forward = forward_returns(data.close, horizon)
+    execution = effective_execution(execution, data.open)
+    forward = forward_returns(data.close, horizon, open_=data.open, execution=execution)
     return Dataset(
         rows=rows,
         labels=_align(transform_labels(forward, label_transform), rows.index, "label"),
         forward_returns=_align(forward, rows.index, "forward_return"),
         horizon=horizon,
+        execution=execution,
     )

@@ -34,27 +34,39 @@ MIN_TRAIN_SESSIONS = 20  # labeled sessions the first walk-forward fold trains o
 
 
 def research_history(
-    horizon: int, test_sessions: int, folds: int, validation_sessions: int, embargo: int = 0
+    horizon: int,
+    test_sessions: int,
+    folds: int,
+    validation_sessions: int,
+    embargo: int = 0,
+    delay: int = 0,
 ) -> tuple[int, str]:
     """Sessions of data the research protocol needs, and the sum spelled out in settings' names.
 
-    Labels need `horizon` later sessions, so the labeled sessions are the data's less `horizon`.
+    A label is known `horizon + delay` sessions after its date (delay: the execution's, 1 for a
+    fill in the next session), so the labeled sessions are the data's less that many.
     """
-    gap = horizon + embargo
-    needed = test_sessions + folds * validation_sessions + 2 * gap + MIN_TRAIN_SESSIONS + horizon
+    known = horizon + delay
+    gap = known + embargo
+    needed = test_sessions + folds * validation_sessions + 2 * gap + MIN_TRAIN_SESSIONS + known
+    label = f"modeling.label_horizon {horizon}" + (
+        f" + {delay} session of execution delay" if delay else ""
+    )
     why = (
         f"modeling.test_sessions {test_sessions} + modeling.cv.folds {folds} x "
         f"modeling.cv.validation_sessions {validation_sessions} + 2 purge gaps of {gap} "
-        f"(modeling.label_horizon {horizon} + modeling.cv.embargo_sessions {embargo}) + "
-        f"{MIN_TRAIN_SESSIONS} training sessions + modeling.label_horizon {horizon}"
+        f"({label} + modeling.cv.embargo_sessions {embargo}) + "
+        f"{MIN_TRAIN_SESSIONS} training sessions + {label}"
     )
     return needed, why
 
 
-def fit_history(horizon: int) -> tuple[int, str]:
+def fit_history(horizon: int, delay: int = 0) -> tuple[int, str]:
     """Sessions a single fit on every labeled session needs (a model trained on the spot)."""
-    why = f"{MIN_TRAIN_SESSIONS} training sessions + modeling.label_horizon {horizon}"
-    return MIN_TRAIN_SESSIONS + horizon, why
+    label = f"modeling.label_horizon {horizon}" + (
+        f" + {delay} session of execution delay" if delay else ""
+    )
+    return MIN_TRAIN_SESSIONS + horizon + delay, f"{MIN_TRAIN_SESSIONS} training sessions + {label}"
 
 
 def require_history(sessions: pd.DatetimeIndex, needed: tuple[int, str], task: str) -> None:
@@ -129,10 +141,13 @@ def plan_research(
 ) -> ResearchPlan:
     """Split the labeled sessions into folds, a pre-test window and the test period."""
     dates = dataset.labeled_dates
-    gap = dataset.horizon + embargo
+    gap = dataset.known_after + embargo
+    delay = dataset.known_after - dataset.horizon
     needed = (
-        research_history(dataset.horizon, test_sessions, folds, validation_sessions, embargo)[0]
-        - dataset.horizon
+        research_history(
+            dataset.horizon, test_sessions, folds, validation_sessions, embargo, delay
+        )[0]
+        - dataset.known_after
     )
     if len(dates) < needed:
         raise DataError(

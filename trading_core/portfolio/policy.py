@@ -1,8 +1,10 @@
 """PortfolioPolicy: how scores and a regime become target weights, the same in backtests and live.
 
-It holds the optimizer, the names held and the gross exposure per regime, and every cap; `build`
-makes one date's portfolio with `construct_portfolio`. The daily run and the walk-forward backtest
-both go through it, so a backtested portfolio is the one the live run would have proposed.
+It holds the optimizer, the names held and the gross exposure per regime, every cap and the
+turnover controls; `build` makes one date's portfolio with `construct_portfolio` from the weights
+held then. The daily run and the walk-forward backtest both go through it, so a backtested
+portfolio is the one the live run would have proposed. `drift` gives the backtest the weights
+held at a rebalance: the previous targets moved by the prices since.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from trading_core.portfolio.construct import PortfolioResult, construct_portfolio
@@ -17,7 +20,8 @@ from trading_core.portfolio.construct import PortfolioResult, construct_portfoli
 
 @dataclass(frozen=True)
 class PortfolioPolicy:
-    """Optimizer, per-regime top-K and exposure (keys risk_off/normal/risk_on), and caps."""
+    """Optimizer, per-regime top-K and exposure (keys risk_off/normal/risk_on), caps, and the
+    turnover controls (0 turns each off; see `construct_portfolio`)."""
 
     optimizer: str
     top_k: Mapping[str, int]
@@ -30,13 +34,26 @@ class PortfolioPolicy:
     score_ic: float = 0.05
     risk_free_rate: float = 0.0
     solver: str = "CLARABEL"
+    rank_buffer: int = 0
+    rebalance_threshold: float = 0.0
+    turnover_penalty: float = 0.0
 
     def with_optimizer(self, optimizer: str) -> PortfolioPolicy:
         """The same policy with another optimizer (a backtest grid varies only this)."""
         return replace(self, optimizer=optimizer)
 
-    def build(self, scores: pd.Series, close: pd.DataFrame, regime_key: str) -> PortfolioResult:
-        """Target weights for one date: `close` must end at that date (nothing after it)."""
+    def build(
+        self,
+        scores: pd.Series,
+        close: pd.DataFrame,
+        regime_key: str,
+        current: pd.Series | None = None,
+    ) -> PortfolioResult:
+        """Target weights for one date: `close` must end at that date (nothing after it).
+
+        `current`: the weights held at that date's closes (fractions of portfolio value, index
+        symbol); None: nothing held.
+        """
         return construct_portfolio(
             scores,
             close,
@@ -51,4 +68,20 @@ class PortfolioPolicy:
             score_ic=self.score_ic,
             risk_free_rate=self.risk_free_rate,
             solver=self.solver,
+            current=current,
+            rank_buffer=self.rank_buffer,
+            rebalance_threshold=self.rebalance_threshold,
+            turnover_penalty=self.turnover_penalty,
         )
+
+
+def drift(weights: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
+    """`weights` set at the `start` closes, moved by the prices to the `end` closes.
+
+    Each name grows by end / start (1 where either close is missing: its value is frozen, as the
+    backtester holds it); the cash, 1 - sum, stays as it was; the result is each name's fraction
+    of the grown total.
+    """
+    growth = (end.reindex(weights.index) / start.reindex(weights.index)).astype("float64")
+    grown = weights * growth.where(np.isfinite(growth) & (growth > 0), 1.0)
+    return grown / (grown.sum() + 1.0 - weights.sum())

@@ -10,7 +10,8 @@ atomically). Same input, same bytes. Formats:
   is not ranked), `undefined` (the run completed but its Sharpe is NaN, e.g. zero volatility) or
   `missing` (the grid has no record of the combination).
 - `backtest_detailed_results.json` (strict JSON, NaN written as null, sorted keys): the selection
-  date, weights, thresholds, the turnover definition, number of trials, equal-weight baseline
+  date, weights, thresholds, the turnover definition, the execution convention with the shown
+  combination's Sharpe under each convention, number of trials, equal-weight baseline
   Sharpe, ranking, the champion (or null with `no_champion_reason`), the caveat, and per
   combination (grid order: models, then optimizers) its status (ok, failed or missing) and error, metrics, benchmark metrics, score breakdown, threshold
   failures, passed, rank, deflated Sharpe fields, regime rows and number of optimizer fallbacks.
@@ -41,6 +42,7 @@ from datetime import date
 import pandas as pd
 
 from trading_core.backtest.walk_forward import WalkForwardResult
+from trading_core.features.labels import EXECUTION_MEANING, EXECUTIONS
 from trading_core.io import to_csv, to_json
 from trading_core.reporting.markdown import markdown_table, markdown_text
 from trading_core.reporting.selection_html import selection_report_html
@@ -100,6 +102,8 @@ class SelectionOutcome:
     caveat: str | None = None
     min_deflated_sharpe: float | None = None
     incumbent: str | None = None
+    execution: str | None = None
+    sharpe_by_execution: Mapping[str, float] | None = None  # of `shown`, per convention
     key: Key = combination
 
     def __post_init__(self) -> None:
@@ -149,12 +153,16 @@ def selection_outputs(
     caveat: str | None = None,
     min_deflated_sharpe: float | None = None,
     incumbent: str | None = None,
+    execution: str | None = None,
+    sharpe_by_execution: Mapping[str, float] | None = None,
     key: Key = combination,
 ) -> dict[str, bytes]:
     """The seven files of `<home>/reports/model_selection/` (see the module docstring).
 
     `deflated` maps combination names to their deflated Sharpe (missing: reported as not
-    computed); `incumbent` names the production champion that stays when nothing passes.
+    computed); `incumbent` names the production champion that stays when nothing passes;
+    `execution` is the backtests' fill convention and `sharpe_by_execution` the champion's (or
+    without one the top-ranked combination's) Sharpe under every convention.
     """
     outcome = SelectionOutcome(
         grid=grid,
@@ -169,6 +177,8 @@ def selection_outputs(
         caveat=caveat,
         min_deflated_sharpe=min_deflated_sharpe,
         incumbent=incumbent,
+        execution=execution,
+        sharpe_by_execution=sharpe_by_execution,
         key=key,
     )
     report = selection_report(outcome)
@@ -259,6 +269,7 @@ def detailed_results(outcome: SelectionOutcome) -> dict[str, object]:
         "turnover_definition": (
             f"avg_turnover: mean {TURNOVER_DEFINITION}; annual_turnover: the same summed per year"
         ),
+        "execution": _execution_entry(outcome),
         "trials": outcome.trials,
         "combinations_total": len(outcome.combinations()),
         "combinations_failed": len(outcome.grid.failures),
@@ -272,6 +283,19 @@ def detailed_results(outcome: SelectionOutcome) -> dict[str, object]:
         "incumbent": outcome.incumbent,
         "caveat": outcome.caveat,
         "combinations": [_combination_entry(outcome, pair) for pair in outcome.combinations()],
+    }
+
+
+def _execution_entry(outcome: SelectionOutcome) -> dict[str, object] | None:
+    """The fill convention of every backtest, and the shown combination's Sharpe under each."""
+    if outcome.execution is None:
+        return None
+    shown = outcome.shown
+    return {
+        "convention": outcome.execution,
+        "meaning": EXECUTION_MEANING[outcome.execution],
+        "combination": None if shown is None else shown.name,
+        "sharpe_by_execution": dict(outcome.sharpe_by_execution or {}),
     }
 
 
@@ -400,9 +424,28 @@ def _caveat_section(outcome: SelectionOutcome) -> list[str]:
     return ["## Caveat", "", markdown_text(outcome.caveat)]
 
 
+def _execution_line(outcome: SelectionOutcome) -> list[str]:
+    """One line a reader cannot miss: when the backtests fill, and what the delay costs."""
+    if outcome.execution is None:
+        return []
+    line = f"**Fills:** every backtest trades {EXECUTION_MEANING[outcome.execution]} ({outcome.execution})."
+    sharpes = outcome.sharpe_by_execution or {}
+    shown = outcome.shown
+    if shown is not None and sharpes:
+        figures = ", ".join(
+            f"{_fmt(sharpes.get(name, math.nan), '.2f')} {name}" for name in EXECUTIONS
+        )
+        line += f" The same targets of {markdown_text(shown.name)} have Sharpe {figures}"
+        same, chosen = sharpes.get("same_close", math.nan), sharpes.get(outcome.execution, math.nan)
+        if outcome.execution != "same_close" and math.isfinite(same) and math.isfinite(chosen):
+            line += f": trading after the signal's close costs {same - chosen:.2f} of Sharpe"
+        line += "."
+    return [line, ""]
+
+
 def _outcome_section(outcome: SelectionOutcome) -> list[str]:
     champion = outcome.selection.champion
-    lines = ["## Outcome", ""]
+    lines = ["## Outcome", "", *_execution_line(outcome)]
     if champion is None:
         reason = _no_champion_reason(outcome)
         lines.append(f"**No new champion.** {markdown_text(reason[0].upper() + reason[1:])}.")
