@@ -6,8 +6,9 @@ one-way turnover per weekly rebalance (½ Σ|Δw|), its annual sum, and costs pe
 equity, for
 
 1. the turnover controls, each alone and all three together, filled `next_open`: none, rank
-   buffer (`portfolio.rank_buffer`), no-trade band (`risk.rebalance_threshold`), L1 penalty in the
-   optimizer (`portfolio.turnover_penalty`), all three;
+   buffer (`portfolio.rank_buffer`, the default and one as wide as top_k), no-trade band
+   (`risk.rebalance_threshold` 0.01), L1 penalty in the optimizer (`portfolio.turnover_penalty`),
+   all three (default buffer, band 0.01, default penalty);
 2. the three execution conventions (`backtest.execution`) with the product's default controls.
 
 Scores are the synthetic market's planted signal plus Gaussian noise (`--noise` standard
@@ -27,9 +28,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-CONTROLS = {  # name: (rank_buffer, rebalance_threshold, turnover_penalty)
+CONTROLS = {  # name: (rank_buffer, rebalance_threshold, turnover_penalty); None: the default
     "none": (0, 0.0, 0.0),
     "buffer": (None, 0.0, 0.0),
+    "buffer = top_k": ("top_k", 0.0, 0.0),
     "band": (0, 0.01, 0.0),
     "penalty": (0, 0.0, None),
     "all three": (None, 0.01, None),
@@ -83,7 +85,7 @@ def main() -> None:
     for name, (buffer, band, penalty) in CONTROLS.items():
         chosen = replace(
             policy,
-            rank_buffer=p.rank_buffer if buffer is None else buffer,
+            rank_buffer={None: p.rank_buffer, "top_k": args.top_k}.get(buffer, buffer),
             rebalance_threshold=band,
             turnover_penalty=p.turnover_penalty if penalty is None else penalty,
         )

@@ -280,7 +280,7 @@ class SelectionThresholds(Section):
     sharpe_min: float = 1.0
     max_drawdown_max: float = Field(-0.20, le=0.0)
     calmar_min: float = 0.5
-    turnover_max: float = Field(0.40, gt=0.0)
+    turnover_max: float = Field(0.60, gt=0.0)
     beat_baseline: bool = True
 
 

@@ -288,7 +288,8 @@ def test_report_shows_the_matrix_the_champion_and_why_each_loser_failed(results)
 
 
 def test_nothing_passing_keeps_the_current_champion_and_says_why(results):
-    files = outputs(make_grid(results), Thresholds(), incumbent="lightgbm+hrp")  # turnover ~93%
+    strict = Thresholds(turnover_max=0.05)  # every combination here turns over more
+    files = outputs(make_grid(results), strict, incumbent="lightgbm+hrp")
     details = strict_json(files[DETAILS_FILE])
     report = files[REPORT_FILE].decode()
     assert details["champion"] is None
@@ -400,3 +401,26 @@ def test_charts_are_pngs_of_fixed_size_and_every_file_is_reproducible(results):
     assert png_size(first[EQUITY_FILE]) == (800, 500) == tuple(int(v * 100) for v in EQUITY_SIZE)
     assert png_size(first[CHAMPION_FILE]) == (800, 420)
     assert first == second
+
+
+@pytest.mark.parametrize(
+    ("sharpes", "said"),
+    [
+        ({"next_open": 1.1, "next_close": 0.9, "same_close": 1.4}, "costs 0.30 of Sharpe"),
+        ({"next_open": 1.4, "next_close": 1.4, "same_close": 1.4}, "costs no measurable Sharpe"),
+        ({"next_open": 1.5, "next_close": 1.4, "same_close": 1.4}, "does better, by 0.10"),
+    ],
+)
+def test_the_report_states_the_fill_and_the_cost_of_the_delay_first(results, sharpes, said):
+    files = outputs(
+        make_grid(results), signal_only(results), execution="next_open", sharpe_by_execution=sharpes
+    )
+    report = files[REPORT_FILE].decode()
+    outcome = report.split("## Outcome", 1)[1].split("**Champion", 1)[0]
+    assert "at the open of the session after the signal (next_open)" in outcome
+    figures = f"{sharpes['next_open']:.2f} next_open, {sharpes['next_close']:.2f} next_close"
+    assert figures in outcome and said in outcome
+    details = strict_json(files[DETAILS_FILE])["execution"]
+    assert details["convention"] == "next_open"
+    assert details["sharpe_by_execution"] == sharpes
+    assert details["combination"].startswith("signal+")  # the champion

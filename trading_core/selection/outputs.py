@@ -438,9 +438,18 @@ def _execution_line(outcome: SelectionOutcome) -> list[str]:
         line += f" The same targets of {markdown_text(shown.name)} have Sharpe {figures}"
         same, chosen = sharpes.get("same_close", math.nan), sharpes.get(outcome.execution, math.nan)
         if outcome.execution != "same_close" and math.isfinite(same) and math.isfinite(chosen):
-            line += f": trading after the signal's close costs {same - chosen:.2f} of Sharpe"
+            line += _delay_cost(same - chosen)
         line += "."
     return [line, ""]
+
+
+def _delay_cost(lost: float) -> str:
+    """What trading after the signal's close costs, in words (a rounding-size change is none)."""
+    if lost >= 0.005:
+        return f": trading after the signal's close costs {lost:.2f} of Sharpe"
+    if lost <= -0.005:
+        return f": here the later fill does better, by {-lost:.2f} of Sharpe"
+    return ": trading after the signal's close costs no measurable Sharpe"
 
 
 def _outcome_section(outcome: SelectionOutcome) -> list[str]:

@@ -83,7 +83,7 @@ class Thresholds:
     sharpe_min: float = 1.0
     max_drawdown_max: float = -0.20
     calmar_min: float = 0.5
-    turnover_max: float = 0.40
+    turnover_max: float = 0.60
     beat_baseline: bool = True
 
     @classmethod
