@@ -17,7 +17,7 @@ from tasks.options import cached, step
 from trading_core.data.market import MarketData
 from trading_core.features.guard import assert_point_in_time
 from trading_core.features.labels import effective_execution, execution_delay
-from trading_core.features.library import feature_set, skipped
+from trading_core.features.library import Feature, feature_set, skipped
 from trading_core.home import Home
 from trading_core.io import atomic_write_text, replace_directory, to_csv
 from trading_core.ml.dataset import Dataset, build_dataset
@@ -57,10 +57,16 @@ def library_versions() -> dict[str, str]:
     return {name: version(name) for name in LIBRARIES}
 
 
-def dataset_for(data: MarketData, settings: Settings) -> Dataset:
-    """The dataset the feature and modeling settings describe (no look-ahead check: see below)."""
+def dataset_for(
+    data: MarketData, settings: Settings, features: list[Feature] | None = None
+) -> Dataset:
+    """The dataset the feature and modeling settings describe (no look-ahead check: see below).
+
+    `features` replaces the configured feature set (a test adds a leaking one).
+    """
     m = settings.modeling
-    features = feature_set(**settings.features.model_dump())
+    if features is None:
+        features = feature_set(**settings.features.model_dump())
     return build_dataset(
         data,
         features,

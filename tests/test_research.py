@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from settings import Settings, load_settings
-from tasks.research import plan_for, trainer_for
+from tasks.research import dataset_for, plan_for, trainer_for
 from trading_core.data.synthetic import (
     SyntheticMarket,
     ceiling_predictor,
@@ -29,7 +29,7 @@ from trading_core.data.synthetic import (
 from trading_core.errors import DataError
 from trading_core.features.guard import assert_point_in_time
 from trading_core.features.library import Feature, feature_set
-from trading_core.ml.dataset import Dataset, build_dataset
+from trading_core.ml.dataset import Dataset
 from trading_core.ml.optuna_search import tune
 from trading_core.ml.research import (
     CandidateResult,
@@ -64,18 +64,6 @@ def settings() -> Settings:
 
 def product_features(settings: Settings) -> list[Feature]:
     return feature_set(**settings.features.model_dump())
-
-
-def dataset_for(data, features: list[Feature], settings: Settings) -> Dataset:
-    m = settings.modeling
-    return build_dataset(
-        data,
-        features,
-        m.label_horizon,
-        m.label_transform,
-        tuple(m.inputs),
-        settings.backtest.execution,
-    )
 
 
 @contextmanager
@@ -166,7 +154,7 @@ def market() -> SyntheticMarket:
 
 @pytest.fixture(scope="module")
 def dataset(market, settings) -> Dataset:
-    return dataset_for(market.data, product_features(settings), settings)
+    return dataset_for(market.data, settings, product_features(settings))
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +171,7 @@ def signal_run(dataset, plan, settings, tmp_path_factory) -> Run:
 def null_run(settings, tmp_path_factory) -> Run:
     """The same market with nothing planted (ic 0, no drift): there is nothing to find."""
     null = generate_synthetic_market(symbols=300, years=6, seed=7, ic=0.0, market_drift=0.0)
-    dataset = dataset_for(null.data, product_features(settings), settings)
+    dataset = dataset_for(null.data, settings, product_features(settings))
     plan = plan_for(dataset, settings)
     return run_pipeline(dataset, plan, settings, sqlite_in(tmp_path_factory.mktemp("null")))
 
@@ -245,7 +233,7 @@ def test_with_nothing_planted_no_candidate_finds_anything(null_run):
 
 
 def test_a_feature_that_peeks_at_the_label_gives_an_implausibly_high_ic(market, settings):
-    leaky = dataset_for(market.data, [*product_features(settings), LEAK], settings)
+    leaky = dataset_for(market.data, settings, [*product_features(settings), LEAK])
 
     result = run_candidate("lightgbm", leaky, plan_for(leaky, settings), trainer_for(settings))
 
@@ -268,7 +256,7 @@ def test_the_look_ahead_guard_names_the_peeking_feature_and_passes_the_product_f
 @pytest.fixture(scope="module")
 def small_dataset(settings) -> Dataset:
     market = generate_synthetic_market(symbols=60, years=4, seed=3, ic=0.05)
-    return dataset_for(market.data, product_features(settings), settings)
+    return dataset_for(market.data, settings, product_features(settings))
 
 
 @pytest.fixture(scope="module")
