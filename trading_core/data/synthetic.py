@@ -104,7 +104,12 @@ ALPHA_HALF_LIFE = 2.0
 OVERNIGHT_SHARE = 0.3
 CALIBRATION_SESSIONS = 500
 CALIBRATION_ROUNDS = 3
-EXECUTIONS = ("same_close", "next_close", "next_open")
+FILLS = {  # execution convention: (price field a fill gets, sessions after the signal)
+    "same_close": ("close", 0),
+    "next_close": ("close", 1),
+    "next_open": ("open", 1),
+}
+EXECUTIONS = tuple(FILLS)
 
 
 @dataclass(frozen=True)
@@ -317,14 +322,9 @@ def _forward_return(prices: pd.DataFrame, horizon: int, delay: int) -> pd.DataFr
 
 def _oracle_by_execution(signal: pd.DataFrame, data: MarketData, horizon: int) -> dict[str, float]:
     """The rank IC of the signal against each convention's `horizon`-session forward return."""
-    fills = {
-        "same_close": (data.close, 0),
-        "next_close": (data.close, 1),
-        "next_open": (data.open, 1),
-    }
     return {
-        execution: rank_ic(signal, _forward_return(prices, horizon, delay))
-        for execution, (prices, delay) in fills.items()
+        execution: rank_ic(signal, _forward_return(getattr(data, field), horizon, delay))
+        for execution, (field, delay) in FILLS.items()
     }
 
 
@@ -444,8 +444,7 @@ def ceiling_predictor(market: SyntheticMarket, execution: str = "next_open") -> 
     whole sample) on the label z-scored per date. Its rank IC against the label is the ceiling a
     model judged on that convention can reach; it is in-sample, so a little generous.
     """
-    fills = {"same_close": ("close", 0), "next_close": ("close", 1), "next_open": ("open", 1)}
-    field, delay = fills[execution]
+    field, delay = FILLS[execution]
     close = market.data.close
     label = _zscore_frame(_forward_return(getattr(market.data, field), market.horizon, delay))
     inputs = [market.signal.shift(j) for j in range(market.horizon)]
