@@ -282,8 +282,8 @@ def data_update_cmd(
     provider: Annotated[
         Optional[str],
         typer.Option(
-            help="bundled | synthetic | folder (default: data.provider if your settings set "
-            "it, else the source recorded in the home, else bundled)."
+            help="bundled | synthetic | folder | yfinance | tiingo (default: data.provider if "
+            "your settings set it, else the source recorded in the home, else bundled)."
         ),
     ] = None,
     path: Annotated[
@@ -315,11 +315,19 @@ def data_update_cmd(
         )
     )
     state = "replaced" if result.replaced else "updated" if result.changed else "unchanged"
+    quality_file = Home(settings.home).data / "quality.json"
+    summary = result.quality.summary() if result.quality else "not assessed"
     _reply(
-        {"status": "ok", **asdict(result), "store": Home(settings.home).data},
+        {
+            "status": "ok",
+            **asdict(result),
+            "quality": {"summary": summary, "file": quality_file},
+            "store": Home(settings.home).data,
+        },
         lambda: typer.echo(
             f"market data {state} from {result.source}: {result.symbols} symbols, "
-            f"{result.first_date}..{result.last_date}, fingerprint {result.fingerprint}"
+            f"{result.first_date}..{result.last_date}, fingerprint {result.fingerprint}\n"
+            f"data quality: {summary} ({quality_file})"
         ),
     )
 

@@ -29,7 +29,7 @@ from tasks.research import build_features, has_champion, load_champion
 from trading_core.alerts import Alert, daily_summary_alert, kill_switch_alert, safety_block_alert
 from trading_core.data.calendar import market_today
 from trading_core.data.market import MarketData
-from trading_core.data.providers import BUNDLED_NOTE
+from trading_core.data.providers import survivorship_note
 from trading_core.errors import ConfigError, SafetyViolation
 from trading_core.ml.dataset import Dataset
 from trading_core.reporting.daily import DailyRun
@@ -111,6 +111,8 @@ def run_session(
         warnings = [*warnings, "liquidity check skipped: no volume in the data"]
     if target.fallback_reason:
         warnings = [*warnings, f"optimizer fallback: {target.fallback_reason}"]
+    warnings = [*warnings, *(f"forced exit of {name}: {why}" for name, why in delisted.items())]
+    caveat = survivorship_note(data)
     run = DailyRun(
         session=session,
         dry_run=True,
@@ -125,7 +127,7 @@ def run_session(
         monitoring=monitoring,
         ic_series=ic_series,
         warnings=warnings,
-        notes=[BUNDLED_NOTE] if data.source.startswith("bundled") else [],
+        notes=[caveat] if caveat else [],
         settings_fingerprint=settings.fingerprint(),
         kill_switch=kill,
         equity_curve=curve,

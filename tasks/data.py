@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from prefect import get_run_logger
+from prefect.artifacts import create_table_artifact
 from pydantic_settings import EnvSettingsSource, YamlConfigSettingsSource
 
 from settings import Settings
 from settings.model import DEFAULT_CONFIG
 from tasks.options import cached, outside_world, step
+from trading_core.data.adjust import RawHistory
 from trading_core.data.calendar import market_today
 from trading_core.data.market import MarketData
 from trading_core.data.providers import DataProvider, make_provider
+from trading_core.data.quality import QualityPolicy, QualityRefusal, QualityReport, symbol_rows
 from trading_core.data.source import DataSource, choose_source
 from trading_core.data.store import MarketStore, UpdateResult
+from trading_core.data.universe import coverage_notes, read_universe, validate_members
 from trading_core.data.validation import validate_universe
+from trading_core.data.vendors.base import Vendor
+from trading_core.data.vendors.fetching import RetryPolicy
+from trading_core.data.vendors.provider import VENDORS, VendorProvider, VendorUpdate
 from trading_core.errors import ConfigError, DataError
 from trading_core.home import Home
-from trading_core.io import digest
+from trading_core.io import atomic_write_text, digest
 from trading_core.live.operations import LivePortfolioManager, Session
 
 ASKED_BY_UPDATE = "--provider/--path"
 ASKED_BY_SETTINGS = "data.* in your config file or environment"
+QUALITY_FILE = "quality.json"
 
 
 def provider_for(source: DataSource) -> DataProvider:
@@ -91,21 +100,117 @@ def fetch_market_data(source: DataSource, settings: Settings) -> MarketData:
     The one step that talks to a vendor: the flows retry it (`tasks.options.outside_world`) and
     cache it (`tasks.options.cached` on `fetch_key`), both from settings.
     """
-    get_run_logger().info("fetching market data from %s", source.describe())
+    logger = get_run_logger()
+    logger.info("fetching market data from %s", source.describe())
     data = provider_for(source).fetch()
+    log_universe(data)
     start = settings.data.start_date
     return data if start is None else data.since(start)
 
 
+def log_universe(data: MarketData) -> None:
+    """Say whether the data has a point-in-time universe, and which names it leaves unpriced or
+    unlisted."""
+    logger = get_run_logger()
+    if data.universe is None:
+        logger.info(
+            "no point-in-time universe given: every priced name counts as a member on every date"
+        )
+        return
+    logger.info("universe: %d membership span(s)", len(data.universe))
+    for note in coverage_notes(data.universe, data.symbols):
+        logger.warning("universe: %s", note)
+
+
+def make_vendor(name: str, settings: Settings) -> Vendor:
+    """The configured client of vendor `name` (the key from the secret settings)."""
+    timeout = settings.data.vendor.timeout_seconds
+    if name == "tiingo":
+        from trading_core.data.vendors.tiingo import TiingoVendor
+
+        tiingo = settings.data.tiingo
+        return TiingoVendor(
+            api_key=tiingo.api_key, base_url=tiingo.base_url, timeout_seconds=timeout
+        )
+    from trading_core.data.vendors.yahoo import YahooVendor
+
+    return YahooVendor(timeout_seconds=timeout, cache_dir=Home(settings.home).cache / "yfinance")
+
+
+def vendor_provider(name: str, settings: Settings) -> VendorProvider:
+    """Vendor `name` set up from `data.vendor` (what to fetch, how gently) and the retries of
+    `orchestration`."""
+    v, o = settings.data.vendor, settings.orchestration
+    return VendorProvider(
+        name,
+        vendor=make_vendor(name, settings),
+        symbols=tuple(v.symbols),
+        universe=read_universe(v.universe) if v.universe is not None else None,
+        benchmark=v.benchmark or None,
+        history_start=v.history_start,
+        overlap_sessions=v.overlap_sessions,
+        batch_size=v.batch_size,
+        pause_seconds=v.pause_seconds,
+        retry=RetryPolicy(o.retries, o.retry_delay_seconds, v.max_delay_seconds),
+    )
+
+
+@step("fetch-vendor-data")
+def fetch_vendor_data(provider: VendorProvider, stored: RawHistory | None) -> VendorUpdate:
+    """The sessions the store lacks (and a few before, to see revisions) from a network vendor,
+    merged into the stored raw history; per-symbol retries with backoff inside (the step itself
+    is not retried: that would ask again for what already came)."""
+    logger = get_run_logger()
+
+    def progress(done: int, total: int) -> None:
+        logger.info("%s: %d of %d symbols fetched", provider.name, done, total)
+
+    update = provider.update(stored, progress=progress)
+    log_universe(update.data)
+    logger.info(
+        "%s: %d symbols fetched, %d rate-limit answer(s) waited out",
+        provider.name,
+        update.fetched,
+        update.rate_limited,
+    )
+    if update.revised:
+        logger.warning(
+            "%s revised stored history of %s: adjusted series derived again",
+            provider.name,
+            ", ".join(update.revised),
+        )
+    if update.vanished:
+        logger.warning(
+            "%s no longer knows %s: stored history kept; if delisted, end its membership in "
+            "universe.csv",
+            provider.name,
+            ", ".join(update.vanished),
+        )
+    return update
+
+
 @step("store-market-data")
 def store_market_data(
-    data: MarketData, source: DataSource, replace: bool, settings: Settings
+    data: MarketData,
+    source: DataSource,
+    replace: bool,
+    settings: Settings,
+    raw: RawHistory | None = None,
 ) -> UpdateResult:
     """Merge fetched data into the store and record its source (idempotent: unchanged data from
-    the recorded source writes nothing); with `replace`, data of another source replaces it."""
-    result = MarketStore(Home(settings.home).data).update(
-        data, settings.data.max_daily_jump, source, replace
-    )
+    the recorded source writes nothing); with `replace`, data of another source replaces it.
+
+    What the gap policy and the jump check found is written to `<home>/data/quality.json` and a
+    Prefect table artifact, whether the data was imported or refused.
+    """
+    try:
+        result = MarketStore(Home(settings.home).data).update(
+            data, quality_policy(settings), source, replace, raw
+        )
+    except QualityRefusal as refusal:
+        path = publish_quality(refusal.report, settings)
+        raise DataError(f"{refusal} (data-quality report: {path})") from None
+    publish_quality(result.quality, settings)
     get_run_logger().info(
         "store %s from %s: %d symbols, %s..%s, fingerprint %s, %d rows added%s",
         "replaced" if result.replaced else "updated" if result.changed else "unchanged",
@@ -118,6 +223,36 @@ def store_market_data(
         " (history revised: store rewritten)" if result.history_revised else "",
     )
     return result
+
+
+def quality_policy(settings: Settings) -> QualityPolicy:
+    """What an import tolerates, from `data.*`."""
+    d = settings.data
+    return QualityPolicy(d.max_gap_sessions, d.max_stale_sessions, d.max_daily_jump)
+
+
+def publish_quality(report: QualityReport, settings: Settings) -> Path:
+    """Write the quality report to `<home>/data/quality.json`, log its summary and attach it as
+    the `data-quality` table artifact (one row per symbol with something to say)."""
+    path = Home(settings.home).data / QUALITY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(report.to_dict(), indent=2))
+    logger = get_run_logger()
+    logger.info("data quality: %s (%s)", report.summary(), path)
+    for hole in report.session_holes:
+        logger.warning(
+            "session hole on %s: %d of %d names have no row",
+            hole["date"],
+            hole["missing"],
+            hole["listed"],
+        )
+    create_table_artifact(
+        key="data-quality",
+        table=symbol_rows(report) or [{"symbol": "(none)", "note": "nothing to report"}],
+        description=f"Data quality: {report.summary()}"
+        + (f". Refused: {report.refusal}" if report.refusal else ""),
+    )
+    return path
 
 
 def update_market_data(
@@ -138,6 +273,12 @@ def update_market_data(
         )
     elif store.exists() and (recorded is None or recorded.inferred):
         logger.info("the store predates recorded sources: recording %s", source.describe())
+    if source.provider in VENDORS:
+        stored = None if store.source() != source else store.raw()
+        update = fetch_vendor_data(vendor_provider(source.provider, settings), stored)
+        start = settings.data.start_date
+        data = update.data if start is None else update.data.since(start)
+        return store_market_data(data, source, replace, settings, update.raw)
     fetch = cached(outside_world(fetch_market_data, settings), settings, fetch_key)
     return store_market_data(fetch(source, settings), source, replace, settings)
 
@@ -158,6 +299,7 @@ def load_market_data(settings: Settings, as_of: date | None = None) -> MarketDat
     if as_of is not None and data.last_date.date() != as_of:
         raise DataError(f"the market data has no prices for {as_of}")
     validate_universe(data)
+    validate_members(data)
     get_run_logger().info(
         "loaded %d symbols x %d sessions up to %s (%s)",
         len(data.symbols),

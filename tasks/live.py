@@ -12,13 +12,9 @@ from settings import Settings
 from tasks.components import detector_for, policy_for, trade_generator_for, validator_for
 from tasks.options import step
 from trading_core.data.market import MarketData
+from trading_core.data.universe import left_universe
 from trading_core.home import Home
-from trading_core.live.corporate_actions import (
-    check_splits,
-    delisted_closes,
-    delisting_reason,
-    with_last_close,
-)
+from trading_core.live.corporate_actions import check_splits, forced_exits, with_last_close
 from trading_core.live.kill_switch import KillSwitchStatus
 from trading_core.live.ledger import Ledger, RunRecord
 from trading_core.live.monitoring import OpsMonitor
@@ -124,11 +120,13 @@ def close_delisted(
     data: MarketData, positions: Positions, settings: Settings
 ) -> tuple[MarketData, dict[str, str]]:
     """The run's data with each held name of `live.delisted_symbols` that has no close on the run
-    date priced at its last close, and those names' forced sales (symbol -> trade reason).
+    date priced at its last close, and the forced sales (symbol -> trade reason) of those names
+    and of the held names that left the universe (`data.universe`) by the run date.
 
     The one place a missing close is filled: trades, account value, safety checks, the report and
     the ledger all read the returned data. Any other held name without a close is a DataError
-    saying how to close it. A listed name that still trades is left alone.
+    saying how to close it. A listed name that still trades is left alone; a name that left the
+    universe is sold whether it still trades or not.
     """
     held = positions.shares[positions.shares != 0].index
     listed = settings.live.delisted_symbols
@@ -137,7 +135,10 @@ def close_delisted(
     for symbol in held.intersection(listed):
         if last.get(symbol, float("nan")) > 0:
             logger.info("%s is in live.delisted_symbols but still trades: left alone", symbol)
-    closes = delisted_closes(data.close, held, listed)
+    left = {} if data.universe is None else left_universe(data.universe, held, data.last_date)
+    closes, exits = forced_exits(data.close, held, listed, left)
+    for symbol, end in left.items():
+        logger.warning("%s left the universe on %s: sold in full", symbol, end.date())
     for symbol, when in closes.items():
         logger.warning(
             "%s has no close on %s: sold at its last close of %s",
@@ -146,8 +147,7 @@ def close_delisted(
             when.date(),
         )
     if not closes:
-        return data, {}
-    exits = {symbol: delisting_reason(when) for symbol, when in closes.items()}
+        return data, exits
     return replace(data, close=with_last_close(data.close, closes)), exits
 
 

@@ -22,7 +22,7 @@ from trading_core.alerts import Alert
 from trading_core.backtest.walk_forward import sharpe_by_execution
 from trading_core.data.calendar import market_today
 from trading_core.data.market import MarketData
-from trading_core.data.providers import BUNDLED_NOTE
+from trading_core.data.providers import survivorship_note
 from trading_core.features.library import feature_set, skipped
 from trading_core.home import Home
 from trading_core.io import atomic_write_bytes
@@ -99,7 +99,7 @@ def write_selection_reports(
         thresholds=ms.thresholds.model_dump(),
         baseline_sharpe=evaluation.baseline_sharpe,
         selected_on=selected_on,
-        caveat=BUNDLED_NOTE if data.source.startswith("bundled") else None,
+        caveat=survivorship_note(data),
         min_deflated_sharpe=ms.min_deflated_sharpe,
         incumbent=incumbent,
         execution=settings.backtest.execution,

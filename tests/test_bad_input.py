@@ -414,11 +414,14 @@ def next_session(day: str) -> str:
 
 
 def files(root: Path) -> dict[str, bytes]:
-    """Every file under `root` but Prefect's result cache and the log, with its bytes."""
+    """Every file under `root` but Prefect's result cache, the log and the data-quality report
+    (written on a refusal too: it says what was found), with its bytes."""
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and not {"cache", "logs"} & set(p.relative_to(root).parts)
+        if p.is_file()
+        and not {"cache", "logs"} & set(p.relative_to(root).parts)
+        and p.name != "quality.json"
     }
 
 

@@ -211,8 +211,10 @@ def bad_market(data: MarketData, kind: str) -> MarketData:
         return MarketData(close=close, sectors=data.sectors, source="bad provider")
     if kind == "empty-universe":
         return MarketData(close=close.iloc[:, :0], source="bad provider")
+    if kind == "long-gap-inside-history":  # beyond data.max_gap_sessions (3)
+        close.loc[data.dates[100] : data.dates[103], data.symbols[2]] = np.nan
+        return dataclasses.replace(data, close=close)
     close.loc[cell] = {
-        "nan-close-inside-history": np.nan,
         "zero-close": 0.0,
         "negative-close": -1.0,
     }[kind]
@@ -222,7 +224,7 @@ def bad_market(data: MarketData, kind: str) -> MarketData:
 @pytest.mark.parametrize("prefilled", [False, True], ids=["empty-store", "store-with-data"])
 @pytest.mark.parametrize(
     "kind",
-    ["nan-close-inside-history", "zero-close", "negative-close", "saturday", "empty-universe"],
+    ["long-gap-inside-history", "zero-close", "negative-close", "saturday", "empty-universe"],
 )
 def test_the_store_refuses_bad_data_and_writes_nothing(data, tmp_path, kind, prefilled):
     store = MarketStore(tmp_path / "store")

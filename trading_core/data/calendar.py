@@ -60,3 +60,21 @@ def sessions_between(
     """Sessions from `start` to `end`, both included."""
     days = sessions(exchange)
     return days[(days >= _stamp(start)) & (days <= _stamp(end))]
+
+
+def last_closed_session(now: datetime | None = None, settle_minutes: int = 30) -> pd.Timestamp:
+    """The latest session whose close (early closes included) was `settle_minutes` ago or more:
+    the last one a vendor's daily bar is final for. `now` defaults to the current time."""
+    import pandas_market_calendars as mcal
+
+    now = pd.Timestamp(now or datetime.now(MARKET_TZ))
+    now = now.tz_localize(MARKET_TZ) if now.tzinfo is None else now.tz_convert(MARKET_TZ)
+    today = _stamp(now.tz_localize(None))
+    if not is_trading_day(today):
+        return previous_session(today)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        schedule = mcal.get_calendar("NYSE").schedule(today, today)
+    close = schedule["market_close"].iloc[0].tz_convert(MARKET_TZ)
+    settled = now >= close + pd.Timedelta(minutes=settle_minutes)
+    return today if settled else previous_session(today)

@@ -1,7 +1,8 @@
-"""Read and write the data folder format (DESIGN.md): prices, optional sectors and benchmark.
+"""Read and write the data folder format (DESIGN.md): prices, optional sectors, benchmark, universe.
 
 A folder holds `prices.csv`, `prices.csv.gz` or `prices.parquet` (long: date,symbol,close and
-optionally open,high,low,volume), `sectors.csv` (symbol,sector) and `benchmark.csv` (date,close).
+optionally open,high,low,volume), `sectors.csv` (symbol,sector), `benchmark.csv` (date,close) and
+`universe.csv` (symbol,start,end: point-in-time membership, `trading_core.data.universe`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import pandas as pd
 
 from trading_core.data.calendar import market_today
 from trading_core.data.market import OPTIONAL_FIELDS, MarketData
+from trading_core.data.universe import FILE as UNIVERSE_FILE
+from trading_core.data.universe import read_universe
 from trading_core.data.validation import validate_market_data, validate_prices, validate_symbols
 from trading_core.errors import DataError
 
@@ -84,8 +87,9 @@ def read_folder(folder: Path | str, today: date | None = None) -> MarketData:
         if (folder / "benchmark.csv").exists()
         else None
     )
+    universe = read_universe(folder / UNIVERSE_FILE) if (folder / UNIVERSE_FILE).exists() else None
     data = MarketData.from_long(
-        prices, sectors=sectors, benchmark=benchmark, source=f"folder {folder}"
+        prices, sectors=sectors, benchmark=benchmark, source=f"folder {folder}", universe=universe
     )
     validate_market_data(data)
     return data
@@ -112,4 +116,9 @@ def write_folder(data: MarketData, folder: Path | str, fmt: str = "csv") -> Path
         bench = data.benchmark.rename("close").rename_axis("date").reset_index()
         bench["date"] = bench["date"].dt.strftime("%Y-%m-%d")
         bench.to_csv(folder / "benchmark.csv", index=False)
+    if data.universe is not None:
+        spans = data.universe[["symbol", "start", "end"]].copy()
+        for column in ("start", "end"):
+            spans[column] = spans[column].dt.strftime("%Y-%m-%d")
+        spans.to_csv(folder / UNIVERSE_FILE, index=False)
     return target

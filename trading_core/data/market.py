@@ -28,6 +28,7 @@ class MarketData:
     sectors: pd.Series = field(default_factory=lambda: pd.Series(dtype="str"))
     benchmark: pd.Series | None = None
     source: str = "unknown"
+    universe: pd.DataFrame | None = None  # point-in-time membership: symbol, start, end (NaT: open)
 
     @property
     def symbols(self) -> list[str]:
@@ -87,6 +88,7 @@ class MarketData:
         sectors: pd.Series | None = None,
         benchmark: pd.Series | None = None,
         source: str = "unknown",
+        universe: pd.DataFrame | None = None,
     ) -> MarketData:
         """Build from long rows `date,symbol,close[,...]`; duplicates must be rejected beforehand."""
         prices = prices.assign(
@@ -101,7 +103,7 @@ class MarketData:
                 wide[name] = frame.astype("float64")
         if sectors is None:
             sectors = pd.Series(dtype="str")
-        return cls(sectors=sectors, benchmark=benchmark, source=source, **wide)
+        return cls(sectors=sectors, benchmark=benchmark, source=source, universe=universe, **wide)
 
     def fingerprint(self) -> str:
         """Content hash of every frame, the sectors and the benchmark: a cache key for derived data."""
@@ -115,4 +117,6 @@ class MarketData:
         )
         if self.benchmark is not None:
             digest.update(pd.util.hash_pandas_object(self.benchmark, index=True).values.tobytes())
+        if self.universe is not None:
+            digest.update(pd.util.hash_pandas_object(self.universe, index=False).values.tobytes())
         return digest.hexdigest()[:16]

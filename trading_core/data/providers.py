@@ -4,7 +4,8 @@
   the S&P 500 index as benchmark and a GICS sector map. No volume or OHLC.
 - `synthetic`: a seeded market with a planted signal (trading_core.data.synthetic).
 - `folder`: the data folder format of DESIGN.md.
-A real vendor is one more class with `fetch` and `revision` methods.
+- `yfinance`, `tiingo`: network vendors fetched incrementally (trading_core.data.vendors); here
+  only their identity, the configured client is built from the settings by the data tasks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from trading_core.data.folder import read_folder
 from trading_core.data.market import MarketData
 from trading_core.data.synthetic import MARKET_DRIFT, generate_synthetic_market
 from trading_core.data.validation import validate_market_data
+from trading_core.data.vendors.provider import VENDORS, VendorProvider
 from trading_core.io import digest
 
 BUNDLED_NOTE = (
@@ -28,6 +30,21 @@ BUNDLED_NOTE = (
     "of them has a Sharpe near 1 against about 0.5 for the index. Backtests on it are flattered "
     "by survivorship bias."
 )
+SURVIVOR_NOTE = (
+    "No point-in-time membership (universe.csv) was given: the symbols may be a survivor set, the "
+    "names still listed today, and backtests on them are flattered by survivorship bias."
+)
+
+
+def survivorship_note(data: MarketData) -> str | None:
+    """The survivorship caveat reports show for `data`: the bundled set's own note, the general
+    one for any other real data without a universe, None with a universe or for synthetic data
+    (generated names do not survive by selection)."""
+    if data.source.startswith("bundled"):
+        return BUNDLED_NOTE
+    if data.universe is not None or data.source == "synthetic":
+        return None
+    return SURVIVOR_NOTE
 
 
 class DataProvider(Protocol):
@@ -136,7 +153,7 @@ def make_provider(
     ic: float = 0.05,
     drift: float = MARKET_DRIFT,
 ) -> DataProvider:
-    """The provider called `kind` (bundled, synthetic or folder)."""
+    """The provider called `kind` (bundled, synthetic, folder, or a vendor: its identity only)."""
     if kind == "bundled":
         return BundledProvider()
     if kind == "synthetic":
@@ -145,4 +162,8 @@ def make_provider(
         if path is None:
             raise ValueError("the folder provider needs a path")
         return FolderProvider(Path(path))
-    raise ValueError(f"unknown data provider {kind!r}: use bundled, synthetic or folder")
+    if kind in VENDORS:
+        return VendorProvider(kind)
+    raise ValueError(
+        f"unknown data provider {kind!r}: use bundled, synthetic, folder, {', '.join(VENDORS)}"
+    )

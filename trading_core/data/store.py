@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from trading_core.data.adjust import RawHistory
 from trading_core.data.market import MarketData
+from trading_core.data.quality import QualityPolicy, QualityReport, assess, enforce
 from trading_core.data.source import DataSource
-from trading_core.data.validation import validate_jumps, validate_market_data, validate_prices
+from trading_core.data.validation import validate_market_data, validate_prices
 from trading_core.errors import DataError
 from trading_core.io import atomic_write_bytes
 
@@ -39,6 +41,7 @@ class UpdateResult:
     symbols: int
     source: str
     replaced: bool = False
+    quality: QualityReport | None = None
 
 
 def normalized(data: MarketData) -> MarketData:
@@ -48,8 +51,14 @@ def normalized(data: MarketData) -> MarketData:
         benchmark = benchmark.astype("float64").rename("benchmark")
         benchmark.index = pd.DatetimeIndex(benchmark.index, name="date").as_unit("ns")
     sectors = data.sectors.astype("str").rename("sector").rename_axis("symbol").sort_index()
+    universe = data.universe
+    if universe is not None:
+        universe = universe[["symbol", "start", "end"]].astype(
+            {"symbol": "str", "start": "datetime64[ns]", "end": "datetime64[ns]"}
+        )
+        universe = universe.sort_values(["symbol", "start"], kind="stable").reset_index(drop=True)
     return MarketData.from_long(
-        data.to_long(), sectors=sectors, benchmark=benchmark, source=data.source
+        data.to_long(), sectors=sectors, benchmark=benchmark, source=data.source, universe=universe
     )
 
 
@@ -87,12 +96,16 @@ class MarketStore:
             bench = (
                 pd.read_parquet(self.root / files["benchmark"]) if files.get("benchmark") else None
             )
+            universe = (
+                pd.read_parquet(self.root / files["universe"]) if files.get("universe") else None
+            )
         except Exception as exc:  # missing or truncated Parquet
             raise DataError(f"market data store {self.root} is damaged: {exc}") from None
-        sector_series = pd.Series(
-            sectors["sector"].to_numpy(),
-            index=pd.Index(sectors["symbol"], name="symbol"),
+        sector_series = pd.Series(  # "str" even when empty, as `normalized` makes it
+            sectors["sector"].astype("str").to_numpy(),
+            index=pd.Index(sectors["symbol"].astype("str"), name="symbol"),
             name="sector",
+            dtype="str",
         )
         benchmark = None
         if bench is not None:
@@ -102,7 +115,11 @@ class MarketStore:
                 name="benchmark",
             )
         data = MarketData.from_long(
-            prices, sectors=sector_series, benchmark=benchmark, source=manifest["source"]
+            prices,
+            sectors=sector_series,
+            benchmark=benchmark,
+            source=manifest["source"],
+            universe=universe,
         )
         if data.fingerprint() != manifest["fingerprint"]:
             raise DataError(
@@ -117,6 +134,18 @@ class MarketStore:
                 f"{data.first_date:%Y-%m-%d}..{data.last_date:%Y-%m-%d}"
             )
         return data.as_of(as_of)
+
+    def raw(self) -> RawHistory | None:
+        """The vendor's bars as traded and its corporate actions, when the source gave them."""
+        files = self.manifest()["files"] if self.exists() else {}
+        if not files.get("raw"):
+            return None
+        try:
+            bars = pd.read_parquet(self.root / files["raw"])
+            actions = pd.read_parquet(self.root / files["actions"])
+        except Exception as exc:  # missing or truncated Parquet
+            raise DataError(f"market data store {self.root} is damaged: {exc}") from None
+        return RawHistory(bars, actions)
 
     def span(self) -> tuple[str, str]:
         """The first and last stored sessions (`YYYY-MM-DD`), from the manifest."""
@@ -155,16 +184,21 @@ class MarketStore:
     def update(
         self,
         incoming: MarketData,
-        max_daily_jump: float | None = None,
+        policy: QualityPolicy = QualityPolicy(),
         source: DataSource | None = None,
         replace: bool = False,
+        raw: RawHistory | None = None,
     ) -> UpdateResult:
         """Merge a provider's data into the store; a no-op when nothing changed (idempotent).
 
         New sessions are appended. If the provider revised history the store already holds (for
         example re-adjusted closes after a dividend), the provider's full history replaces it.
-        With `max_daily_jump`, the merged history is refused if a close moves by more than that
-        factor in one session (checked across the seam between stored and new sessions too).
+        The merged history is judged by `policy` (trading_core.data.quality: gaps, jumps, across
+        the seam between stored and new sessions too) and refused with a QualityRefusal, which
+        carries the quality report; an accepted update returns it.
+
+        `raw`: the vendor's bars as traded and its corporate actions, from which `incoming` was
+        derived (trading_core.data.adjust); kept beside it, and its events judge the jumps.
 
         `source` is recorded with the data. Data from another source than the recorded one is
         refused (`check_source`) unless `replace`, which puts it in place of the stored data
@@ -177,8 +211,8 @@ class MarketStore:
         current = self.load() if manifest is not None else None
         replacing = source is not None and self.check_source(source, replace)
         merged, revised, added = self._merge(None if replacing else current, incoming)
-        if max_daily_jump is not None:
-            validate_jumps(merged.close, max_daily_jump, incoming.source)
+        report = assess(merged, policy, raw)
+        enforce(report)
         fingerprint = merged.fingerprint()
         recorded = manifest.get(SOURCE_RECORD) if manifest is not None else None
         record = source.to_record() if source is not None else recorded
@@ -189,12 +223,19 @@ class MarketStore:
             symbols=len(merged.symbols),
             source=source.describe() if source is not None else incoming.source,
             replaced=replacing,
+            quality=report,
         )
-        if current is not None and fingerprint == current.fingerprint():
+        stored_raw = self.raw() if manifest is not None else None
+        same_raw = raw is None or (
+            stored_raw is not None
+            and stored_raw.bars.equals(raw.bars)
+            and stored_raw.actions.equals(raw.actions)
+        )
+        if current is not None and fingerprint == current.fingerprint() and same_raw:
             if record != recorded:  # the same data, newly recorded (or from the new source)
                 self._write_manifest(merged, fingerprint, manifest["files"], record)
             return UpdateResult(changed=False, rows_added=0, history_revised=False, **summary)
-        self._write(merged, fingerprint, record)
+        self._write(merged, fingerprint, record, raw)
         return UpdateResult(changed=True, rows_added=added, history_revised=revised, **summary)
 
     @staticmethod
@@ -221,11 +262,17 @@ class MarketStore:
             later = benchmark[benchmark.index > current.benchmark.index[-1]]
             benchmark = pd.concat([current.benchmark, later])
         merged = MarketData.from_long(
-            prices, sectors=incoming.sectors, benchmark=benchmark, source=incoming.source
+            prices,
+            sectors=incoming.sectors,
+            benchmark=benchmark,
+            source=incoming.source,
+            universe=incoming.universe,
         )
         return merged, False, len(appended)
 
-    def _write(self, data: MarketData, fingerprint: str, record: dict | None) -> None:
+    def _write(
+        self, data: MarketData, fingerprint: str, record: dict | None, raw: RawHistory | None
+    ) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         files = {
             "prices": f"prices-{fingerprint}.parquet",
@@ -240,6 +287,14 @@ class MarketStore:
             data.benchmark.rename("close").rename_axis("date").reset_index().to_parquet(
                 self.root / files["benchmark"], index=False
             )
+        if data.universe is not None:
+            files["universe"] = f"universe-{fingerprint}.parquet"
+            data.universe.to_parquet(self.root / files["universe"], index=False)
+        if raw is not None:
+            files["raw"] = f"raw-{fingerprint}.parquet"
+            files["actions"] = f"actions-{fingerprint}.parquet"
+            raw.bars.to_parquet(self.root / files["raw"], index=False)
+            raw.actions.to_parquet(self.root / files["actions"], index=False)
         self._write_manifest(data, fingerprint, files, record)
         keep = set(files.values()) | {MANIFEST}
         for stale in self.root.glob("*.parquet"):

@@ -138,7 +138,7 @@ def validate_prices(
 
 def validate_market_data(data: MarketData) -> None:
     """Reject no symbols, bad symbols (in prices or sectors), non-session dates, bad closes, gaps
-    mid-history or in the benchmark."""
+    in the benchmark. A name's own gaps are the gap policy's (trading_core.data.quality)."""
     close = data.close
     if close.empty or close.shape[1] == 0 or close.notna().sum().sum() == 0:
         raise DataError(f"{data.source} data has no prices: the universe is empty")
@@ -159,15 +159,6 @@ def validate_market_data(data: MarketData) -> None:
             f"close is {values[i, j]:g} (must be positive) for {close.columns[j]} on "
             f"{close.index[i]:%Y-%m-%d} ({data.source} data)"
         )
-    listed = close.notna()
-    alive = listed.cummax() & listed[::-1].cummax()[::-1]
-    gaps = alive & ~listed
-    if gaps.to_numpy().any():
-        i, j = np.argwhere(gaps.to_numpy())[0]
-        raise DataError(
-            f"close is missing for {close.columns[j]} on {close.index[i]:%Y-%m-%d} inside its "
-            f"history ({data.source} data)"
-        )
     if data.benchmark is not None:
         _check_benchmark(data.benchmark, close.index, data.source)
 
@@ -186,22 +177,6 @@ def _check_benchmark(benchmark: pd.Series, dates: pd.DatetimeIndex, source: str)
         raise DataError(
             f"benchmark close is missing on {missing[0]:%Y-%m-%d} ({len(missing)} session(s) "
             f"inside its history; {source} data)"
-        )
-
-
-def validate_jumps(close: pd.DataFrame, max_daily_jump: float, source: str) -> None:
-    """Reject a close that moves by more than `max_daily_jump` times (up or down) in one session:
-    a bad tick, a misplaced decimal or an unadjusted split, not a market move."""
-    values = close.to_numpy()
-    with np.errstate(invalid="ignore"):
-        ratio = values[1:] / values[:-1]
-        jump = np.maximum(ratio, 1.0 / ratio) > max_daily_jump
-    if jump.any():
-        i, j = np.argwhere(jump)[0]
-        raise DataError(
-            f"close of {close.columns[j]} moves x{ratio[i, j]:.4g} on {close.index[i + 1]:%Y-%m-%d} "
-            f"(from {values[i, j]:g} to {values[i + 1, j]:g}), beyond data.max_daily_jump "
-            f"{max_daily_jump:g}: a bad tick or an unadjusted split ({source} data)"
         )
 
 

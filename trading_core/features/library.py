@@ -308,10 +308,14 @@ def compute_features(
     features: list[Feature],
     n_jobs: int | None = None,
     dtype: str = FEATURE_DTYPE,
+    members: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Long frame indexed by (date, symbol): each raw feature, its `_rank` and its `_z`.
 
-    Rows are the (date, symbol) pairs with a close, by date then in the closes' symbol order.
+    Rows are the (date, symbol) pairs with a close, by date then in the closes' symbol order;
+    with `members` (dates x symbols, True inside the point-in-time universe: see
+    `trading_core.data.universe.membership`), only those of members, so ranks and z-scores compare
+    a date's members. Raw values still use every price, including those before a name joined.
     Columns follow the features' order, three per feature: the raw value (inf becomes NaN), the
     percentile rank in (0, 1] among the symbols priced that date, and the z-score across them
     (population std) clipped to [-5, 5]. Ranks and z-scores use only the same date's values.
@@ -327,7 +331,10 @@ def compute_features(
         raise ValueError(f"compute_features: duplicate feature names {', '.join(duplicated)}")
     close = data.close
     n_symbols = close.shape[1]
-    listed = np.ascontiguousarray(close.notna().to_numpy())
+    listed = close.notna()
+    if members is not None:
+        listed &= members.reindex(index=close.index, columns=close.columns, fill_value=False)
+    listed = np.ascontiguousarray(listed.to_numpy())
     rows = np.flatnonzero(listed.ravel())
     width = len(TRANSFORMS)
     # one column-major block: each output column is contiguous and becomes the frame as it is

@@ -4,10 +4,13 @@
   (`SPLIT_RATIOS`) is most likely an unadjusted split, not a market move; trading on it would book
   a fake loss (or gain) and resize the position at the wrong price, so the run is refused until
   the data is adjusted. Only the run date's move of the names that matter to the run (held or
-  targeted) is judged; the history's implausible jumps are `validate_jumps`' at import.
+  targeted) is judged; the history's implausible jumps are refused at import (`data.quality.find_jumps`).
 - `delisted_closes` / `with_last_close`: a held name that stopped trading has no close on the run
   date; listed as delisted by the user, it is valued and sold at its last known close instead of
   blocking every later run.
+- `forced_exits`: those names and the held names that left the point-in-time universe
+  (`trading_core.data.universe.left_universe`), each sold in full with its reason; a name that left
+  counts as listed, so a missing close after it left is not an error either.
 """
 
 from __future__ import annotations
@@ -103,3 +106,31 @@ def with_last_close(close: pd.DataFrame, names: Mapping[str, pd.Timestamp]) -> p
 def delisting_reason(last: pd.Timestamp) -> str:
     """The trade reason of a delisted name's forced sale."""
     return f"delisted: sold at last close {last:%Y-%m-%d}"
+
+
+def leaving_reason(end: pd.Timestamp, last: pd.Timestamp | None = None) -> str:
+    """The trade reason of the forced sale of a name whose membership ended on `end` (sold at its
+    close of `last` when it has none on the run date)."""
+    reason = f"left the universe on {end:%Y-%m-%d}"
+    return reason if last is None else f"{reason}: sold at last close {last:%Y-%m-%d}"
+
+
+def forced_exits(
+    close: pd.DataFrame,
+    held: Iterable[str],
+    delisted: Collection[str],
+    left: Mapping[str, pd.Timestamp],
+) -> tuple[dict[str, pd.Timestamp], dict[str, str]]:
+    """The held names sold in full on the last date, and the last close of those without one.
+
+    Returns (symbol -> date of the last close to price it at, for names without a close on the
+    last date; symbol -> trade reason, for every forced sale). A held name in `left` (symbol ->
+    end of its last membership) is sold whether it still trades or not; any other held name
+    without a close must be in `delisted` (`delisted_closes`).
+    """
+    held = set(held)
+    closes = delisted_closes(close, held, {*delisted, *left})
+    reasons = {symbol: delisting_reason(when) for symbol, when in closes.items()}
+    for symbol in sorted(held & set(left)):
+        reasons[symbol] = leaving_reason(left[symbol], closes.get(symbol))
+    return closes, reasons

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from trading_core.data.market import MarketData
+from trading_core.data.universe import membership
 from trading_core.features.labels import (
     effective_execution,
     execution_delay,
@@ -109,14 +110,22 @@ def build_dataset(
 ) -> Dataset:
     """Features for every priced (date, symbol); labels where the horizon has passed, else NaN.
 
-    `inputs` chooses which columns of each feature the models see (raw, rank, z); labels start at
-    the `execution` fill (next_open falls back to next_close when the data has no opens).
+    With a point-in-time universe (`data.universe`), only the rows of members: models neither
+    train nor are evaluated on a name outside its membership, and it gets no score there; labels
+    are transformed across the members of each date. `inputs` chooses which columns of each
+    feature the models see (raw, rank, z); labels start at the `execution` fill (next_open falls
+    back to next_close when the data has no opens).
     """
-    rows = compute_features(data, features)
+    members = None
+    if data.universe is not None:
+        members = membership(data.universe, data.dates, data.symbols)
+    rows = compute_features(data, features, members=members)
     if set(inputs) != set(SUFFIXES):
         rows = rows[model_inputs(rows.columns, inputs)]
     execution = effective_execution(execution, data.open)
     forward = forward_returns(data.close, horizon, open_=data.open, execution=execution)
+    if members is not None:
+        forward = forward.where(members)
     return Dataset(
         rows=rows,
         labels=_align(transform_labels(forward, label_transform), rows.index, "label"),
