@@ -56,6 +56,7 @@ class VendorSettings(Section):
 
     symbols: list[str] = Field(default_factory=list)
     universe: Path | None = None  # universe.csv (symbol,start,end): symbols and their membership
+    sectors: Path | None = None  # sectors.csv (symbol,sector), as in a data folder
     benchmark: str = "SPY"  # fetched with the symbols; its adjusted close is the benchmark
     history_start: date = date(2015, 1, 2)  # the first session a first fetch asks for
     overlap_sessions: int = Field(5, ge=0)  # sessions fetched again before the store's last

@@ -17,6 +17,7 @@ from settings.model import DEFAULT_CONFIG
 from tasks.options import cached, outside_world, step
 from trading_core.data.adjust import RawHistory
 from trading_core.data.calendar import market_today
+from trading_core.data.folder import read_sectors
 from trading_core.data.market import MarketData
 from trading_core.data.providers import DataProvider, make_provider
 from trading_core.data.quality import QualityPolicy, QualityRefusal, QualityReport, symbol_rows
@@ -146,6 +147,7 @@ def vendor_provider(name: str, settings: Settings) -> VendorProvider:
         vendor=make_vendor(name, settings),
         symbols=tuple(v.symbols),
         universe=read_universe(v.universe) if v.universe is not None else None,
+        sectors=read_sectors(v.sectors) if v.sectors is not None else None,
         benchmark=v.benchmark or None,
         history_start=v.history_start,
         overlap_sessions=v.overlap_sessions,

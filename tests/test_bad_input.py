@@ -165,7 +165,7 @@ def _stale(env: Env) -> list[str]:
 def _benchmark_gap(env: Env) -> list[str]:
     bench = env.data.benchmark.rename("close").rename_axis("date").reset_index()
     bench["date"] = bench["date"].dt.strftime("%Y-%m-%d")
-    return env.update_from(env.prices(), benchmark_csv=bench.drop(index=[100, 101]))
+    return env.update_from(env.prices(), benchmark_csv=bench.drop(index=[100, 101, 102, 103]))
 
 
 def _truncated_parquet(env: Env) -> list[str]:
@@ -272,7 +272,11 @@ CASES = [
         ("no rows", "universe is empty"),
     ),
     Case("truncated-parquet", _truncated_parquet, ("cannot read prices.parquet",)),
-    Case("benchmark-gaps", _benchmark_gap, ("benchmark close is missing", "2 session(s)")),
+    Case(
+        "benchmark-gaps",
+        _benchmark_gap,
+        ("close of benchmark is missing for 4 sessions", "data.max_gap_sessions 3"),
+    ),
     Case(
         "benchmark-negative",
         lambda e: e.update_from(e.prices(), benchmark_csv="date,close\n2020-01-02,-3\n"),

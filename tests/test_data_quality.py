@@ -126,3 +126,14 @@ def test_a_close_unchanged_for_the_stale_limit_is_a_stale_run():
         {"symbol": "A", "start": "2024-01-02", "end": "2024-01-09", "sessions": 5, "close": 2.0}
     ]
     assert [run["sessions"] for run in stale_runs(close, 2)] == [5, 2]  # a hole ends a run
+
+
+def test_the_benchmark_follows_the_same_gap_policy(market, tmp_path):
+    short = market.benchmark.drop(market.dates[60:62])
+    long = market.benchmark.drop(market.dates[60:64])
+
+    report = assess(dataclasses.replace(market, benchmark=short), QualityPolicy())
+    assert [(g.symbol, g.sessions) for g in report.gaps] == [("benchmark", 2)]
+    assert report.refusal is None
+    with pytest.raises(QualityRefusal, match=r"close of benchmark is missing for 4 sessions"):
+        MarketStore(tmp_path).update(dataclasses.replace(market, benchmark=long))

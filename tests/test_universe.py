@@ -40,7 +40,7 @@ from trading_core.live.positions import Positions
 from trading_core.live.trade_generator import PROPOSED, TradeGenerator
 from trading_core.ml.dataset import build_dataset
 from trading_core.portfolio.policy import PortfolioPolicy
-from trading_core.regime import NORMAL
+from trading_core.regime import NORMAL, equal_weight_index
 
 FREE = CostModel(commission_bps=0.0, slippage_bps=0.0)
 FEATURES = feature_set(
@@ -248,6 +248,19 @@ def test_the_dataset_holds_only_members_so_non_members_get_no_scores(market, pit
     assert LEAVES not in labels.index and labels.mean() == pytest.approx(0.0, abs=1e-9)
 
 
+def test_a_name_that_stops_trading_inside_the_horizon_is_labelled_to_its_last_close(pit, dataset):
+    days, returns = pit.dates, dataset.forward_returns
+    entry = pit.open.loc[days[319], STOPS]
+    # decided on 318, bought at the open of 319, out at its last close (320), not dropped
+    assert returns.loc[(days[318], STOPS)] == pytest.approx(
+        pit.close.loc[days[320], STOPS] / entry - 1, rel=1e-6
+    )
+    assert np.isnan(returns.loc[(days[320], STOPS)])  # nothing to buy at the open of 321
+    # known at the close of 320 + 1 already: the same label from the data cut there
+    cut = build_dataset(pit.as_of(days[325]), FEATURES, horizon=5, execution="next_open")
+    assert cut.forward_returns.loc[(days[318], STOPS)] == returns.loc[(days[318], STOPS)]
+
+
 def favourite_scores(dataset, dates: pd.DatetimeIndex) -> pd.Series:
     """Scores on `dates` for every dataset row there, the leaving and stopping names best."""
     rows = dataset.rows[dataset.on(dates)]
@@ -284,6 +297,24 @@ def test_the_backtest_sells_a_leaver_and_a_stopped_name_at_the_next_rebalance(pi
         fill = pit.dates[pit.dates.get_loc(first_after) + 1]  # next_open
         assert positions.loc[:first_after, symbol].iloc[-1] > 0
         assert (positions.loc[fill:, symbol] == 0).all()
+
+
+def test_the_benchmark_and_the_regime_market_hold_only_members():
+    days = pd.bdate_range("2024-01-01", periods=6)
+    close = pd.DataFrame(
+        {"IN": [10.0, 10, 11, 12, 13, 14], "OUT": [10.0, 10, 20, 40, 80, 160]}, index=days
+    )
+    members = pd.DataFrame({"IN": True, "OUT": False}, index=days)
+    targets = pd.DataFrame({"IN": [1.0], "OUT": [0.0]}, index=days[:1])
+    backtester = VectorizedBacktester(FREE, execution="next_close")
+
+    everyone = backtester.run(targets, close).benchmark_equity
+    only_members = backtester.run(targets, close, members=members).benchmark_equity
+
+    assert only_members.iloc[-1] / only_members.iloc[0] == pytest.approx(14 / 10)
+    assert everyone.iloc[-1] > 2 * only_members.iloc[-1]  # the non-member's run is left out
+    assert equal_weight_index(close, members).iloc[-1] == pytest.approx(140.0)
+    assert equal_weight_index(close).iloc[-1] > 400  # daily rebalanced into the doubling name
 
 
 def test_a_name_whose_prices_end_while_held_is_valued_and_sold_at_its_last_close():

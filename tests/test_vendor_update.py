@@ -7,6 +7,7 @@ it was asked for, so the tests see what a real update asks and what the store th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from trading_core.data.vendors.tiingo import TiingoVendor
 from trading_core.errors import DataError
 
 KEY = "0123456789abcdef0123456789abcdef01234567"
-SYMBOLS = ("AAA", "BBB", "SPY")
+SYMBOLS = ("AAA", "BBB", "SPY", "BRK-B")
 DAYS = sessions_between("2024-01-02", "2024-03-28")
 
 
@@ -82,7 +83,7 @@ def tiingo(httpserver: HTTPServer) -> FakeTiingo:
     closes["AAA"].loc[DAYS[30] :] /= 4  # traded price after a 4-for-1 split on DAYS[30]
     fake = FakeTiingo(closes, splits={("AAA", f"{DAYS[30]:%Y-%m-%d}"): 4.0})
     fake.dividends[("BBB", f"{DAYS[20]:%Y-%m-%d}")] = 0.5
-    httpserver.expect_request(re.compile(r"/tiingo/daily/\w+/prices")).respond_with_handler(
+    httpserver.expect_request(re.compile(r"/tiingo/daily/[\w-]+/prices")).respond_with_handler(
         fake.handle
     )
     return fake
@@ -167,6 +168,17 @@ def test_a_late_split_correction_revises_history_explicitly(httpserver, tiingo, 
     assert {"symbol": "BBB", "date": f"{day:%Y-%m-%d}", "split": 2.0} in result.quality.adjustments
 
 
+def test_a_share_class_is_asked_for_in_the_vendors_spelling_and_stored_in_the_users(
+    httpserver, tiingo, tmp_path
+):
+    asked = dataclasses.replace(provider(httpserver), symbols=("AAA", "BRK.B"))
+
+    fetched = asked.update(None, end=tiingo.last, sleep=lambda _: None)
+
+    assert ("BRK-B", f"{DAYS[0]:%Y-%m-%d}") in tiingo.asked
+    assert fetched.data.symbols == ["AAA", "BRK.B"]
+
+
 def test_a_symbol_that_keeps_failing_stops_the_update_and_leaves_the_store(
     httpserver, tiingo, tmp_path
 ):
@@ -194,11 +206,14 @@ def test_the_cli_updates_from_tiingo_with_the_key_from_the_environment(
     from flows.cli import app
 
     tiingo.last = DAYS[-1]
+    sectors = tmp_path / "sectors.csv"
+    sectors.write_text("symbol,sector\nAAA,Energy\nBBB,Utilities\n")
     config = tmp_path / "settings.yaml"
     config.write_text(
         "data:\n"
         "  vendor:\n    symbols: [AAA, BBB]\n    history_start: '2024-01-02'\n"
         "    pause_seconds: 0\n"
+        f"    sectors: {sectors}\n"
         f"  tiingo:\n    base_url: {httpserver.url_for('').rstrip('/')}\n"
     )
     monkeypatch.setenv("ALPHAPILOT__DATA__TIINGO__API_KEY", KEY)
@@ -217,3 +232,5 @@ def test_the_cli_updates_from_tiingo_with_the_key_from_the_environment(
     assert KEY not in result.output
     manifest = json.loads((home / "data" / "manifest.json").read_text())
     assert manifest["provider"] == {"name": "tiingo"} and "raw" in manifest["files"]
+    stored = MarketStore(home / "data").load()
+    assert stored.sectors.to_dict() == {"AAA": "Energy", "BBB": "Utilities"}

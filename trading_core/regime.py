@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from trading_core.data.market import MarketData
+from trading_core.data.universe import membership
 
 RISK_OFF, NORMAL, RISK_ON = 0, 1, 2
 LABELS = {RISK_OFF: "Risk-Off", NORMAL: "Normal", RISK_ON: "Risk-On"}
@@ -42,9 +43,13 @@ BENCHMARK_SOURCE = "benchmark"
 EQUAL_WEIGHT_SOURCE = "equal-weight universe (no benchmark in the data)"
 
 
-def equal_weight_index(close: pd.DataFrame) -> pd.Series:
-    """An index that holds the listed symbols in equal weight, rebalanced daily (starts at 100)."""
-    returns = close.pct_change(fill_method=None).mean(axis=1).fillna(0.0)
+def equal_weight_index(close: pd.DataFrame, members: pd.DataFrame | None = None) -> pd.Series:
+    """An index that holds the listed symbols (the members, with a point-in-time universe) in
+    equal weight, rebalanced daily (starts at 100)."""
+    returns = close.pct_change(fill_method=None)
+    if members is not None:
+        returns = returns.where(members.reindex_like(returns).fillna(False).astype(bool))
+    returns = returns.mean(axis=1).fillna(0.0)
     return (100 * (1 + returns).cumprod()).rename("equal_weight_index")
 
 
@@ -176,7 +181,10 @@ class RegimeDetector:
         """The index the regime is measured on (benchmark, else equal-weight universe) and its name."""
         if data.benchmark is not None and data.benchmark.notna().any():
             return data.benchmark.dropna(), BENCHMARK_SOURCE
-        return equal_weight_index(data.close), EQUAL_WEIGHT_SOURCE
+        members = None
+        if data.universe is not None:
+            members = membership(data.universe, data.dates, data.symbols)
+        return equal_weight_index(data.close, members), EQUAL_WEIGHT_SOURCE
 
     def detect(self, data: MarketData) -> RegimeState:
         """The regime at the last date of `data`, from its benchmark or the equal-weight universe."""

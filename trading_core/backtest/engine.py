@@ -41,8 +41,9 @@ Missing prices:
 Target weights: index = rebalance (decision) dates, sessions of `close`; columns = symbols of
 `close`; values = fractions of equity; NaN means 0 (not held) and a row may sum to less than 1 (the
 rest is cash). Turnover, costs, unfilled notional and positions are indexed by fill date. The
-benchmark buys every symbol priced at the first fill in equal weight there, with the same capital
-and cost model and no participation cap, and holds it to the end.
+benchmark buys every symbol priced at the first fill (and a member then, with a point-in-time
+universe) in equal weight there, with the same capital and cost model and no participation cap,
+and holds it to the end.
 
 The simulation is a loop over rebalance periods, vectorized across symbols and across the days
 of each period (a period's equity is one product of its closes and the share counts).
@@ -151,11 +152,13 @@ class VectorizedBacktester:
         regimes: pd.Series | None = None,
         open_: pd.DataFrame | None = None,
         volume: pd.DataFrame | None = None,
+        members: pd.DataFrame | None = None,
     ) -> BacktestResult:
         """Simulate `target_weights` on the prices; regime codes add a breakdown.
 
         `open_` is needed for next_open fills and `volume` for the participation cap (both wide,
-        like `close`; either may be None).
+        like `close`; either may be None). `members` (booleans like `close`: a point-in-time
+        universe) limits the benchmark to the names that are members at its first fill.
         """
         _check_close(close)
         raw = np.ascontiguousarray(close.to_numpy("float64"))  # rows contiguous: one per session
@@ -172,6 +175,9 @@ class VectorizedBacktester:
         path = self._simulate(prices, fills, missing)
         first = fills.rows[:1]
         listed = valid[fills.rows[0]]
+        if members is not None:
+            aligned = members.reindex(index=close.index, columns=close.columns, fill_value=False)
+            listed = listed & aligned.to_numpy(bool)[fills.rows[0]]
         bench_fills = _Fills(first, _equal_weights(listed), fills.prices[:1], None)
         bench = self._simulate(prices, bench_fills, None)
         return self._result(close, fills.rows, path, bench, regimes, execution)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from trading_core.backtest.engine import BacktestResult, VectorizedBacktester
 from trading_core.data.market import MarketData
+from trading_core.data.universe import membership
 from trading_core.errors import DataError
 from trading_core.features.labels import EXECUTIONS
 from trading_core.ml.dataset import Dataset
@@ -232,8 +233,16 @@ def backtest_scores(
     weights, portfolios = target_weights(scores, data.close, regimes, policy, progress)
     start = weights.index[0]
     since = data.since(start)
+    members = None
+    if data.universe is not None:
+        members = membership(data.universe, since.dates, since.symbols)
     result = backtester.run(
-        weights, since.close, regimes.loc[start:], open_=since.open, volume=since.volume
+        weights,
+        since.close,
+        regimes.loc[start:],
+        open_=since.open,
+        volume=since.volume,
+        members=members,
     )
     return WalkForwardResult(backtest=result, weights=weights, models=models, portfolios=portfolios)
 

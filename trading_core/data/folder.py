@@ -46,7 +46,8 @@ def _read_benchmark(path: Path, today: date) -> pd.Series:
     return series.sort_index()
 
 
-def _read_sectors(path: Path) -> pd.Series:
+def read_sectors(path: Path) -> pd.Series:
+    """A `symbol,sector` file as a Series indexed by symbol (DataError naming a bad row)."""
     table = _read_table(path)
     if not {"symbol", "sector"} <= set(table.columns):
         raise DataError(
@@ -81,7 +82,7 @@ def read_folder(folder: Path | str, today: date | None = None) -> MarketData:
     validate_prices(prices, source=price_file.name, row_offset=row_offset, today=today)
     columns = ["date", "symbol", "close", *[c for c in OPTIONAL_FIELDS if c in prices.columns]]
     prices = prices[columns].assign(symbol=prices["symbol"].astype("str"))
-    sectors = _read_sectors(folder / "sectors.csv") if (folder / "sectors.csv").exists() else None
+    sectors = read_sectors(folder / "sectors.csv") if (folder / "sectors.csv").exists() else None
     benchmark = (
         _read_benchmark(folder / "benchmark.csv", today)
         if (folder / "benchmark.csv").exists()

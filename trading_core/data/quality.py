@@ -19,6 +19,7 @@ from trading_core.data.adjust import RawHistory
 from trading_core.data.market import MarketData
 from trading_core.errors import DataError
 
+BENCHMARK = "benchmark"  # the name the benchmark's gaps are reported under
 SESSION_HOLE_SHARE = 0.05  # a session on which this share of the listed names has no row
 
 
@@ -227,6 +228,8 @@ def assess(data: MarketData, policy: QualityPolicy, raw: RawHistory | None = Non
     `data` was derived: its jumps that a split explains are listed as accepted."""
     close = data.close
     gaps = find_gaps(close)
+    if data.benchmark is not None:  # the index on the prices' sessions inside its own span
+        gaps += find_gaps(data.benchmark.reindex(close.index).to_frame(BENCHMARK))
     jumps = find_jumps(close, policy.max_daily_jump)
     actions = None if raw is None else raw.actions
     if raw is not None and len(raw.bars):

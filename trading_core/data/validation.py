@@ -164,20 +164,14 @@ def validate_market_data(data: MarketData) -> None:
 
 
 def _check_benchmark(benchmark: pd.Series, dates: pd.DatetimeIndex, source: str) -> None:
-    """The benchmark needs a positive close on every session of the prices inside its own span."""
+    """The benchmark needs positive closes; its gaps are the gap policy's
+    (trading_core.data.quality)."""
     known = benchmark.dropna()
     if (known <= 0).any():
         day = known.index[known.to_numpy() <= 0][0]
         raise DataError(f"benchmark close is {known[day]:g} (must be positive) on {day:%Y-%m-%d}")
     if known.empty:
         raise DataError(f"the benchmark has no prices ({source} data)")
-    inside = dates[(dates >= known.index[0]) & (dates <= known.index[-1])]
-    missing = inside.difference(known.index)
-    if len(missing):
-        raise DataError(
-            f"benchmark close is missing on {missing[0]:%Y-%m-%d} ({len(missing)} session(s) "
-            f"inside its history; {source} data)"
-        )
 
 
 def stale_symbols(close: pd.DataFrame, sessions_unchanged: int) -> list[str]:

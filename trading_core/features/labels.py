@@ -66,10 +66,16 @@ def forward_returns(
 
     same_close: close[t+h] / close[t] - 1; next_close and next_open start one session later, at
     the close or open. Minus the cross-sectional mean on t when `excess`.
+
+    A name without a price at the exit (a gap, or it stopped trading) exits at its last close
+    before it, as the backtest sells it; that uses no price after the exit session, so a name
+    that was delisted keeps its loss in the labels instead of dropping out of them. A name
+    without a price at the entry has no label: nothing could be bought.
     """
     prices = execution_prices(close, open_, execution)
     delay = execution_delay(execution)
-    forward = prices.shift(-(delay + horizon)) / prices.shift(-delay) - 1
+    exit_prices = prices.where(prices.notna(), close.ffill())
+    forward = exit_prices.shift(-(delay + horizon)) / prices.shift(-delay) - 1
     if excess:
         forward = forward.sub(forward.mean(axis=1), axis=0)
     return forward

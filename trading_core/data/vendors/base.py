@@ -19,6 +19,12 @@ BAR_FIELDS = ("open", "high", "low", "close", "volume")
 ACTION_FIELDS = ("split", "dividend")
 
 
+def share_class_ticker(symbol: str) -> str:
+    """The symbol as Yahoo and Tiingo write share classes: `BRK.B` and `BF/B` become `BRK-B`,
+    `BF-B` (the stored symbol stays as the user wrote it)."""
+    return symbol.replace(".", "-").replace("/", "-")
+
+
 class VendorError(Exception):
     """A request for one symbol failed for a reason that may pass (network, server error)."""
 

@@ -49,6 +49,7 @@ class VendorProvider:
     vendor: Vendor | None = field(default=None, compare=False)
     symbols: tuple[str, ...] = field(default=(), compare=False)
     universe: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    sectors: pd.Series | None = field(default=None, compare=False, repr=False)
     benchmark: str | None = field(default="SPY", compare=False)
     history_start: date = field(default=date(2015, 1, 2), compare=False)
     overlap_sessions: int = field(default=5, compare=False)
@@ -119,7 +120,11 @@ class VendorProvider:
         data = merged.adjusted(self.benchmark, source=self.name)
         return VendorUpdate(
             raw=merged,
-            data=replace(data, universe=self.universe),
+            data=replace(
+                data,
+                universe=self.universe,
+                sectors=data.sectors if self.sectors is None else self.sectors,
+            ),
             revised=revised,
             vanished=sorted(result.vanished),
             fetched=len(result.histories),

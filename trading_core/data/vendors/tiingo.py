@@ -32,6 +32,7 @@ from trading_core.data.vendors.base import (
     SymbolHistory,
     SymbolNotFound,
     VendorError,
+    share_class_ticker,
 )
 from trading_core.errors import ConfigError
 from trading_core.redaction import redact
@@ -55,7 +56,8 @@ class TiingoVendor:
         """Sessions of `symbol` from `start` to `end` inclusive, raw bars plus actions."""
         key = self._key()
         window = f"{symbol} {start.isoformat()}..{end.isoformat()}"
-        url = f"{self.base_url.rstrip('/')}/tiingo/daily/{quote(symbol, safe='')}/prices"
+        ticker = quote(share_class_ticker(symbol), safe="")
+        url = f"{self.base_url.rstrip('/')}/tiingo/daily/{ticker}/prices"
         params = {
             "startDate": start.isoformat(),
             "endDate": end.isoformat(),

@@ -64,6 +64,7 @@ from trading_core.data.vendors.base import (
     SymbolHistory,
     SymbolNotFound,
     VendorError,
+    share_class_ticker,
 )
 
 CHART_PATH = "/v8/finance/chart/"
@@ -119,7 +120,7 @@ class YahooVendor:
     def history(self, symbol: str, start: date, end: date) -> SymbolHistory:
         """Sessions of `symbol` from `start` to `end` inclusive, bars as traded plus actions."""
         window = f"{symbol} {start.isoformat()}..{end.isoformat()}"
-        ticker = yf.Ticker(symbol, session=self.session)
+        ticker = yf.Ticker(share_class_ticker(symbol), session=self.session)
         try:
             with _errors_raised():
                 frame = ticker.history(
