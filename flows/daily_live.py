@@ -30,6 +30,7 @@ from trading_core.alerts import Alert, daily_summary_alert, kill_switch_alert, s
 from trading_core.data.calendar import market_today
 from trading_core.data.market import MarketData
 from trading_core.data.providers import survivorship_note
+from trading_core.data.quality import recent_gaps
 from trading_core.errors import ConfigError, SafetyViolation
 from trading_core.ml.dataset import Dataset
 from trading_core.reporting.daily import DailyRun
@@ -112,6 +113,10 @@ def run_session(
     if target.fallback_reason:
         warnings = [*warnings, f"optimizer fallback: {target.fallback_reason}"]
     warnings = [*warnings, *(f"forced exit of {name}: {why}" for name, why in delisted.items())]
+    involved = positions.shares[positions.shares != 0].index.union(
+        target.weights[target.weights > 0].index
+    )
+    warnings = [*warnings, *recent_gaps(data.close, involved)]
     caveat = survivorship_note(data)
     run = DailyRun(
         session=session,

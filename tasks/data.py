@@ -16,7 +16,7 @@ from settings import Settings
 from settings.model import DEFAULT_CONFIG
 from tasks.options import cached, outside_world, step
 from trading_core.data.adjust import RawHistory
-from trading_core.data.calendar import market_today
+from trading_core.data.calendar import last_closed_session, market_today
 from trading_core.data.folder import read_sectors
 from trading_core.data.market import MarketData
 from trading_core.data.providers import DataProvider, make_provider
@@ -27,7 +27,7 @@ from trading_core.data.universe import coverage_notes, read_universe, validate_m
 from trading_core.data.validation import validate_universe
 from trading_core.data.vendors.base import Vendor
 from trading_core.data.vendors.fetching import RetryPolicy
-from trading_core.data.vendors.provider import VENDORS, VendorProvider, VendorUpdate
+from trading_core.data.vendors.provider import VENDORS, Fetched, VendorProvider, VendorUpdate
 from trading_core.errors import ConfigError, DataError
 from trading_core.home import Home
 from trading_core.io import atomic_write_text, digest
@@ -157,24 +157,50 @@ def vendor_provider(name: str, settings: Settings) -> VendorProvider:
     )
 
 
+def vendor_fetch_key(parameters: dict[str, Any]) -> str:
+    """A vendor fetch is reused for the same vendor, windows and last session, on the same New
+    York date: an update run again after a refusal asks the vendor nothing."""
+    provider: VendorProvider = parameters["provider"]
+    windows = sorted(
+        (symbol, f"{start:%Y-%m-%d}") for symbol, start in parameters["starts"].items()
+    )
+    last = f"{parameters['end']:%Y-%m-%d}"
+    return f"vendor-{provider.name}-{digest(windows, last)}-{market_today()}"
+
+
 @step("fetch-vendor-data")
-def fetch_vendor_data(provider: VendorProvider, stored: RawHistory | None) -> VendorUpdate:
-    """The sessions the store lacks (and a few before, to see revisions) from a network vendor,
-    merged into the stored raw history; per-symbol retries with backoff inside (the step itself
-    is not retried: that would ask again for what already came)."""
+def fetch_vendor_data(
+    provider: VendorProvider, starts: dict[str, pd.Timestamp], end: pd.Timestamp
+) -> Fetched:
+    """Each symbol's sessions from its start (the store's last, less a few to see revisions) to
+    `end` from a network vendor; per-symbol retries with backoff inside (the step itself is not
+    retried: that would ask again for what already came)."""
     logger = get_run_logger()
 
     def progress(done: int, total: int) -> None:
         logger.info("%s: %d of %d symbols fetched", provider.name, done, total)
 
-    update = provider.update(stored, progress=progress)
-    log_universe(update.data)
+    fetched = provider.fetch_new(starts, end, progress=progress)
     logger.info(
-        "%s: %d symbols fetched, %d rate-limit answer(s) waited out",
+        "%s: %d symbols fetched up to %s, %d rate-limit answer(s) waited out",
         provider.name,
-        update.fetched,
-        update.rate_limited,
+        fetched.symbols,
+        f"{end:%Y-%m-%d}",
+        fetched.rate_limited,
     )
+    return fetched
+
+
+def vendor_update(
+    provider: VendorProvider, stored: RawHistory | None, settings: Settings
+) -> VendorUpdate:
+    """Fetch (cached for the day) what the store lacks and merge it into the stored history,
+    saying which symbols the vendor revised or no longer knows."""
+    end = last_closed_session()
+    fetch = cached(fetch_vendor_data, settings, vendor_fetch_key)
+    update = provider.merge(stored, fetch(provider, provider.starts(stored, end), end))
+    log_universe(update.data)
+    logger = get_run_logger()
     if update.revised:
         logger.warning(
             "%s revised stored history of %s: adjusted series derived again",
@@ -277,7 +303,7 @@ def update_market_data(
         logger.info("the store predates recorded sources: recording %s", source.describe())
     if source.provider in VENDORS:
         stored = None if store.source() != source else store.raw()
-        update = fetch_vendor_data(vendor_provider(source.provider, settings), stored)
+        update = vendor_update(vendor_provider(source.provider, settings), stored, settings)
         start = settings.data.start_date
         data = update.data if start is None else update.data.since(start)
         return store_market_data(data, source, replace, settings, update.raw)

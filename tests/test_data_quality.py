@@ -15,6 +15,7 @@ from trading_core.data.quality import (
     QualityRefusal,
     assess,
     enforce,
+    recent_gaps,
     stale_runs,
     symbol_rows,
 )
@@ -137,3 +138,14 @@ def test_the_benchmark_follows_the_same_gap_policy(market, tmp_path):
     assert report.refusal is None
     with pytest.raises(QualityRefusal, match=r"close of benchmark is missing for 4 sessions"):
         MarketStore(tmp_path).update(dataclasses.replace(market, benchmark=long))
+
+
+def test_a_run_is_told_of_recent_gaps_of_its_names_and_of_session_holes(market):
+    data = with_holes(market, {"S03": (240, 241), "S04": (100, 101)})
+    data = with_holes(data, {symbol: (245, 245) for symbol in market.symbols[10:20]})
+
+    lines = recent_gaps(data.close, ["S03", "S04", "S05"], sessions=20)
+
+    assert lines[0].startswith(f"data gap: S03 has no close on {market.dates[240]:%Y-%m-%d}..")
+    assert lines[1] == f"session hole on {market.dates[245]:%Y-%m-%d}: 10 of 40 names have no close"
+    assert len(lines) == 2  # S04's gap is old, S05 has none, and unheld names' gaps are not told

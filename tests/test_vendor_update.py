@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
+from test_artifacts import table
 from werkzeug import Request, Response
 
 from trading_core.data.calendar import sessions_between
@@ -205,24 +206,37 @@ def test_the_cli_updates_from_tiingo_with_the_key_from_the_environment(
 
     from flows.cli import app
 
-    tiingo.last = DAYS[-1]
+    tiingo.last = DAYS[50]
     sectors = tmp_path / "sectors.csv"
     sectors.write_text("symbol,sector\nAAA,Energy\nBBB,Utilities\n")
     config = tmp_path / "settings.yaml"
-    config.write_text(
+    settings = (
         "data:\n"
         "  vendor:\n    symbols: [AAA, BBB]\n    history_start: '2024-01-02'\n"
         "    pause_seconds: 0\n"
         f"    sectors: {sectors}\n"
         f"  tiingo:\n    base_url: {httpserver.url_for('').rstrip('/')}\n"
     )
+    config.write_text(settings)
     monkeypatch.setenv("ALPHAPILOT__DATA__TIINGO__API_KEY", KEY)
     home = tmp_path / "home"
 
-    result = CliRunner().invoke(
-        app,
-        ["data", "update", "--provider", "tiingo", "--home", str(home), "--config", str(config)],
-    )
+    def update():
+        return CliRunner().invoke(
+            app,
+            [
+                "data",
+                "update",
+                "--provider",
+                "tiingo",
+                "--home",
+                str(home),
+                "--config",
+                str(config),
+            ],
+        )
+
+    result = update()
 
     assert result.exit_code == 0, result.output
     assert "market data updated from tiingo: 2 symbols" in result.stdout
@@ -234,3 +248,19 @@ def test_the_cli_updates_from_tiingo_with_the_key_from_the_environment(
     assert manifest["provider"] == {"name": "tiingo"} and "raw" in manifest["files"]
     stored = MarketStore(home / "data").load()
     assert stored.sectors.to_dict() == {"AAA": "Energy", "BBB": "Utilities"}
+
+    # a bad tick refuses the next update; once the settings allow it, the same day's rerun takes
+    # the vendor's answers from the cache and asks it nothing
+    tiingo.closes["AAA"].loc[DAYS[55]] *= 50
+    tiingo.last = DAYS[-1]
+    refused = update()
+    assert refused.exit_code != 0 and "close of AAA moves x" in refused.stderr
+    asked = len(tiingo.asked)
+    config.write_text(settings + "  max_daily_jump: 100\n")
+    accepted = update()
+    assert accepted.exit_code == 0, accepted.output
+    assert len(tiingo.asked) == asked
+    assert MarketStore(home / "data").load().last_date == DAYS[-1]
+    # the quality table artifact lists the names with something to say: an event each
+    rows = {row["symbol"]: row for row in table("data-quality")}
+    assert {symbol: row["adjustments"] for symbol, row in rows.items()} == {"AAA": 1, "BBB": 1}

@@ -9,6 +9,7 @@ to `<home>/data/quality.json`: per symbol its span, gaps, stale runs, jumps and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,6 +41,13 @@ class Gap:
     start: str
     end: str
     sessions: int
+
+    @property
+    def when(self) -> str:
+        """`2024-03-15`, or `2024-03-13..2024-03-15 (3 sessions)`."""
+        if self.sessions == 1:
+            return self.start
+        return f"{self.start}..{self.end} ({self.sessions} sessions)"
 
 
 @dataclass(frozen=True)
@@ -254,6 +262,24 @@ def assess(data: MarketData, policy: QualityPolicy, raw: RawHistory | None = Non
         per_symbol=_per_symbol(close, gaps),
     )
     return QualityReport(**{**_fields(report), "refusal": _refusal(report)})
+
+
+def recent_gaps(close: pd.DataFrame, symbols: Iterable[str], sessions: int = 20) -> list[str]:
+    """One line per gap of `symbols` (the names a run holds or targets) and per session hole in
+    the last `sessions` sessions: their features over windows crossing it are missing."""
+    recent = close.iloc[-sessions:]
+    lines = [
+        f"data gap: {gap.symbol} has no close on {gap.when}; its features over windows "
+        "crossing it are missing"
+        for gap in find_gaps(close.loc[:, close.columns.intersection(list(symbols))])
+        if gap.end >= f"{recent.index[0]:%Y-%m-%d}"
+    ]
+    lines += [
+        f"session hole on {hole['date']}: {hole['missing']} of {hole['listed']} names have no close"
+        for hole in session_holes(close)
+        if hole["date"] >= f"{recent.index[0]:%Y-%m-%d}"
+    ]
+    return lines
 
 
 def symbol_rows(report: QualityReport) -> list[dict[str, Any]]:

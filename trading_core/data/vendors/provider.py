@@ -28,6 +28,18 @@ SHOWN_FAILURES = 5
 
 
 @dataclass(frozen=True)
+class Fetched:
+    """A vendor's answers: the bars and events, the window each replaces in the stored history,
+    the symbols it no longer knows, how many it answered and how many "slow down"s it gave."""
+
+    raw: RawHistory
+    windows: dict[str, pd.Timestamp]
+    vanished: list[str]
+    symbols: int
+    rate_limited: int
+
+
+@dataclass(frozen=True)
 class VendorUpdate:
     """A fetch merged into the stored history: the raw history to keep, the adjusted data it
     gives, the symbols whose stored window the vendor revised and the ones it no longer knows."""
@@ -91,10 +103,21 @@ class VendorProvider:
         progress: Callable[[int, int], None] | None = None,
     ) -> VendorUpdate:
         """Fetch what is missing up to `end` (default: the last closed session) and merge it."""
+        end = pd.Timestamp(end if end is not None else last_closed_session())
+        fetched = self.fetch_new(self.starts(stored, end), end, sleep, progress)
+        return self.merge(stored, fetched)
+
+    def fetch_new(
+        self,
+        starts: dict[str, pd.Timestamp],
+        end: pd.Timestamp,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Fetched:
+        """Each symbol's sessions from its start to `end`; DataError naming the symbols that
+        failed after their retries (then nothing may be written)."""
         if self.vendor is None:
             raise DataError(f"the {self.name} provider has no vendor client configured")
-        end = pd.Timestamp(end if end is not None else last_closed_session())
-        starts = self.starts(stored, end)
         if not starts:
             raise DataError(
                 f"nothing to fetch from {self.name}: set data.vendor.symbols or data.vendor.universe"
@@ -102,7 +125,7 @@ class VendorProvider:
         result = fetch_bars(
             self.vendor,
             {symbol: start.date() for symbol, start in starts.items()},
-            end.date(),
+            pd.Timestamp(end).date(),
             self.retry,
             self.batch_size,
             self.pause_seconds,
@@ -110,13 +133,22 @@ class VendorProvider:
             progress,
         )
         _refuse_failures(self.name, result, len(starts))
-        newer = _as_raw(result)
         windows = {  # an empty answer (a halt, a holiday) leaves the stored rows alone
             symbol: starts[symbol]
             for symbol, history in result.histories.items()
             if len(history.bars)
         }
-        merged, revised = (stored or RawHistory.empty()).merge(newer, windows)
+        return Fetched(
+            _as_raw(result),
+            windows,
+            sorted(result.vanished),
+            len(result.histories),
+            result.rate_limited,
+        )
+
+    def merge(self, stored: RawHistory | None, fetched: Fetched) -> VendorUpdate:
+        """`fetched` laid over the stored raw history, and the adjusted data derived from it."""
+        merged, revised = (stored or RawHistory.empty()).merge(fetched.raw, fetched.windows)
         data = merged.adjusted(self.benchmark, source=self.name)
         return VendorUpdate(
             raw=merged,
@@ -126,9 +158,9 @@ class VendorProvider:
                 sectors=data.sectors if self.sectors is None else self.sectors,
             ),
             revised=revised,
-            vanished=sorted(result.vanished),
-            fetched=len(result.histories),
-            rate_limited=result.rate_limited,
+            vanished=fetched.vanished,
+            fetched=fetched.symbols,
+            rate_limited=fetched.rate_limited,
         )
 
     def fetch(self) -> MarketData:
