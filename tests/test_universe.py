@@ -34,7 +34,7 @@ from trading_core.data.universe import (
     validate_members,
 )
 from trading_core.errors import DataError
-from trading_core.features.library import feature_set
+from trading_core.features.library import Inputs, feature_set
 from trading_core.live.corporate_actions import forced_exits
 from trading_core.live.positions import Positions
 from trading_core.live.trade_generator import PROPOSED, TradeGenerator
@@ -315,6 +315,16 @@ def test_the_benchmark_and_the_regime_market_hold_only_members():
     assert everyone.iloc[-1] > 2 * only_members.iloc[-1]  # the non-member's run is left out
     assert equal_weight_index(close, members).iloc[-1] == pytest.approx(140.0)
     assert equal_weight_index(close).iloc[-1] > 400  # daily rebalanced into the doubling name
+
+
+def test_the_features_market_without_a_benchmark_averages_members_only():
+    days = pd.bdate_range("2024-01-01", periods=4)
+    close = pd.DataFrame({"IN": [10.0, 11, 12, 13], "OUT": [10.0, 20, 40, 80]}, index=days)
+    data = MarketData(close=close)
+    members = pd.DataFrame({"IN": True, "OUT": False}, index=days)
+
+    assert Inputs(data, members).market.iloc[1] == pytest.approx(0.1)
+    assert Inputs(data).market.iloc[1] == pytest.approx((0.1 + 1.0) / 2)
 
 
 def test_a_name_whose_prices_end_while_held_is_valued_and_sold_at_its_last_close():

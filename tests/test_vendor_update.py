@@ -28,7 +28,7 @@ from trading_core.data.store import MarketStore
 from trading_core.data.vendors.fetching import RetryPolicy
 from trading_core.data.vendors.provider import VendorProvider
 from trading_core.data.vendors.tiingo import TiingoVendor
-from trading_core.errors import DataError
+from trading_core.errors import ConfigError, DataError
 
 KEY = "0123456789abcdef0123456789abcdef01234567"
 SYMBOLS = ("AAA", "BBB", "SPY", "BRK-B")
@@ -264,3 +264,11 @@ def test_the_cli_updates_from_tiingo_with_the_key_from_the_environment(
     # the quality table artifact lists the names with something to say: an event each
     rows = {row["symbol"]: row for row in table("data-quality")}
     assert {symbol: row["adjustments"] for symbol, row in rows.items()} == {"AAA": 1, "BBB": 1}
+
+
+def test_a_vendor_without_symbols_is_a_one_line_settings_error(httpserver, tiingo):
+    with pytest.raises(
+        ConfigError, match="no symbols to fetch from tiingo: set data.vendor.symbols"
+    ):
+        dataclasses.replace(provider(httpserver), symbols=()).update(None, end=tiingo.last)
+    assert tiingo.asked == []

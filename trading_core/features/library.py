@@ -58,8 +58,9 @@ class Inputs:
     `returns` and `market` are computed once per `compute_features` call and shared.
     """
 
-    def __init__(self, data: MarketData) -> None:
+    def __init__(self, data: MarketData, members: pd.DataFrame | None = None) -> None:
         self.data = data
+        self.members = members  # a point-in-time universe: the equal-weight market's names
 
     def __getattr__(self, name: str) -> Any:
         if name == "data":  # not set yet (copying, unpickling): no MarketData to ask
@@ -73,8 +74,10 @@ class Inputs:
 
     @cached_property
     def market(self) -> pd.Series:
-        """Daily market returns: the benchmark's, or the equal-weight universe's without one."""
-        return price.market_returns(self.data.benchmark, self.returns)
+        """Daily market returns: the benchmark's, or without one the equal-weight universe's
+        (its members on each date, with a point-in-time universe)."""
+        returns = self.returns if self.members is None else self.returns.where(self.members)
+        return price.market_returns(self.data.benchmark, returns)
 
 
 @dataclass(frozen=True)
@@ -339,7 +342,7 @@ def compute_features(
     width = len(TRANSFORMS)
     # one column-major block: each output column is contiguous and becomes the frame as it is
     out = np.empty((len(rows), width * len(chosen)), order="F", dtype=dtype)
-    inputs = Inputs(data)
+    inputs = Inputs(data, members)
     inputs.returns, inputs.market  # noqa: B018 (shared inputs, computed before any thread)
 
     def fill(j: int) -> None:

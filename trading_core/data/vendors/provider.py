@@ -21,7 +21,7 @@ from trading_core.data.calendar import last_closed_session, sessions
 from trading_core.data.market import MarketData
 from trading_core.data.vendors.base import Vendor
 from trading_core.data.vendors.fetching import FetchResult, RetryPolicy, fetch_bars
-from trading_core.errors import DataError
+from trading_core.errors import ConfigError, DataError
 
 VENDORS = ("yfinance", "tiingo")
 SHOWN_FAILURES = 5
@@ -118,9 +118,10 @@ class VendorProvider:
         failed after their retries (then nothing may be written)."""
         if self.vendor is None:
             raise DataError(f"the {self.name} provider has no vendor client configured")
-        if not starts:
-            raise DataError(
-                f"nothing to fetch from {self.name}: set data.vendor.symbols or data.vendor.universe"
+        if not set(self.wanted()) - {self.benchmark}:
+            raise ConfigError(
+                f"no symbols to fetch from {self.name}: set data.vendor.symbols or "
+                "data.vendor.universe"
             )
         result = fetch_bars(
             self.vendor,
