@@ -96,10 +96,10 @@ def fetch_key(parameters: dict) -> str:
 
 @step("fetch-market-data")
 def fetch_market_data(source: DataSource, settings: Settings) -> MarketData:
-    """The source's validated history (from `data.start_date` when set).
-
-    The one step that talks to a vendor: the flows retry it (`tasks.options.outside_world`) and
-    cache it (`tasks.options.cached` on `fetch_key`), both from settings.
+    """The validated history of a bundled, synthetic or folder source (from `data.start_date`
+    when set): the flows retry it (`tasks.options.outside_world`) and cache it
+    (`tasks.options.cached` on `fetch_key`), both from settings. Network vendors go through
+    `vendor_update` instead, which retries each symbol.
     """
     logger = get_run_logger()
     logger.info("fetching market data from %s", source.describe())
