@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -274,14 +272,3 @@ def test_calm_2017_is_mostly_not_risk_off(detector, sp500, record_property, caps
     with capsys.disabled():
         print(f"\n2017: not Risk-Off on {not_off:.1%} of {len(year)} sessions")
     assert not_off >= 0.8, f"2017: not-Risk-Off share {not_off:.1%} < 80%"
-
-
-def test_the_full_bundled_history_takes_milliseconds(detector, sp500, record_property):
-    index, _ = detector.index_of(sp500)
-    detector.history(index)
-    began = time.perf_counter()
-    detector.history(index)
-    elapsed = time.perf_counter() - began
-    record_property("history_ms", elapsed * 1000)
-    assert len(index) > 8000
-    assert elapsed < 0.25, f"history() of {len(index)} sessions took {elapsed * 1000:.0f} ms"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -245,9 +243,7 @@ def test_impossible_arguments_are_refused(arguments):
         generate_synthetic_market(**arguments)
 
 
-def test_full_size_market_generates_quickly():
-    started = time.perf_counter()
+def test_a_full_size_market_has_every_session_and_stock():
+    """Its speed is a figure of benchmarks/bench_steps.py, not an assertion here."""
     market = generate_synthetic_market(symbols=500, years=10, seed=5)
-    elapsed = time.perf_counter() - started
     assert market.data.close.shape == (2520, 500)
-    assert elapsed < 10
