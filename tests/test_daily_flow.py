@@ -107,7 +107,9 @@ def test_champion_is_the_top_scoring_combination_saved_with_its_record(bundled_h
     for name in ("equity_curves.png", "champion_vs_benchmark.png", "model_selection_report.md"):
         assert (reports / name).stat().st_size > 0
     report = (reports / "model_selection_report.md").read_text()
-    assert "**Champion:" in report and "survived" not in report  # a folder: no bundled caveat
+    assert "**Champion:" in report
+    # a folder without universe.csv: the general survivorship caveat, not the bundled set's
+    assert "survivor set" in report and "survived" not in report
 
 
 def signals_optimizer(day: Path) -> str:
