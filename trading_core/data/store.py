@@ -225,13 +225,15 @@ class MarketStore:
             replaced=replacing,
             quality=report,
         )
-        stored_raw = self.raw() if manifest is not None else None
-        same_raw = raw is None or (
-            stored_raw is not None
-            and stored_raw.bars.equals(raw.bars)
-            and stored_raw.actions.equals(raw.actions)
-        )
-        if current is not None and fingerprint == current.fingerprint() and same_raw:
+        unchanged = current is not None and fingerprint == current.fingerprint()
+        if unchanged and raw is not None:  # the derived data may match while the raw bars moved
+            stored_raw = self.raw()
+            unchanged = (
+                stored_raw is not None
+                and stored_raw.bars.equals(raw.bars)
+                and stored_raw.actions.equals(raw.actions)
+            )
+        if unchanged:
             if record != recorded:  # the same data, newly recorded (or from the new source)
                 self._write_manifest(merged, fingerprint, manifest["files"], record)
             return UpdateResult(changed=False, rows_added=0, history_revised=False, **summary)

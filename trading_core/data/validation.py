@@ -160,10 +160,10 @@ def validate_market_data(data: MarketData) -> None:
             f"{close.index[i]:%Y-%m-%d} ({data.source} data)"
         )
     if data.benchmark is not None:
-        _check_benchmark(data.benchmark, close.index, data.source)
+        _check_benchmark(data.benchmark, data.source)
 
 
-def _check_benchmark(benchmark: pd.Series, dates: pd.DatetimeIndex, source: str) -> None:
+def _check_benchmark(benchmark: pd.Series, source: str) -> None:
     """The benchmark needs positive closes; its gaps are the gap policy's
     (trading_core.data.quality)."""
     known = benchmark.dropna()
