@@ -12,6 +12,7 @@ from tasks.components import home_lock
 from tasks.notify import alert_on_failure, notify
 from tasks.runners import fan_out, task_runner_for
 from tasks.selection import evaluate, no_champion_alert, promote_champion, write_selection_reports
+from trading_core.ml.research import research_fits
 from trading_core.selection.grid import BacktestGrid
 
 
@@ -72,8 +73,8 @@ def select_champion(settings: Settings, as_of: date | None) -> dict:
 def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> BacktestGrid:
     """Walk-forward backtests of every trained candidate under every optimizer in settings.
 
-    Each candidate's models are fitted once (one task); its scores then feed one backtest task
-    per optimizer. A failure is recorded against its combinations and the rest go on.
+    Each candidate's models are fitted once (one task), or taken from research where the
+    windows coincide; its scores then feed one backtest task per optimizer. A failure is recorded against its combinations and the rest go on.
     """
     optimizers = list(settings.model_selection.optimizers)
     grid = BacktestGrid([r.name for r in run.results], optimizers)
@@ -82,7 +83,13 @@ def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> B
         runner,
         score_candidate,
         [
-            {"template": r.model, "dataset": run.dataset, "close": close, "settings": settings}
+            {
+                "template": r.model,
+                "dataset": run.dataset,
+                "close": close,
+                "settings": settings,
+                "reuse": research_fits(r.model, run.results),
+            }
             for r in run.results
         ],
         "walk-forward scores",

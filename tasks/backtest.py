@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 
 import pandas as pd
@@ -24,7 +25,7 @@ from trading_core.backtest.walk_forward import (
 )
 from trading_core.data.market import MarketData
 from trading_core.ml.dataset import Dataset
-from trading_core.ml.research import fit_like
+from trading_core.ml.research import ResearchFit, fit_like
 from trading_core.ml.train import EnsembleModel, TrainedModel
 
 
@@ -49,8 +50,12 @@ def candidate_scores(
     close: pd.DataFrame,
     settings: Settings,
     progress: Progress = lambda _: None,
+    reuse: Sequence[ResearchFit] = (),
 ) -> tuple[pd.Series, pd.DataFrame]:
-    """Retrain `template`'s candidate on the schedule; out-of-sample scores on rebalance dates."""
+    """Retrain `template`'s candidate on the schedule; out-of-sample scores on rebalance dates.
+
+    A segment whose training sessions match a research fit in `reuse` takes that model as it is.
+    """
     segments = segments_for(dataset, settings)
     fit = partial(
         fit_like,
@@ -58,6 +63,7 @@ def candidate_scores(
         dataset,
         trainer_for(settings),
         stride=settings.modeling.sample_stride,
+        reuse=reuse,
     )
     on = rebalance_from(segments, close, settings.backtest.rebalance_sessions)
     return walk_forward_scores(dataset, segments, fit, on, progress)
@@ -108,9 +114,13 @@ def score_candidate(
     dataset: Dataset,
     close: pd.DataFrame,
     settings: Settings,
+    reuse: Sequence[ResearchFit] = (),
 ) -> tuple[pd.Series, pd.DataFrame]:
-    """One candidate's out-of-sample scores (models fitted once, shared by every optimizer)."""
-    return candidate_scores(template, dataset, close, settings, get_run_logger().info)
+    """One candidate's out-of-sample scores (models fitted once, shared by every optimizer).
+
+    Segments on the research folds' sessions reuse the research fits in `reuse`.
+    """
+    return candidate_scores(template, dataset, close, settings, get_run_logger().info, reuse)
 
 
 @step("backtest-combination")

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from settings import Settings, load_settings
-from tasks.backtest import segments_for
+from tasks.backtest import candidate_scores, segments_for
 from tasks.components import backtester_for, detector_for, policy_for
-from tasks.research import dataset_for, trainer_for
+from tasks.research import dataset_for, plan_for, trainer_for
 from trading_core.backtest.walk_forward import (
     plan_segments,
     rebalance_from,
@@ -25,7 +25,8 @@ from trading_core.backtest.walk_forward import (
 )
 from trading_core.data.synthetic import generate_synthetic_market
 from trading_core.ml.dataset import Dataset
-from trading_core.ml.research import fit_on
+from trading_core.ml.research import combine_ensemble, fit_on, research_fits, run_candidate
+from trading_core.ml.train import ModelTrainer
 from trading_core.regime import KEYS
 
 
@@ -187,3 +188,52 @@ def test_rebalances_start_at_the_first_scored_session(dataset, settings, market)
 
     assert rebalances[0] == segments[0].dates[0]
     assert rebalances[-1] > dates[-6]
+
+
+def test_segments_on_research_windows_reuse_the_research_fits_and_score_the_same(
+    market, dataset, monkeypatch
+):
+    """A walk-forward model on a research fold's sessions is that fold's model, bit for bit: the
+    reuse saves the refit and changes no score. Early-stopped folds (LightGBM) have their own
+    tree counts, so only the final pre-test fit is reused for them."""
+    settings = load_settings(
+        modeling={
+            "lightgbm": {"n_estimators": 40},
+            "xgboost": {"n_estimators": 20},
+            "cv": {"folds": 3},
+            "sample_stride": 10,
+            "n_jobs": 1,  # two threads per fit crawl when the suite's other worker is busy
+        },
+        backtest={"retrain": "folds"},
+    )
+    plan = plan_for(dataset, settings)
+    trainer = trainer_for(settings)
+    results = [run_candidate(n, dataset, plan, trainer) for n in ("lightgbm", "xgboost_default")]
+    results.append(combine_ensemble("ensemble", results, dataset))
+    segments = len(segments_for(dataset, settings))
+    assert segments == len(plan.folds) + 1
+
+    fits = []
+    fit = ModelTrainer.fit
+    monkeypatch.setattr(ModelTrainer, "fit", lambda *a, **k: fits.append(a[1]) or fit(*a, **k))
+    close = market.data.close
+    refits = {}
+    for result in results:
+        fits.clear()
+        reused = candidate_scores(
+            result.model, dataset, close, settings, reuse=research_fits(result.model, results)
+        )
+        refits[result.name] = sorted(fits)
+        if result.name != "ensemble":  # its members' scores are compared one by one
+            fits.clear()
+            fresh = candidate_scores(result.model, dataset, close, settings)
+            assert len(fits) == segments  # without reuse every segment is fitted
+            pd.testing.assert_series_equal(reused[0], fresh[0])
+            pd.testing.assert_frame_equal(reused[1], fresh[1])
+
+    folds = len(plan.folds)
+    assert refits == {
+        "lightgbm": ["lightgbm"] * folds,
+        "xgboost_default": [],
+        "ensemble": ["lightgbm"] * folds,
+    }

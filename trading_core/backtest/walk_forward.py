@@ -117,7 +117,7 @@ def walk_forward_scores(
         if scored.empty:
             continue
         progress(
-            f"model {i}/{len(segments)}: fit on {segment.train[0]:%Y-%m-%d}.."
+            f"model {i}/{len(segments)}: trained on {segment.train[0]:%Y-%m-%d}.."
             f"{segment.train[-1]:%Y-%m-%d}, scores {scored[0]:%Y-%m-%d}..{scored[-1]:%Y-%m-%d}"
         )
         model = fit(segment.train)

@@ -16,7 +16,7 @@ Refusals, each one line naming the cause, checked before any work (`require_hist
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,9 +199,25 @@ def mean_rank_ic(model: Any, dataset: Dataset, dates: pd.DatetimeIndex) -> float
     return float(ic.mean()) if len(ic) else float("nan")
 
 
+@dataclass(frozen=True)
+class ResearchFit:
+    """A model research fitted on `train` with its candidate's final parameters.
+
+    A walk-forward segment trained on the same sessions would fit the same model bit for bit
+    (the fits are seeded and deterministic), so it reuses this one instead (`fit_like`).
+    """
+
+    train: pd.DatetimeIndex
+    model: TrainedModel
+
+
 @dataclass
 class CandidateResult:
-    """One candidate's record: cross-validated and test-period predictions, metrics, final model."""
+    """One candidate's record: cross-validated and test-period predictions, metrics, final model.
+
+    `fits` are the research models a walk-forward backtest may reuse: the final fit on the
+    pre-test sessions, and each fold's fit when it used the final parameters (no early stopping).
+    """
 
     name: str
     model: TrainedModel | EnsembleModel
@@ -211,6 +227,7 @@ class CandidateResult:
     cv_metrics: dict[str, float] = field(default_factory=dict)
     test_metrics: dict[str, float] = field(default_factory=dict)
     tuning: dict[str, Any] | None = None
+    fits: list[ResearchFit] = field(default_factory=list)
 
 
 def _metrics(dataset: Dataset, predictions: pd.Series) -> dict[str, float]:
@@ -233,11 +250,12 @@ def run_candidate(
 ) -> CandidateResult:
     """Walk-forward predictions fold by fold, then one fit on all pre-test sessions for the test."""
     params = trainer.params(name) if params is None else dict(params)
-    cv_parts, iterations = [], []
+    cv_parts, iterations, fold_fits = [], [], []
     for i, fold in enumerate(plan.folds, 1):
         progress(f"{name}: fold {i}/{len(plan.folds)}")
         model = fit_on(trainer, name, dataset, fold.train, plan.stride, params, fold.validation)
         cv_parts.append(model.predict(dataset.rows[dataset.on(fold.validation)]))
+        fold_fits.append(ResearchFit(fold.train, model))
         if model.best_iteration:
             iterations.append(model.best_iteration)
     final_params = dict(params)
@@ -247,6 +265,8 @@ def run_candidate(
     final = fit_on(trainer, name, dataset, plan.pre_test, plan.stride, final_params)
     test_predictions = final.predict(dataset.rows[dataset.on(plan.test)])
     cv_predictions = pd.concat(cv_parts)
+    # an early-stopped fold's model has its own tree count, not the final parameters' fit
+    reusable = [] if iterations else fold_fits
     return CandidateResult(
         name=name,
         model=final,
@@ -255,6 +275,7 @@ def run_candidate(
         test_predictions=test_predictions,
         cv_metrics=_metrics(dataset, cv_predictions),
         test_metrics=_metrics(dataset, test_predictions),
+        fits=[*reusable, ResearchFit(plan.pre_test, final)],
     )
 
 
@@ -286,12 +307,32 @@ def fit_like(
     trainer: ModelTrainer,
     dates: pd.DatetimeIndex,
     stride: int,
+    reuse: Sequence[ResearchFit] = (),
 ) -> TrainedModel | EnsembleModel:
-    """A fresh model of the same candidate and parameters as `template`, fitted on `dates`."""
+    """A model of the same candidate and parameters as `template`, fitted on `dates`.
+
+    A research fit in `reuse` of the same candidate, parameters and sessions is that model
+    already: it is returned instead of fitting again.
+    """
     if isinstance(template, EnsembleModel):
-        members = [fit_like(m, dataset, trainer, dates, stride) for m in template.members]
+        members = [fit_like(m, dataset, trainer, dates, stride, reuse) for m in template.members]
         return EnsembleModel(name=template.name, members=members)
+    for fit in reuse:
+        model = fit.model
+        if (model.name, model.params) == (template.name, template.params) and fit.train.equals(
+            dates
+        ):
+            return model
     return fit_on(trainer, template.name, dataset, dates, stride, template.params)
+
+
+def research_fits(
+    template: TrainedModel | EnsembleModel, results: Sequence[CandidateResult]
+) -> list[ResearchFit]:
+    """The research fits a walk-forward of `template` may reuse: its own, or its members'."""
+    members = template.members if isinstance(template, EnsembleModel) else [template]
+    names = {m.name for m in members}
+    return [fit for r in results if r.name in names for fit in r.fits]
 
 
 def refit(
