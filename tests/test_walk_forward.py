@@ -194,8 +194,7 @@ def test_segments_on_research_windows_reuse_the_research_fits_and_score_the_same
     market, dataset, monkeypatch
 ):
     """A walk-forward model on a research fold's sessions is that fold's model, bit for bit: the
-    reuse saves the refit and changes no score. Early-stopped folds (LightGBM) have their own
-    tree counts, so only the final pre-test fit is reused for them."""
+    reuse saves the refit and changes no score, for the ensemble too (its members' fits)."""
     settings = load_settings(
         modeling={
             "lightgbm": {"n_estimators": 40},
@@ -231,9 +230,12 @@ def test_segments_on_research_windows_reuse_the_research_fits_and_score_the_same
             pd.testing.assert_series_equal(reused[0], fresh[0])
             pd.testing.assert_frame_equal(reused[1], fresh[1])
 
-    folds = len(plan.folds)
+    # LightGBM's folds early-stop at their own tree counts; those that grew at least the final
+    # count (the median fold among them) stand for the final fit by their first trees
+    lightgbm_refits = len(plan.folds) + 1 - len(results[0].fits)
+    assert 0 <= lightgbm_refits < len(plan.folds)
     assert refits == {
-        "lightgbm": ["lightgbm"] * folds,
+        "lightgbm": ["lightgbm"] * lightgbm_refits,
         "xgboost_default": [],
-        "ensemble": ["lightgbm"] * folds,
+        "ensemble": ["lightgbm"] * lightgbm_refits,
     }

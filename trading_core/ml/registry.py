@@ -34,7 +34,7 @@ def _sha256(payload: bytes) -> str:
 def _native_bytes(model: TrainedModel) -> bytes:
     """The model serialized by its own library."""
     if model.kind == "lightgbm":
-        return model.estimator.booster_.model_to_string().encode("utf-8")
+        return model.estimator.booster_.model_to_string(num_iteration=model.trees).encode("utf-8")
     if model.kind == "xgboost":
         return bytes(model.estimator.get_booster().save_raw(raw_format="ubj"))
     import skops.io

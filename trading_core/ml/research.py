@@ -240,6 +240,23 @@ def _metrics(dataset: Dataset, predictions: pd.Series) -> dict[str, float]:
     )
 
 
+def final_fits(folds: list[ResearchFit], final_params: dict[str, Any]) -> list[ResearchFit]:
+    """The fold fits that are fits of `final_params` as they are or by their first trees.
+
+    An early-stopped fold stopped at its own tree count; one that grew at least the final count
+    is, by its first trees, the fit of the final parameters. The others would need a refit.
+    """
+    kept = []
+    for fold in folds:
+        model, trees = fold.model, final_params.get("n_estimators")
+        if model.best_iteration is None:
+            if model.params == final_params:
+                kept.append(fold)
+        elif trees <= model.best_iteration:
+            kept.append(ResearchFit(fold.train, model.first_trees(trees, final_params)))
+    return kept
+
+
 def run_candidate(
     name: str,
     dataset: Dataset,
@@ -265,8 +282,7 @@ def run_candidate(
     final = fit_on(trainer, name, dataset, plan.pre_test, plan.stride, final_params)
     test_predictions = final.predict(dataset.rows[dataset.on(plan.test)])
     cv_predictions = pd.concat(cv_parts)
-    # an early-stopped fold's model has its own tree count, not the final parameters' fit
-    reusable = [] if iterations else fold_fits
+    reusable = final_fits(fold_fits, final_params)
     return CandidateResult(
         name=name,
         model=final,

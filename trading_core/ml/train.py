@@ -11,7 +11,7 @@ All are seeded and single-process deterministic: the same rows give the same mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -49,12 +49,24 @@ class TrainedModel:
     features: list[str]
     params: dict[str, Any] = field(default_factory=dict)
     best_iteration: int | None = None
+    trees: int | None = None  # LightGBM: score with the first `trees` trees only (`first_trees`)
+
+    def first_trees(self, trees: int, params: dict[str, Any]) -> TrainedModel:
+        """This LightGBM model as a fit of `params` with `trees` trees: the same model bit for bit,
+        since boosting builds tree k the same whatever comes after it."""
+        if self.kind != "lightgbm" or trees > (self.best_iteration or 0):
+            raise ModelError(f"{self.name} has no first {trees} trees to stand for a shorter fit")
+        return replace(self, params=params, best_iteration=None, trees=trees)
 
     def predict(self, rows: pd.DataFrame) -> pd.Series:
         """Scores for `rows` (indexed by (date, symbol)); higher means a higher expected return."""
         if self.kind == "sklearn":  # a forest sums its trees in thread-completion order otherwise
             self.estimator.set_params(n_jobs=1)
-        values = self.estimator.predict(as_matrix(rows, self.features))
+        x = as_matrix(rows, self.features)
+        if self.trees is None:
+            values = self.estimator.predict(x)
+        else:
+            values = self.estimator.predict(x, num_iteration=self.trees)
         return pd.Series(np.asarray(values, dtype="float64"), index=rows.index, name="score")
 
 
