@@ -93,6 +93,7 @@ class _Invocation:
 
     json = False
     home: Path | None = None
+    server_ready: Callable[[], None] = staticmethod(lambda: None)
 
 
 class _OneLineErrors(TyperGroup):
@@ -176,6 +177,7 @@ def _start(
 
     stop_logging()
     _Invocation.json, _Invocation.home = False, None
+    _Invocation.server_ready = lambda: None
 
 
 def _run(step):
@@ -187,6 +189,20 @@ def _run(step):
 
     quiet_console()
     return step()
+
+
+def _start_prefect_early() -> None:
+    """Called by every command that runs a flow, before it imports the flows: Prefect's temporary
+    server (when no server is configured) starts now, overlapping the imports."""
+    from flows.early_server import start_early
+
+    _Invocation.server_ready = start_early()
+
+
+def _run_flow(step):
+    """`_run` for a step that runs a flow: once the early-started server answers."""
+    _Invocation.server_ready()
+    return _run(step)
 
 
 def _reason(exc: BaseException) -> str:
@@ -300,12 +316,13 @@ def data_update_cmd(
     """Update the local market-data store (incremental and idempotent) from its source."""
     _Invocation.json = as_json
     settings = _check_settings(config, home)
+    _start_prefect_early()
     from dataclasses import asdict
 
     from flows.data_update import data_update
     from trading_core.home import Home
 
-    result = _run(
+    result = _run_flow(
         lambda: data_update(
             provider=provider,
             path=_str(path),
@@ -381,9 +398,10 @@ def select_cmd(
     """Champion selection: train the candidates, compare out of sample, promote the best."""
     _Invocation.json = as_json
     _check_settings(config, home)
+    _start_prefect_early()
     from flows.champion_selection import champion_selection
 
-    result = _run(
+    result = _run_flow(
         lambda: champion_selection(
             as_of=as_of.date() if as_of else None, home=_str(home), config=_str(config)
         )
@@ -450,10 +468,11 @@ def train_cmd(
     """Train, tune and evaluate every candidate out of sample; print the comparison table."""
     _Invocation.json = as_json
     _check_settings(config, home)
+    _start_prefect_early()
     from flows.training import train_candidates_flow
     from trading_core.io import read_csv
 
-    path = _run(
+    path = _run_flow(
         lambda: train_candidates_flow(
             as_of=as_of.date() if as_of else None, home=_str(home), config=_str(config)
         )
@@ -517,10 +536,11 @@ def daily_cmd(
     if replay_to is not None and replay_from is None:
         _fail("--to needs --from")
     _check_settings(config, home)
+    _start_prefect_early()
     if replay_from is not None:
         from flows.daily_replay import daily_replay
 
-        summary = _run(
+        summary = _run_flow(
             lambda: daily_replay(
                 start=replay_from.date(),
                 end=replay_to.date() if replay_to else None,
@@ -537,7 +557,7 @@ def daily_cmd(
         return
     from flows.daily_live import daily_live
 
-    result = _run(
+    result = _run_flow(
         lambda: daily_live(
             run_date=run_date.date() if run_date else None,
             dry_run=dry_run,
@@ -697,6 +717,10 @@ def _print_daily(result: dict) -> None:
 @app.command("demo")
 def demo_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
     """The whole job on the bundled S&P 500 data: data update, champion selection, daily run."""
+    # A demo-sized tuning budget, unless the user set one: the full search is `alphapilot train`.
+    os.environ.setdefault("ALPHAPILOT__MODELING__TUNING__TRIALS", str(DEMO_TUNING_TRIALS))
+    settings = _check_settings(config, home)
+    _start_prefect_early()
     from flows.champion_selection import champion_selection
     from flows.daily_live import daily_live
     from flows.data_update import data_update
@@ -704,11 +728,8 @@ def demo_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
     from trading_core.data.store import MarketStore
     from trading_core.home import Home
 
-    # A demo-sized tuning budget, unless the user set one: the full search is `alphapilot train`.
-    os.environ.setdefault("ALPHAPILOT__MODELING__TUNING__TRIALS", str(DEMO_TUNING_TRIALS))
-    settings = _check_settings(config, home)
     typer.echo(f"[1/3] data update (bundled S&P 500) into {settings.home}")
-    _run(lambda: data_update(provider="bundled", home=str(settings.home), config=_str(config)))
+    _run_flow(lambda: data_update(provider="bundled", home=str(settings.home), config=_str(config)))
     log_to(settings.home)  # the home exists now
     dates = MarketStore(Home(settings.home).data).load().dates
     last = dates[-1].date()
@@ -719,12 +740,14 @@ def demo_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
         f"model on the {settings.ops.ic_lookback_days} sessions it has not seen); "
         f"{settings.modeling.tuning.trials} Optuna trials for xgboost_tuned"
     )
-    champion = _run(
+    champion = _run_flow(
         lambda: champion_selection(as_of=cutoff, home=str(settings.home), config=_str(config))
     )
     _print_champion(champion)
     typer.echo(f"[3/3] daily run for {last}, the last session in the data")
-    result = _run(lambda: daily_live(run_date=last, home=str(settings.home), config=_str(config)))
+    result = _run_flow(
+        lambda: daily_live(run_date=last, home=str(settings.home), config=_str(config))
+    )
     _print_daily(result)
 
 
