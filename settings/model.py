@@ -149,6 +149,11 @@ class XGBoostSettings(Section):
 
 
 class RandomForestSettings(Section):
+    """The forest in scikit-learn's terms; `engine: lightgbm` grows the same forest with LightGBM's
+    histogram splits (several times faster; bagging draws without replacement), `sklearn` with
+    scikit-learn's RandomForestRegressor."""
+
+    engine: Literal["lightgbm", "sklearn"] = "lightgbm"
     n_estimators: int = Field(100, ge=1)
     max_depth: int = Field(6, ge=1)
     min_samples_leaf: int = Field(100, ge=1)

@@ -15,6 +15,9 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ.pop("PREFECT_API_URL", None)
 for name in [n for n in os.environ if n.startswith("ALPHAPILOT")]:
     os.environ.pop(name)
+# One thread per model fit: the suite runs in two processes on two cores, and a two-thread
+# OpenMP fit beside a busy process crawls (a test that took 80 s this way takes 8 s with one).
+os.environ["ALPHAPILOT__MODELING__N_JOBS"] = "1"
 
 import prefect.main  # noqa: E402, F401  (configure Prefect's logging on the real stdout, once)
 import pytest  # noqa: E402

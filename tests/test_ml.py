@@ -95,8 +95,12 @@ def sample(dataset) -> Sample:
 
 @pytest.fixture(scope="module")
 def models(sample) -> dict[str, TrainedModel]:
+    """Each candidate, plus the forest grown by scikit-learn (`engine: sklearn`, saved by skops)."""
     trainer = small_trainer()
-    return {name: trainer.fit(name, sample.rows, sample.labels) for name in BASE_CANDIDATES}
+    fitted = {name: trainer.fit(name, sample.rows, sample.labels) for name in BASE_CANDIDATES}
+    sklearn = {**SMALL_MODELS["random_forest"], "engine": "sklearn"}
+    fitted["sklearn_forest"] = trainer.fit("random_forest", sample.rows, sample.labels, sklearn)
+    return fitted
 
 
 def ensemble_of(models: dict[str, TrainedModel]) -> EnsembleModel:
@@ -170,14 +174,31 @@ def test_a_different_seed_gives_different_predictions(models, sample, name):
     )
 
 
-def test_a_random_forest_on_two_threads_scores_the_same_rows_bit_identically(sample):
+@pytest.mark.parametrize("engine", ["lightgbm", "sklearn"])
+def test_a_random_forest_on_two_threads_scores_the_same_rows_bit_identically(sample, engine):
     model = ModelTrainer(**SMALL_MODELS, seed=SEED, n_jobs=2).fit(
-        "random_forest", sample.rows, sample.labels
+        "random_forest",
+        sample.rows,
+        sample.labels,
+        {**SMALL_MODELS["random_forest"], "engine": engine},
     )
 
     first = model.predict(sample.later).to_numpy()
 
     assert all(np.array_equal(first, model.predict(sample.later).to_numpy()) for _ in range(10))
+
+
+def test_the_lightgbm_forest_is_the_forest_the_settings_describe(models):
+    forest, settings = models["random_forest"], SMALL_MODELS["random_forest"]
+    grown = forest.estimator.get_params()
+
+    assert (forest.kind, grown["boosting_type"]) == ("lightgbm", "rf")
+    assert grown["n_estimators"] == forest.estimator.booster_.current_iteration()
+    assert (grown["max_depth"], grown["num_leaves"]) == (6, 64)  # leaf for leaf as deep
+    assert grown["min_child_samples"] == settings["min_samples_leaf"]
+    assert grown["colsample_bynode"] == settings["max_features"]
+    assert (grown["subsample"], grown["subsample_freq"]) == (settings["max_samples"], 1)
+    assert models["sklearn_forest"].kind == "sklearn"
 
 
 def test_the_ensemble_scores_the_mean_of_its_members_per_date_percentile_ranks(models, sample):
@@ -199,7 +220,9 @@ def test_the_ensemble_scores_the_mean_of_its_members_per_date_percentile_ranks(m
 # registry
 
 
-@pytest.fixture(params=["lightgbm", "xgboost_default", "random_forest", "ensemble"])
+@pytest.fixture(
+    params=["lightgbm", "xgboost_default", "random_forest", "sklearn_forest", "ensemble"]
+)
 def candidate(request, models) -> TrainedModel | EnsembleModel:
     return ensemble_of(models) if request.param == "ensemble" else models[request.param]
 
@@ -412,7 +435,7 @@ def test_a_skops_file_that_calls_builtins_exec_is_refused_before_running_it(
     tmp_path, models, monkeypatch
 ):
     monkeypatch.setenv("ALPHAPILOT_TEST_EXEC_RAN", "no")
-    save_model(models["random_forest"], tmp_path, {})
+    save_model(models["sklearn_forest"], tmp_path, {})
     (path,) = member_files(tmp_path)
     payload = crafted_skops(
         "builtins", "exec", "import os; os.environ['ALPHAPILOT_TEST_EXEC_RAN'] = 'yes'"

@@ -4,7 +4,8 @@ Candidates:
 - `lightgbm`: LightGBM gradient-boosted trees, early stopping on the validation fold.
 - `xgboost_default`: XGBoost with the configured (untuned) parameters.
 - `xgboost_tuned`: XGBoost with parameters found by Optuna on the walk-forward folds.
-- `random_forest`: scikit-learn RandomForestRegressor.
+- `random_forest`: a random forest, grown by LightGBM (`boosting_type="rf"`, histogram splits,
+  bagging without replacement) or, with `engine: sklearn`, scikit-learn's RandomForestRegressor.
 - `ensemble`: the mean of its members' cross-sectional score ranks (trained members, not re-fits).
 All are seeded and single-process deterministic: the same rows give the same model, bit for bit.
 """
@@ -21,12 +22,24 @@ from trading_core.errors import ModelError
 
 BASE_CANDIDATES = ("lightgbm", "xgboost_default", "xgboost_tuned", "random_forest")
 CANDIDATES = (*BASE_CANDIDATES, "ensemble")
-KINDS = {
-    "lightgbm": "lightgbm",
-    "xgboost_default": "xgboost",
-    "xgboost_tuned": "xgboost",
-    "random_forest": "sklearn",
+KINDS = {"lightgbm": "lightgbm", "xgboost_default": "xgboost", "xgboost_tuned": "xgboost"}
+# The forest's settings in scikit-learn's names, and LightGBM's names for the same thing.
+FOREST_IN_LIGHTGBM = {
+    "n_estimators": "n_estimators",
+    "max_depth": "max_depth",
+    "min_samples_leaf": "min_child_samples",
+    "max_features": "colsample_bynode",
+    "max_samples": "subsample",
 }
+
+
+def kind_of(name: str, params: dict[str, Any]) -> str:
+    """The library that fits candidate `name` with `params` (the forest's `engine` chooses)."""
+    if name == "random_forest":
+        return "sklearn" if params.get("engine") == "sklearn" else "lightgbm"
+    if name not in KINDS:
+        raise ModelError(f"unknown model candidate {name!r}: choose from {', '.join(CANDIDATES)}")
+    return KINDS[name]
 
 
 def as_matrix(rows: pd.DataFrame, features: list[str]) -> np.ndarray:
@@ -115,7 +128,9 @@ class ModelTrainer:
 
     def make(self, name: str, params: dict[str, Any]) -> Any:
         """An unfitted estimator for candidate `name` with `params`."""
-        kind = KINDS.get(name)
+        kind = kind_of(name, params)
+        if name == "random_forest":
+            return self._forest(kind, {k: v for k, v in params.items() if k != "engine"})
         if kind == "lightgbm":
             import lightgbm
 
@@ -134,11 +149,33 @@ class ModelTrainer:
             return xgboost.XGBRegressor(
                 **params, tree_method="hist", random_state=self.seed, n_jobs=self.n_jobs
             )
+        raise ModelError(f"unknown model candidate {name!r}: choose from {', '.join(CANDIDATES)}")
+
+    def _forest(self, kind: str, params: dict[str, Any]) -> Any:
+        """A random forest: LightGBM's (several times faster on these data: histogram splits)
+        or scikit-learn's, from the same settings."""
         if kind == "sklearn":
             from sklearn.ensemble import RandomForestRegressor
 
             return RandomForestRegressor(**params, random_state=self.seed, n_jobs=self.n_jobs)
-        raise ModelError(f"unknown model candidate {name!r}: choose from {', '.join(CANDIDATES)}")
+        import lightgbm
+
+        forest = {FOREST_IN_LIGHTGBM.get(k, k): v for k, v in params.items()}
+        forest.setdefault(
+            "subsample", 0.632
+        )  # LightGBM's forest needs bagging: a bootstrap's share
+        if "max_depth" in forest:  # as deep as scikit-learn's, leaf for leaf
+            forest["num_leaves"] = min(2 ** forest["max_depth"], 131_072)
+        return lightgbm.LGBMRegressor(
+            boosting_type="rf",
+            **forest,
+            subsample_freq=1,
+            random_state=self.seed,
+            n_jobs=self.n_jobs,
+            deterministic=True,
+            force_row_wise=True,
+            verbose=-1,
+        )
 
     def fit(
         self,
@@ -160,7 +197,7 @@ class ModelTrainer:
         estimator = self.make(name, params)
         x, y = as_matrix(rows, features), labels.to_numpy(dtype="float64")
         best = None
-        if KINDS[name] == "lightgbm" and validation is not None:
+        if name == "lightgbm" and validation is not None:
             import lightgbm
 
             rounds = int(self.lightgbm.get("early_stopping_rounds", 50))
@@ -176,7 +213,7 @@ class ModelTrainer:
             estimator.fit(x, y)
         return TrainedModel(
             name=name,
-            kind=KINDS[name],
+            kind=kind_of(name, params),
             estimator=estimator,
             features=features,
             params=params,
