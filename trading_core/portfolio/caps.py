@@ -35,8 +35,8 @@ class Caps:
         """symbol -> sector for the names under a sector cap (empty without one)."""
         if self.sectors is None or self.max_sector_weight is None:
             return {}
-        known = self.sectors.dropna()
-        return dict(zip(known.index.tolist(), map(str, known.tolist()), strict=True))
+        pairs = zip(self.sectors.index.tolist(), self.sectors.tolist(), strict=True)
+        return {symbol: str(sector) for symbol, sector in pairs if not pd.isna(sector)}
 
     def sector_codes(self, symbols: Sequence[str]) -> tuple[np.ndarray, list[str]]:
         """Sector code per symbol (-1: no sector cap on it) and the sector label of each code."""

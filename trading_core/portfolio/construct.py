@@ -57,9 +57,11 @@ class PortfolioResult:
 
 def select_top(scores: pd.Series, top_k: int) -> list[str]:
     """The `top_k` highest-scored symbols (ties broken by symbol name for determinism)."""
-    ranked = scores.dropna()
-    order = np.lexsort((np.asarray(ranked.index, dtype=str), -ranked.to_numpy(dtype="float64")))
-    return ranked.index[order[:top_k]].tolist()
+    values = scores.to_numpy(dtype="float64")
+    scored = np.flatnonzero(~np.isnan(values))
+    symbols = scores.index.to_numpy()[scored]
+    order = np.lexsort((symbols.astype(str), -values[scored]))
+    return symbols[order[:top_k]].tolist()
 
 
 def select_with_buffer(
@@ -114,7 +116,7 @@ def construct_portfolio(
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}: choose from {', '.join(OPTIMIZERS)}")
-    held = [] if current is None else current[current > 0].index
+    held = [] if current is None else current.index[current.to_numpy() > 0]
     chosen = select_with_buffer(scores, top_k, rank_buffer, held)
     caps = Caps(max_weight, sectors, max_sector_weight)
     inputs = cache(lambda: estimate(close, scores, chosen, covariance_window, score_ic))

@@ -1,9 +1,10 @@
 """Weighting schemes over a chosen set of symbols, all long-only, under name and sector caps.
 
 - `max_sharpe`: the tangency portfolio of Grinold alphas under the Ledoit-Wolf covariance
-  (PyPortfolioOpt EfficientFrontier); with a turnover penalty, the best Sharpe net of turnover.
-- `min_volatility`: the least-variance portfolio under the same covariance (EfficientFrontier);
-  with a turnover penalty, variance plus the penalty on turnover (PyPortfolioOpt's
+  (PyPortfolioOpt's EfficientFrontier formulation, solved by `mean_variance`); with a turnover
+  penalty, the best Sharpe net of turnover.
+- `min_volatility`: the least-variance portfolio under the same covariance (likewise); with a
+  turnover penalty, variance plus the penalty on turnover (PyPortfolioOpt's
   `objective_functions.transaction_cost`).
 - `hrp`: hierarchical risk parity (Lopez de Prado 2016), PyPortfolioOpt's HRPOpt algorithm.
 - `inverse_vol`: weights proportional to 1 / volatility of daily returns over a window.
@@ -21,25 +22,20 @@ they are. A penalty of 0 solves exactly the problem without it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from trading_core.portfolio import mean_variance
 from trading_core.portfolio.caps import Caps
-from trading_core.portfolio.estimates import Estimates
-
-if TYPE_CHECKING:  # cvxpy and PyPortfolioOpt take seconds to import: loaded when first solving
-    from pypfopt import EfficientFrontier
+from trading_core.portfolio.estimates import Estimates, aligned, recent_closes
 
 OPTIMIZERS = ("max_sharpe", "min_volatility", "hrp", "inverse_vol", "equal_weight")
 SOLVER_TOLERANCE = 1e-6  # how far a solver's weight may sit past a bound before it is a failure
-DUST = 1e-6  # solver weights below this (of a unit budget) are numerical noise: set to zero
-SOLVER_OPTIONS = {  # first-order solvers to an accuracy the caps check can accept
-    "OSQP": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iter": 100_000},
-    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 100_000},
-}
+# Solver weights below this (of a unit budget) are set to zero: an interior-point solver's
+# weights move by up to about 1e-4 within its tolerance, and a name kept at dust would count as
+# held for the rank buffer, so runs would part ways on solver noise (a 0.01% position is none).
+DUST = 1e-4
 
 
 def equal_weight(symbols: list[str], exposure: float, caps: Caps) -> pd.Series:
@@ -50,14 +46,22 @@ def equal_weight(symbols: list[str], exposure: float, caps: Caps) -> pd.Series:
 def inverse_vol(
     close: pd.DataFrame, symbols: list[str], exposure: float, caps: Caps, window: int = 60
 ) -> pd.Series:
-    """Weights proportional to the inverse of each name's daily-return volatility over `window`."""
-    recent = close.iloc[-(window + 1) :].reindex(columns=symbols)
-    vol = recent.pct_change(fill_method=None).std()
-    bad = vol.isna() | (vol <= 0)
+    """Weights proportional to the inverse of each name's daily-return volatility over `window`.
+
+    A missing close drops the returns it is part of (pandas' pct_change, then std skipping NaN);
+    a name needs two returns and some movement.
+    """
+    prices = recent_closes(close, symbols, window + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero close: no usable volatility
+        returns = prices[1:] / prices[:-1] - 1.0
+    enough = (~np.isnan(returns)).sum(axis=0) >= 2
+    vol = np.full(len(symbols), np.nan)
+    vol[enough] = np.nanstd(returns[:, enough], axis=0, ddof=1)
+    bad = ~(vol > 0)
     if bad.any():
-        names = ", ".join(vol[bad].index)
+        names = ", ".join(np.asarray(symbols)[bad])
         raise ValueError(f"no usable volatility for {names} over {window} sessions")
-    return caps.apply(1.0 / vol.astype("float64"), exposure)
+    return caps.apply(pd.Series(1.0 / vol, index=symbols), exposure)
 
 
 def max_sharpe(
@@ -72,8 +76,16 @@ def max_sharpe(
     """The highest ratio of expected excess return to volatility the caps allow.
 
     With `turnover_penalty` > 0, the highest ratio net of turnover from `current` (None: nothing
-    held): (excess return - penalty x the one-way turnover it could avoid) / volatility, see
-    `_net_max_sharpe`.
+    held): (excess return - penalty x T) / volatility, T the one-way turnover it could avoid. On
+    the unit budget the problem is posed on (see `_efficient`) the whole portfolio's one-way
+    turnover is budget/2 |w - start|_1 with start = held / budget, and its excess return and
+    volatility are budget times those of w, so the ratio is the portfolio's Sharpe net of the
+    penalty. The part every candidate must trade, investing cash or selling what exceeds the
+    budget (|1 - sum(start)|, at most |w - start|_1), is not charged: in a ratio it would act as
+    a higher risk-free rate and stop an empty book from being invested at all, instead of
+    choosing between trades. So an empty book gives the plain tangency portfolio, and a book
+    already at the optimum stays there. (An L1 term added to PyPortfolioOpt's max_sharpe would
+    penalize its homogenized variable, not w - start; `mean_variance` poses it right.)
     """
     mu = estimates.expected_returns
     best = int(np.argmax(mu))
@@ -84,15 +96,14 @@ def max_sharpe(
         )
 
     def solve(budget: float) -> np.ndarray:
-        if turnover_penalty > 0:
-            start = _held(estimates, current) / budget
-            bounds = _bounds(estimates, budget, caps)
-            return _net_max_sharpe(
-                estimates, bounds, risk_free_rate, start, turnover_penalty, solver
-            )
-        frontier = _frontier(estimates, budget, caps, solver)
-        frontier.max_sharpe(risk_free_rate=risk_free_rate)
-        return frontier.weights
+        return mean_variance.max_sharpe_weights(
+            mu - risk_free_rate,
+            estimates.covariance,
+            _bounds(estimates, budget, caps),
+            solver,
+            start=_held(estimates, current) / budget,
+            penalty=turnover_penalty,
+        )
 
     return _efficient(estimates, exposure, caps, solver, solve)
 
@@ -115,17 +126,13 @@ def min_volatility(
     """
 
     def solve(budget: float) -> np.ndarray:
-        frontier = _frontier(estimates, budget, caps, solver)
-        if turnover_penalty > 0:
-            from pypfopt import objective_functions
-
-            frontier.add_objective(
-                objective_functions.transaction_cost,
-                w_prev=_held(estimates, current) / budget,
-                k=turnover_penalty / (2 * budget),
-            )
-        frontier.min_volatility()
-        return frontier.weights
+        return mean_variance.min_volatility_weights(
+            estimates.covariance,
+            _bounds(estimates, budget, caps),
+            solver,
+            start=_held(estimates, current) / budget,
+            cost=turnover_penalty / (2 * budget),
+        )
 
     return _efficient(estimates, exposure, caps, solver, solve)
 
@@ -186,7 +193,7 @@ def _efficient(
 ) -> pd.Series:
     """Solve a mean-variance problem on a unit budget and return its weights scaled to `exposure`.
 
-    PyPortfolioOpt's weights sum to 1, so `solve(budget)` poses the problem on a unit budget with
+    The problems' weights sum to 1, so `solve(budget)` poses the problem on a unit budget with
     every cap divided by the budget (`exposure`, or the most the caps can hold when that is less:
     the rest stays in cash, as with every other optimizer); the solution is checked against those
     bounds (a solver's near-miss beyond SOLVER_TOLERANCE is a failure), cleared of dust and
@@ -197,114 +204,35 @@ def _efficient(
     if budget <= 0:
         return pd.Series(0.0, index=symbols)
     import cvxpy as cp
-    from pypfopt.exceptions import OptimizationError
 
     try:
         unit = pd.Series(solve(budget), index=symbols)
-    except (OptimizationError, cp.error.SolverError) as exc:
+    except cp.error.SolverError as exc:
         raise ValueError(f"solver {solver}: {' '.join(map(str, exc.args))}") from exc
     caps.check(unit * budget, budget, tolerance=SOLVER_TOLERANCE)
     return caps.apply(unit.where(unit >= DUST, 0.0), budget)
 
 
-@dataclass(frozen=True)
-class _Bounds:
-    """Unit-budget bounds: the name cap, and the sector caps that can bind (cap / budget)."""
-
-    name: float
-    sector_of: dict[int, str]  # position of each name under a sector cap -> its sector
-    sectors: dict[str, float]  # sector -> bound, only for a sector whose names can pass its cap
-
-    def members(self, sector: str) -> list[int]:
-        return [i for i, label in self.sector_of.items() if label == sector]
-
-
-def _bounds(estimates: Estimates, budget: float, caps: Caps) -> _Bounds:
-    """Name and sector caps of `estimates.symbols` divided by `budget`."""
-    codes, labels = caps.sector_codes(estimates.symbols)
+def _bounds(estimates: Estimates, budget: float, caps: Caps) -> mean_variance.Bounds:
+    """Name and sector caps of `estimates.symbols` divided by `budget` (a sector whose names
+    cannot pass its cap needs no constraint)."""
+    codes, labels = caps.sector_codes(estimates.symbols)  # no labels without a sector cap
     counts = np.bincount(codes[codes >= 0], minlength=len(labels))
-    return _Bounds(
+    binding = [
+        code
+        for code, count in enumerate(counts)
+        if count * caps.max_weight > caps.max_sector_weight
+    ]
+    return mean_variance.Bounds(
         name=min(1.0, caps.max_weight / budget),
-        sector_of={i: labels[code] for i, code in enumerate(codes) if code >= 0},
-        sectors={  # a sector whose names cannot pass its cap needs no constraint
-            label: caps.max_sector_weight / budget
-            for label, count in zip(labels, counts, strict=True)
-            if count * caps.max_weight > caps.max_sector_weight
-        },
+        groups=(codes == np.array(binding, dtype=np.intp)[:, None]).astype("float64"),
+        limits=np.array([caps.max_sector_weight / budget for _ in binding]),
     )
-
-
-def _frontier(estimates: Estimates, budget: float, caps: Caps, solver: str) -> EfficientFrontier:
-    """An EfficientFrontier on a unit budget with name and sector bounds of cap / budget."""
-    from pypfopt import EfficientFrontier
-
-    bounds = _bounds(estimates, budget, caps)
-    frontier = EfficientFrontier(
-        estimates.expected_returns,
-        estimates.covariance,
-        weight_bounds=(0.0, bounds.name),
-        solver=solver,
-        solver_options=SOLVER_OPTIONS.get(solver),
-    )
-    if bounds.sectors:
-        frontier.add_sector_constraints(bounds.sector_of, {}, bounds.sectors)
-    return frontier
 
 
 def _held(estimates: Estimates, current: pd.Series | None) -> np.ndarray:
     """The weights held now of the optimizer's names (0 where none is held)."""
     if current is None:
         return np.zeros(len(estimates.symbols))
-    return current.reindex(estimates.symbols, fill_value=0.0).to_numpy(dtype="float64")
-
-
-def _net_max_sharpe(
-    estimates: Estimates,
-    bounds: _Bounds,
-    risk_free_rate: float,
-    start: np.ndarray,
-    penalty: float,
-    solver: str,
-) -> np.ndarray:
-    """Unit-budget weights w maximizing (mu'w - rf - penalty x T(w)) / sqrt(w' S w), where
-    T(w) = 1/2 (|w - start|_1 - |1 - sum(start)|) is the turnover a portfolio can avoid.
-
-    On the unit budget the whole portfolio's one-way turnover is budget/2 |w - start|_1 with
-    start = held / budget, and its excess return and volatility are budget times those of w, so
-    the ratio is the portfolio's Sharpe net of the penalty. The part every candidate must trade,
-    investing cash or selling what exceeds the budget (|1 - sum(start)|, at most |w - start|_1),
-    is not charged: in a ratio it would act as a higher risk-free rate and stop an empty book
-    from being invested at all, instead of choosing between trades. So an empty book gives the
-    plain tangency portfolio, and a book already at the optimum stays there.
-
-    Solved homogenized as PyPortfolioOpt's max_sharpe is (Cornuejols and Tutuncu): with
-    y = kappa w, kappa > 0, the numerator (mu - rf)'y - penalty/2 (|y - kappa start|_1 -
-    kappa |1 - sum(start)|) is homogeneous of degree one and concave, so fixing it at a positive
-    constant (>=, tight at the optimum) and minimizing y' S y gives the same w = y / kappa, every
-    bound multiplied by kappa. The constant is the largest |mu - rf|, not 1, so y stays near the
-    scale of w: with 1, CLARABEL fails on some well-posed books. An L1 term added to
-    PyPortfolioOpt's max_sharpe would penalize y, not w - start. ValueError when no weights earn
-    above the risk-free rate net of the penalty.
-    """
-    import cvxpy as cp
-
-    y, kappa = cp.Variable(len(start)), cp.Variable(nonneg=True)
-    excess = estimates.expected_returns - risk_free_rate
-    unavoidable = abs(1.0 - start.sum())
-    scale = float(np.abs(excess).max())
-    constraints = [
-        excess @ y - penalty / 2 * (cp.norm1(y - kappa * start) - kappa * unavoidable) >= scale,
-        cp.sum(y) == kappa,
-        y >= 0,
-        y <= bounds.name * kappa,
-        *(cp.sum(y[bounds.members(s)]) <= limit * kappa for s, limit in bounds.sectors.items()),
-    ]
-    risk = cp.quad_form(y, estimates.covariance, assume_PSD=True)
-    problem = cp.Problem(cp.Minimize(risk), constraints)
-    problem.solve(solver=solver, **SOLVER_OPTIONS.get(solver, {}))
-    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or not kappa.value > 0:
-        raise ValueError(
-            f"no portfolio earns above the risk-free rate net of the turnover penalty "
-            f"({problem.status})"
-        )
-    return y.value / kappa.value
+    held = aligned(current, estimates.symbols)
+    return np.where(np.isnan(held), 0.0, held)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from trading_core.portfolio.construct import PortfolioResult, construct_portfolio
+from trading_core.portfolio.estimates import aligned
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ def drift(weights: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
     backtester holds it); the cash, 1 - sum, stays as it was; the result is each name's fraction
     of the grown total.
     """
-    growth = (end.reindex(weights.index) / start.reindex(weights.index)).astype("float64")
-    grown = weights * growth.where(np.isfinite(growth) & (growth > 0), 1.0)
-    return grown / (grown.sum() + 1.0 - weights.sum())
+    held = weights.to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):  # a missing or zero close: frozen
+        growth = aligned(end, weights.index) / aligned(start, weights.index)
+    grown = held * np.where(np.isfinite(growth) & (growth > 0), growth, 1.0)
+    return pd.Series(
+        grown / (grown.sum() + 1.0 - held.sum()), index=weights.index, name=weights.name
+    )
