@@ -10,7 +10,7 @@ from settings import Settings, load_settings
 from tasks.backtest import backtest_combination, regimes_for, score_candidate
 from tasks.components import home_lock
 from tasks.notify import alert_on_failure, notify
-from tasks.runners import fan_out, task_runner_for
+from tasks.runners import fan_out, share, task_runner_for
 from tasks.selection import evaluate, no_champion_alert, promote_champion, write_selection_reports
 from trading_core.ml.research import research_fits
 from trading_core.selection.grid import BacktestGrid
@@ -78,14 +78,18 @@ def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> B
     """
     optimizers = list(settings.model_selection.optimizers)
     grid = BacktestGrid([r.name for r in run.results], optimizers)
-    close = run.data.close
+    dataset, data, close = (
+        share(runner, run.dataset),
+        share(runner, run.data),
+        share(runner, run.data.close),
+    )
     scored = fan_out(
         runner,
         score_candidate,
         [
             {
                 "template": r.model,
-                "dataset": run.dataset,
+                "dataset": dataset,
                 "close": close,
                 "settings": settings,
                 "reuse": research_fits(r.model, run.results),
@@ -95,7 +99,7 @@ def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> B
         "walk-forward scores",
         raise_on_failure=False,
     )
-    regimes = regimes_for(run.data, settings)
+    regimes = share(runner, regimes_for(run.data, settings))
     calls = []
     for result, outcome in zip(run.results, scored, strict=True):
         if isinstance(outcome, BaseException):
@@ -109,7 +113,7 @@ def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> B
                 "optimizer": optimizer,
                 "scores": scores,
                 "models": models,
-                "data": run.data,
+                "data": data,
                 "regimes": regimes,
                 "settings": settings,
             }

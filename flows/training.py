@@ -19,7 +19,7 @@ from tasks.research import (
     train_candidate,
     tune_candidate,
 )
-from tasks.runners import fan_out, task_runner_for
+from tasks.runners import fan_out, share, task_runner_for
 from trading_core.data.market import MarketData
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.research import CandidateResult, require_defined_metrics, train_candidates
@@ -45,7 +45,7 @@ def train_all(settings: Settings, as_of: date | None, runner: TaskRunner) -> Tra
     check_trainable(data, settings)
     dataset = build_features(data, settings)
     research = plan(dataset, settings)
-    common = {"dataset": dataset, "research": research, "settings": settings}
+    common = {"dataset": share(runner, dataset), "research": research, "settings": settings}
     selection = settings.model_selection
     results = train_candidates(
         list(selection.candidates),
@@ -59,7 +59,7 @@ def train_all(settings: Settings, as_of: date | None, runner: TaskRunner) -> Tra
         tune=lambda names: fan_out(
             runner,
             tune_candidate,
-            [{"name": name, "data": data, **common} for name in names],
+            [{"name": name, "data": share(runner, data), **common} for name in names],
             "tune candidates",
         ),
         combine=lambda members: ensemble(members, dataset),

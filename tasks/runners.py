@@ -1,4 +1,8 @@
-"""Where fanned-out tasks run: a thread pool (default) or Dask, chosen by `orchestration` settings."""
+"""Where fanned-out tasks run: a thread pool (default) or Dask, chosen by `orchestration` settings.
+
+Large arguments that many tasks take (the dataset, the market data) go through `share`, so under
+Dask they reach each worker once instead of once per task.
+"""
 
 from __future__ import annotations
 
@@ -22,20 +26,31 @@ def task_runner_for(settings: Settings) -> TaskRunner:
     """
     o = settings.orchestration
     if o.task_runner == "dask":
-        from prefect_dask import DaskTaskRunner
+        from tasks.dask_runner import SharingDaskTaskRunner, local_cluster
 
         if o.dask.address:
-            return DaskTaskRunner(address=o.dask.address)
-        return DaskTaskRunner(
+            return SharingDaskTaskRunner(address=o.dask.address)
+        return SharingDaskTaskRunner(
+            cluster_class=local_cluster,
             cluster_kwargs={
                 "n_workers": o.dask.n_workers,
                 "threads_per_worker": o.dask.threads_per_worker,
                 "processes": True,
                 "dashboard_address": ":0",  # a fixed port collides with another cluster
-            }
+            },
         )
     workers = o.max_workers or max(1, (os.cpu_count() or 1) // settings.modeling.n_jobs)
     return ThreadPoolTaskRunner(max_workers=workers)
+
+
+def share(runner: TaskRunner, value: Any) -> Any:
+    """`value` as a parameter of tasks submitted to `runner`: sent to each worker once.
+
+    Under Dask, a future of `value` that every worker holds (`SharingDaskTaskRunner.share`); the
+    tasks receive the value. Under threads, `value` itself: the tasks already share the memory.
+    """
+    sharing = getattr(runner, "share", None)
+    return sharing(value) if sharing else value
 
 
 def fan_out(

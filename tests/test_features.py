@@ -225,6 +225,18 @@ def test_infinite_values_become_nan_and_the_thread_count_changes_nothing(synthet
     )
 
 
+@pytest.mark.parametrize("late_listing", [True, False])
+def test_chosen_transforms_are_those_columns_of_the_full_build(synthetic, late_listing):
+    data = synthetic if late_listing else synthetic.since(synthetic.dates[LISTING_DELAY])
+    full = compute_features(data, FEATURES)
+
+    rows = compute_features(data, FEATURES, transforms=["_z", ""])
+
+    pd.testing.assert_frame_equal(rows, full[[c for c in full if not c.endswith("_rank")]])
+    with pytest.raises(ValueError, match="transforms must be among"):
+        compute_features(data, FEATURES[:2], transforms=["_zscore"])
+
+
 # ---------------------------------------------------------------------------------------------
 # values against direct computations on small hand-made frames
 

@@ -274,9 +274,10 @@ def skipped(features: list[Feature], data: MarketData) -> list[str]:
     return [f.name for f in features if not _supported(f, data)]
 
 
-def column_names(features: list[Feature]) -> list[str]:
-    """The columns `compute_features` gives for these features: raw, `_rank`, `_z` per feature."""
-    return [f"{f.name}{suffix}" for f in features for suffix in TRANSFORMS]
+def column_names(features: list[Feature], transforms: Sequence[str] = TRANSFORMS) -> list[str]:
+    """The columns `compute_features` gives for these features: per feature, one per transform
+    suffix in `TRANSFORMS` order (raw, `_rank`, `_z` by default)."""
+    return [f"{f.name}{suffix}" for f in features for suffix in TRANSFORMS if suffix in transforms]
 
 
 def _wide_values(feature: Feature, inputs: Inputs, close: pd.DataFrame) -> np.ndarray:
@@ -289,21 +290,36 @@ def _wide_values(feature: Feature, inputs: Inputs, close: pd.DataFrame) -> np.nd
     return np.array(wide.to_numpy(dtype="float64"), order="C")
 
 
+def _transformed(values: np.ndarray, suffix: str, out: np.ndarray | None = None) -> np.ndarray:
+    """The raw values (suffix ""), their cross-sectional ranks or z-scores; into `out` if given."""
+    if suffix == "_rank":
+        return rank_rows(values, out=out)
+    if suffix == "_z":
+        return zscore_rows(values, out=out)
+    if out is None:
+        return values
+    np.copyto(out, values)
+    return out
+
+
 def _fill_columns(
-    feature: Feature, inputs: Inputs, listed: np.ndarray, rows: np.ndarray, out: list[np.ndarray]
+    feature: Feature,
+    inputs: Inputs,
+    listed: np.ndarray,
+    rows: np.ndarray,
+    transforms: list[str],
+    out: list[np.ndarray],
 ) -> None:
-    """Write the feature's raw values, ranks and z-scores on the listed rows into `out`."""
+    """Write the feature's `transforms` (raw, ranks, z-scores) on the listed rows into `out`."""
     values = _wide_values(feature, inputs, inputs.close)
     values[~(listed & np.isfinite(values))] = np.nan
-    if len(rows) == values.size:  # every (date, symbol) listed: the columns are the wide arrays
-        raw, ranks, zscores = (column.reshape(values.shape) for column in out)
-        np.copyto(raw, values)
-        rank_rows(values, out=ranks)
-        zscore_rows(values, out=zscores)
-        return
-    for source, column in zip((values, rank_rows(values), zscore_rows(values)), out, strict=True):
+    for suffix, column in zip(transforms, out, strict=True):
+        if len(rows) == values.size:  # every (date, symbol) listed: the column is the wide array
+            _transformed(values, suffix, out=column.reshape(values.shape))
+            continue
         with np.errstate(invalid="ignore"):  # NaN cast to float32 warns spuriously on this path
-            np.take(source.ravel(), rows, out=column, mode="clip")  # "raise" would buffer `out`
+            # mode "raise" would buffer `out`
+            np.take(_transformed(values, suffix).ravel(), rows, out=column, mode="clip")
 
 
 def compute_features(
@@ -312,6 +328,7 @@ def compute_features(
     n_jobs: int | None = None,
     dtype: str = FEATURE_DTYPE,
     members: pd.DataFrame | None = None,
+    transforms: Sequence[str] = TRANSFORMS,
 ) -> pd.DataFrame:
     """Long frame indexed by (date, symbol): each raw feature, its `_rank` and its `_z`.
 
@@ -323,10 +340,18 @@ def compute_features(
     percentile rank in (0, 1] among the symbols priced that date, and the z-score across them
     (population std) clipped to [-5, 5]. Ranks and z-scores use only the same date's values.
     Features the data cannot support (see `skipped`) are left out. Columns are `dtype`: float32 by default (ample for features, half the memory).
+    `transforms` (suffixes of `TRANSFORMS`) keeps only those columns of each feature, and only
+    they are computed: a model that reads z-scores alone needs a third of the memory.
 
     Features are computed `n_jobs` at a time on threads (numpy releases the GIL; default: up to
     2, the CPUs available); the result does not depend on it.
     """
+    unknown = set(transforms) - set(TRANSFORMS)
+    if unknown or not transforms:
+        raise ValueError(
+            f"compute_features: transforms must be among {TRANSFORMS}, got {tuple(transforms)}"
+        )
+    suffixes = [suffix for suffix in TRANSFORMS if suffix in transforms]
     chosen = available(features, data)
     names = [f.name for f in chosen]
     if len(set(names)) != len(names):
@@ -339,7 +364,7 @@ def compute_features(
         listed &= members.reindex(index=close.index, columns=close.columns, fill_value=False)
     listed = np.ascontiguousarray(listed.to_numpy())
     rows = np.flatnonzero(listed.ravel())
-    width = len(TRANSFORMS)
+    width = len(suffixes)
     # one column-major block: each output column is contiguous and becomes the frame as it is
     out = np.empty((len(rows), width * len(chosen)), order="F", dtype=dtype)
     inputs = Inputs(data, members)
@@ -347,7 +372,7 @@ def compute_features(
 
     def fill(j: int) -> None:
         columns = [out[:, width * j + k] for k in range(width)]
-        _fill_columns(chosen[j], inputs, listed, rows, columns)
+        _fill_columns(chosen[j], inputs, listed, rows, suffixes, columns)
 
     workers = n_jobs or min(2, os.cpu_count() or 1)
     if workers > 1 and len(chosen) > 1:
@@ -361,4 +386,4 @@ def compute_features(
         codes=[rows // n_symbols, rows % n_symbols],
         names=["date", "symbol"],
     )
-    return pd.DataFrame(out, index=index, columns=column_names(chosen), copy=False)
+    return pd.DataFrame(out, index=index, columns=column_names(chosen, suffixes), copy=False)

@@ -86,18 +86,7 @@ def _align(wide: pd.DataFrame, index: pd.MultiIndex, name: str) -> pd.Series:
     return stacked.reindex(index).rename(name)
 
 
-SUFFIXES = {"raw": "", "rank": "_rank", "z": "_z"}
-
-
-def model_inputs(columns: pd.Index, kinds: tuple[str, ...]) -> list[str]:
-    """The feature columns of the chosen kinds: raw values, cross-sectional ranks, z-scores."""
-    transformed = tuple(SUFFIXES[k] for k in ("rank", "z"))
-    wanted = []
-    for column in columns:
-        suffix = next((s for s in transformed if column.endswith(s)), "")
-        if suffix in {SUFFIXES[k] for k in kinds}:
-            wanted.append(column)
-    return wanted
+SUFFIXES = {"raw": "", "rank": "_rank", "z": "_z"}  # input kind: its column suffix
 
 
 def build_dataset(
@@ -119,9 +108,10 @@ def build_dataset(
     members = None
     if data.universe is not None:
         members = membership(data.universe, data.dates, data.symbols)
-    rows = compute_features(data, features, members=members)
-    if set(inputs) != set(SUFFIXES):
-        rows = rows[model_inputs(rows.columns, inputs)]
+    # only the chosen kinds are computed: no full-width frame to select from
+    rows = compute_features(
+        data, features, members=members, transforms=[SUFFIXES[k] for k in inputs]
+    )
     execution = effective_execution(execution, data.open)
     forward = forward_returns(data.close, horizon, open_=data.open, execution=execution)
     if members is not None:
