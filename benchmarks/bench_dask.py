@@ -31,7 +31,11 @@ from unittest import mock
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # tests/dask_cluster.py starts the cluster
 
-from bench_selection import tuning_summary  # noqa: E402  (also: offline Prefect, PREFECT_HOME)
+from bench_selection import (  # noqa: E402  (importing it also sets up Prefect offline)
+    read_task_runs,
+    stage_table,
+    tuning_summary,
+)
 from dask_cluster import running_dask_cluster  # noqa: E402
 
 PRELOAD = HERE / "_wire_bytes.py"
@@ -107,11 +111,16 @@ def main() -> None:
                 before = wire_bytes(client)
                 t = time.perf_counter()
                 with nullcontext() if shared else unshare:
-                    result = champion_selection(home=str(home), config=str(config))
+                    state = champion_selection(
+                        home=str(home), config=str(config), return_state=True
+                    )
                 wall = time.perf_counter() - t
+                result = state.result()
                 received = {w: n - before[w] for w, n in wire_bytes(client).items()}
                 outcomes[name] = result
                 print(f"  wall clock {wall:.1f} s ({wall / 60:.1f} min)")
+                runs_of_flow = read_task_runs(state.state_details.flow_run_id)
+                print("\n".join(f"    {line}" for line in stage_table(runs_of_flow, wall)))
                 print(f"  Optuna: {tuning_summary(home)}")
                 print(f"  champion: {describe(result)}")
                 if orchestration["task_runner"] == "dask":

@@ -444,3 +444,15 @@ def test_the_same_inputs_give_identical_weights(close, scores, optimizer):
 def test_an_unknown_optimizer_is_refused(close, scores):
     with pytest.raises(ValueError, match="max_sharpe"):
         construct_portfolio(scores, close, exposure=1.0, optimizer="black_litterman")
+
+
+def test_names_with_no_value_align_to_nan_even_when_nothing_is_known():
+    from trading_core.portfolio.estimates import aligned, recent_closes
+
+    assert np.isnan(aligned(pd.Series(dtype="float64"), ["AAA", "BBB"])).all()
+    known = aligned(pd.Series({"AAA": 2.0}), ["BBB", "AAA"])
+    assert np.isnan(known[0]) and known[1] == 2.0
+    close = pd.DataFrame({"AAA": [1.0, 2.0, 3.0]})
+    prices = recent_closes(close, ["ZZZ", "AAA"], 2)
+    assert np.isnan(prices[:, 0]).all() and prices[:, 1].tolist() == [2.0, 3.0]
+    assert recent_closes(close.iloc[:, :0], ["AAA"], 2).shape == (2, 1)

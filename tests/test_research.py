@@ -222,10 +222,13 @@ def test_with_nothing_planted_no_candidate_finds_anything(null_run):
     # overlap over 5 sessions, so the mean over 252 test days has a standard error of about
     # 0.058 / sqrt(252 / 5) = 0.008. A persistent premium the features can see (beta in a
     # drifting market: why this market has no drift) would show as an IC well above that.
+    # The bound is 3 standard errors: at the former 0.01 (1.25 SE) each of the five candidates
+    # failed by chance about one seed in five (LightGBM's forest: 0.0152 on this seed, 1.9 SE).
     ics = {name: out_of_sample_ic(r) for name, r in null_run.results.items()}
 
     assert set(ics) == set(CANDIDATES)
-    assert all(abs(ic) < 0.01 for ic in ics.values()), ics
+    assert all(abs(ic) < 3 * 0.008 for ic in ics.values()), ics
+    assert abs(np.mean(list(ics.values()))) < 0.01, ics  # and no shared bias across them
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,17 +299,9 @@ def test_the_pipeline_run_twice_gives_bit_identical_test_predictions(twice, name
 def test_the_random_forest_run_twice_grows_bit_identical_trees(twice):
     first, second = (run.results["random_forest"].model.estimator for run in twice)
 
-    assert len(first.estimators_) == len(second.estimators_)
-    for one, two in zip(first.estimators_, second.estimators_, strict=True):
-        for part in ("feature", "threshold", "value"):
-            assert np.array_equal(getattr(one.tree_, part), getattr(two.tree_, part))
-    # the same trees summed in another order: equal up to rounding (scores are of order 0.1)
-    np.testing.assert_allclose(
-        predictions(twice[0], "random_forest"),
-        predictions(twice[1], "random_forest"),
-        rtol=0,
-        atol=1e-12,
-    )
+    # LightGBM's forest (the default engine): every tree, split and leaf value, as text
+    assert first.booster_.model_to_string() == second.booster_.model_to_string()
+    assert first.booster_.num_trees() == first.get_params()["n_estimators"]
 
 
 def test_the_random_forest_run_twice_gives_bit_identical_test_predictions(

@@ -89,14 +89,14 @@ def grinold_alphas(
 def recent_closes(close: pd.DataFrame, symbols: list[str], sessions: int) -> np.ndarray:
     """The last `sessions` rows of `close` for `symbols`, in that order (NaN for a name not in it)."""
     prices = close.iloc[-sessions:].to_numpy(dtype="float64")
-    columns = positions_in(close.columns, symbols)
-    return np.where(columns >= 0, prices[:, columns], np.nan)
+    missing = np.full((len(prices), 1), np.nan)  # position -1: a name not in `close`
+    return np.hstack([prices, missing])[:, positions_in(close.columns, symbols)]
 
 
 def aligned(values: pd.Series, symbols: Sequence[str]) -> np.ndarray:
     """`values` of `symbols` as float64 (NaN where one has none)."""
-    found = positions_in(values.index, symbols)
-    return np.where(found >= 0, values.to_numpy(dtype="float64")[found], np.nan)
+    known = np.append(values.to_numpy(dtype="float64"), np.nan)  # position -1: none
+    return known[positions_in(values.index, symbols)]
 
 
 def positions_in(index: pd.Index, labels: Sequence[str]) -> np.ndarray:
