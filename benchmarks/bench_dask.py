@@ -21,6 +21,7 @@ optimizers).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -67,6 +68,8 @@ def main() -> None:
     parser.add_argument("--config", type=Path, help="YAML layered over every run's settings")
     parser.add_argument("--unshared", action="store_true", help="add a Dask run without share")
     args = parser.parse_args()
+    # on SIGTERM, unwind: the cluster, the Prefect server and the temporary folders go too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
     import yaml
     from distributed import Client

@@ -49,6 +49,7 @@ def running_dask_cluster(
     host, port = address.removeprefix("tcp://").split(":")
     scheduler = ["scheduler", "--host", host, "--port", port, "--no-dashboard"]
     worker = ["worker", address, "--host", host, "--nthreads", "1", "--no-dashboard"]
+    worker += ["--local-directory", str(log_dir)]  # its scratch space: not /tmp, shared with others
     worker += ["--preload", str(preload)] if preload else []
     commands = [scheduler] + [worker + ["--name", f"worker-{i}"] for i in range(workers)]
     with ExitStack() as stack:
