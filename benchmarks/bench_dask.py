@@ -5,9 +5,14 @@ Run: `.venv/bin/python benchmarks/bench_dask.py [--symbols 500] [--years 10] [--
 processes on loopback (tests/dask_cluster.py: the scheduler without its Active Memory Manager,
 as docs/ORCHESTRATION.md says), then runs the champion-selection flow on a synthetic market,
 each run in a fresh home: with `orchestration.task_runner: dask` and `orchestration.dask.address`
-set to that scheduler, and with the threads runner. `--unshared` adds a Dask run that sends every
-argument with every task (`share` turned off), to show what sharing saves. `--config` layers a
-YAML file over the settings of every run (e.g. fewer candidates for a quick check).
+set to that scheduler, and with the threads runner. Every run fits with one thread
+(`modeling.n_jobs: 1`): two single-threaded workers, or two threads of one process, use the 2
+cores alike, and the runs' models are compared at the same thread count. (With the default
+`n_jobs: 2`, two Dask workers run two 2-thread LightGBM fits at once on 2 cores: 6 to 10 times
+slower each, seen at 100 symbols x 6 years.)
+`--unshared` adds a Dask run that sends every argument with every task (`share` turned off), to
+show what sharing saves. `--config` layers a YAML file over every run's settings (e.g. fewer
+candidates for a quick check).
 
 Prints for each run its wall clock (the flow alone: the data folder, the data-update flow into
 each home and the cluster start are set-up), its champion (and whether all runs chose the same,
@@ -105,7 +110,7 @@ def main() -> None:
             outcomes = {}
             for name, orchestration, shared in runs:
                 home, config = root / name.replace(", ", "-"), root / f"{name}.yaml"
-                settings = {"modeling": {"tuning": {"trials": args.trials}}}
+                settings = {"modeling": {"n_jobs": 1, "tuning": {"trials": args.trials}}}
                 settings = merged(merged(settings, extra), {"orchestration": orchestration})
                 config.write_text(yaml.safe_dump(settings))
                 data_update(provider="folder", path=str(root / "data"), home=str(home))

@@ -63,6 +63,11 @@ def fan_out_checksums(settings, log: Path, shared: bool) -> list[tuple[str, int]
     return checksums()
 
 
+def on_cluster(address: str):
+    """Settings that run the fan-outs on the Dask scheduler at `address`."""
+    return load_settings(orchestration={"task_runner": "dask", "dask": {"address": address}})
+
+
 def unpicklings(log: Path) -> Counter:
     """How many times each process unpickled a payload (and empty the log)."""
     pids = Counter(int(line) for line in log.read_text().split()) if log.exists() else Counter()
@@ -84,9 +89,7 @@ def test_a_shared_value_reaches_each_worker_once_and_tasks_get_the_value(cluster
     on_threads = fan_out_checksums(load_settings(), log, shared=True)
     assert unpicklings(log) == Counter()  # threads share memory: nothing is pickled
 
-    dask = load_settings(
-        orchestration={"task_runner": "dask", "dask": {"address": cluster.address}}
-    )
+    dask = on_cluster(cluster.address)
     on_dask = fan_out_checksums(dask, log, shared=True)
 
     assert on_dask == on_threads
@@ -96,9 +99,7 @@ def test_a_shared_value_reaches_each_worker_once_and_tasks_get_the_value(cluster
 
 def test_without_sharing_every_task_carries_its_own_copy(cluster, tmp_path):
     log = tmp_path / "unpickled.log"
-    dask = load_settings(
-        orchestration={"task_runner": "dask", "dask": {"address": cluster.address}}
-    )
+    dask = on_cluster(cluster.address)
 
     fan_out_checksums(dask, log, shared=False)
 
@@ -109,9 +110,7 @@ def test_without_sharing_every_task_carries_its_own_copy(cluster, tmp_path):
 
 
 def test_sharing_the_same_object_twice_sends_it_once(cluster):
-    settings = load_settings(
-        orchestration={"task_runner": "dask", "dask": {"address": cluster.address}}
-    )
+    settings = on_cluster(cluster.address)
     value, other = list(range(1000)), list(range(1000))
     with task_runner_for(settings) as runner:
         first = share(runner, value)
@@ -129,9 +128,7 @@ def test_under_threads_share_passes_the_value_through():
 def test_a_scheduler_dropping_copies_is_named_with_the_setting_that_stops_it(tmp_path, caplog):
     amm_on = {"DASK_DISTRIBUTED__SCHEDULER__ACTIVE_MEMORY_MANAGER__START": "True"}
     with running_dask_cluster(tmp_path, workers=1, env=amm_on) as cluster:
-        settings = load_settings(
-            orchestration={"task_runner": "dask", "dask": {"address": cluster.address}}
-        )
+        settings = on_cluster(cluster.address)
         with task_runner_for(settings) as runner:
             share(runner, "a value")
 
