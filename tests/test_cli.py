@@ -116,39 +116,39 @@ def test_the_temporary_prefect_server_gets_time_to_start_on_a_busy_machine():
 
 @pytest.mark.slow
 def test_the_temporary_server_started_early_is_the_one_the_flows_use():
-    """Commands start Prefect's temporary server while they import their flows; the flow run
-    must then talk to that server, not start a second one (and a configured server means none
-    is started)."""
+    """Commands start Prefect's temporary server before they import their flows; the flow run
+    must then talk to that server without starting a second one or importing the server's code,
+    the server must stop with the command, and a configured server means none is started."""
     import os
     import subprocess
     import sys
 
+    from flows.early_server import answers
+
     script = """
+import os, sys
 from flows.early_server import start_early
 wait = start_early()
 from prefect import flow
-from prefect.server.api.server import SubprocessASGIServer
 wait()
-early = SubprocessASGIServer()
-assert early.running, "not started"
-pid = early.server_process.pid
 
 @flow
 def probe():
     from prefect.client.orchestration import get_client
     return str(get_client().api_url)
 
-print(probe(), early.api_url, SubprocessASGIServer().server_process.pid == pid)
+print(probe(), os.environ["PREFECT_API_URL"], "prefect.server.api.server" in sys.modules)
 """
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    used, started, same = done.stdout.split()[-3:]
-    assert used.rstrip("/") == started and same == "True"
+    used, started, imported_server = done.stdout.split()[-3:]
+    assert used.rstrip("/") == started and imported_server == "False"
+    assert not answers(f"{started}/health"), "the temporary server outlived its command"
 
     configured = (
-        "import threading; from flows.early_server import start_early; start_early(); "
-        "print(sorted(t.name for t in threading.enumerate()))"
+        "import os; from flows.early_server import start_early; start_early()(); "
+        "print(os.environ['PREFECT_API_URL'])"
     )
     done = subprocess.run(
         [sys.executable, "-c", configured],
@@ -157,4 +157,4 @@ print(probe(), early.api_url, SubprocessASGIServer().server_process.pid == pid)
         text=True,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "prefect-temporary-server" not in done.stdout
+    assert done.stdout.split() == ["http://127.0.0.1:9/api"]
