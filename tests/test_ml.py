@@ -165,6 +165,30 @@ def test_the_same_seed_and_rows_give_bit_identical_predictions(models, sample, n
     )
 
 
+def test_a_fit_on_a_window_binned_once_is_the_estimators_fit_bit_for_bit(sample):
+    """Optuna's trials reuse each fold's binned matrix; the models must not change."""
+    from trading_core.ml.binned import BinnedWindows
+
+    trainer = small_trainer()
+    binned = BinnedWindows(trainer)
+    reads = []
+
+    def rows():
+        reads.append(1)
+        return sample.rows, sample.labels
+
+    for params in ({"n_estimators": 30, "max_depth": 3}, {"n_estimators": 20, "gamma": 0.5}):
+        params = {**trainer.params("xgboost_tuned"), **params}
+        direct = trainer.fit("xgboost_tuned", sample.rows, sample.labels, params)
+        again = binned.fit("xgboost_tuned", "fold 1", rows, params)
+        assert np.array_equal(
+            again.predict(sample.later).to_numpy(), direct.predict(sample.later).to_numpy()
+        )
+    assert len(reads) == 1  # the window was binned once for both fits
+    with pytest.raises(ValueError, match="not an XGBoost candidate"):
+        binned.fit("lightgbm", "fold 1", rows, trainer.params("lightgbm"))
+
+
 @pytest.mark.parametrize("name", ["lightgbm", "xgboost_default", "random_forest"])
 def test_a_different_seed_gives_different_predictions(models, sample, name):
     other = small_trainer(seed=SEED + 1).fit(name, sample.rows, sample.labels)

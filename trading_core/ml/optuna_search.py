@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import pandas as pd
+
 from trading_core.errors import ModelError
 from trading_core.ml.dataset import Dataset
-from trading_core.ml.research import Progress, ResearchPlan, fit_on, mean_rank_ic
+from trading_core.ml.binned import BinnedWindows
+from trading_core.ml.research import Progress, ResearchPlan, fit_on, fit_rows, mean_rank_ic
 from trading_core.ml.train import KINDS, ModelTrainer
 
 
@@ -90,7 +93,8 @@ def tune(
     """Search parameters for candidate `name`, maximizing the mean validation rank IC over folds.
 
     Trials fit on every `stride`-th session (default: the plan's stride), which may be sparser
-    than the final fits to keep the search affordable.
+    than the final fits to keep the search affordable. XGBoost bins each fold once for all trials
+    (`BinnedWindows`: the same models, without a third of their cost).
     """
     stride = stride or plan.stride
     import optuna
@@ -111,11 +115,18 @@ def tune(
     # `seed` exactly (reproducible).
     study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.get_trials(deepcopy=False)))
 
+    binned = BinnedWindows(trainer) if KINDS[name] == "xgboost" else None
+
+    def fit(step: int, train: pd.DatetimeIndex, params: dict[str, Any]) -> Any:
+        if binned is None:
+            return fit_on(trainer, name, dataset, train, stride, params)
+        return binned.fit(name, step, lambda: fit_rows(dataset, train, stride), params)
+
     def objective(trial: optuna.Trial) -> float:
         params = space(trial)
         scores = []
         for step, fold in enumerate(plan.folds):
-            model = fit_on(trainer, name, dataset, fold.train, stride, params)
+            model = fit(step, fold.train, params)
             scores.append(mean_rank_ic(model, dataset, fold.validation))
             running = sum(scores) / len(scores)
             trial.report(running if math.isfinite(running) else -1.0, step)

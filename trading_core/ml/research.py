@@ -167,9 +167,10 @@ def thin(dates: pd.DatetimeIndex, stride: int) -> pd.DatetimeIndex:
     return dates[(len(dates) - 1) % stride :: stride]
 
 
-def _fit_rows(
+def fit_rows(
     dataset: Dataset, dates: pd.DatetimeIndex, stride: int
 ) -> tuple[pd.DataFrame, pd.Series]:
+    """The labeled rows (and labels) a fit on `dates` uses: every `stride`-th session."""
     mask = dataset.on(thin(dates, stride), labeled=True)
     return dataset.rows[mask], dataset.labels[mask]
 
@@ -184,7 +185,7 @@ def fit_on(
     validation: pd.DatetimeIndex | None = None,
 ) -> TrainedModel:
     """Fit `name` on the (thinned) labeled rows of `dates`, optionally early-stopped on `validation`."""
-    rows, labels = _fit_rows(dataset, dates, stride)
+    rows, labels = fit_rows(dataset, dates, stride)
     held_out = None
     if validation is not None:
         mask = dataset.on(validation, labeled=True)
