@@ -1,19 +1,22 @@
 """Time `alphapilot demo` end to end, then its heavy steps one by one, to show what dominates.
 
-Run: `make bench` (or `.venv/bin/python benchmarks/demo_timing.py`). Prints wall-clock seconds;
-the issue's budget for the demo is 180 s on a 2-core machine.
+Run: `make bench` (or `.venv/bin/python benchmarks/demo_timing.py`). Prints wall-clock seconds
+against the goal (issue 18: under 90 s on a 2-core machine, from a warm install, in a fresh
+Prefect home as a first-time user has), then the heavy steps without Prefect.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
-BUDGET_SECONDS = 180.0
+BUDGET_SECONDS = 90.0
 
 
 def timed(label: str, fn, rows: list[tuple[str, float]]):
@@ -23,8 +26,40 @@ def timed(label: str, fn, rows: list[tuple[str, float]]):
     return result
 
 
-def demo_wall_clock() -> float:
-    """Seconds for the whole demo in a fresh home and a fresh Prefect home, as a user runs it."""
+# Prefect's console lines: "10:33:36.541 | INFO    | Flow run 'lean-caracal' - Beginning flow run
+# 'lean-caracal' for flow 'data-update'", and "... - Finished in state Completed()".
+LOG_LINE = re.compile(r"^(\d\d:\d\d:\d\d\.\d{3}) \| \w+ +\| (Flow|Task) run '([^']+)' - (.*)$")
+
+
+def timeline(log: str, started: datetime) -> list[tuple[str, float, float]]:
+    """(flow, or "  task" of the flow before it, seconds from the command's start to its first and
+    last log line) from the command's log. A task's first line is often its end: few log more."""
+    spans: dict[str, tuple[float, float]] = {}
+    flow = ""
+    for line in log.splitlines():
+        match = LOG_LINE.match(line)
+        if not match:
+            continue
+        clock, kind, run, message = match.groups()
+        moment = datetime.combine(started.date(), datetime.strptime(clock, "%H:%M:%S.%f").time())
+        if moment < started - timedelta(seconds=1):  # the run went past midnight
+            moment += timedelta(days=1)
+        offset = (moment - started).total_seconds()
+        beginning = re.match(r"Beginning flow run '.*' for flow '(.*)'", message)
+        if kind == "Flow" and beginning:
+            flow = beginning.group(1)
+        name = flow if kind == "Flow" else f"{flow}/{re.sub(r'-[0-9a-f]{3}$', '', run)}"
+        first, last = spans.get(name, (offset, offset))
+        spans[name] = (min(first, offset), max(last, offset))
+    return [
+        (f"  {name.split('/')[1]}" if "/" in name else name, first, last)
+        for name, (first, last) in spans.items()
+    ]
+
+
+def demo_wall_clock() -> tuple[float, list[tuple[str, float, float]]]:
+    """Seconds for the whole demo in a fresh home and a fresh Prefect home, as a user runs it,
+    and when each flow and task ran (from the command's log)."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
@@ -33,15 +68,16 @@ def demo_wall_clock() -> float:
             "DO_NOT_TRACK": "1",
         }
         cli = Path(sys.executable).with_name("alphapilot")
-        start = time.perf_counter()
-        subprocess.run(
+        started, start = datetime.now(), time.perf_counter()
+        done = subprocess.run(
             [str(cli), "demo", "--home", str(Path(tmp) / "home")],
             env=env,
             check=True,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        return time.perf_counter() - start
+        return time.perf_counter() - start, timeline(done.stderr, started)
 
 
 def step_breakdown() -> list[tuple[str, float]]:
@@ -80,17 +116,22 @@ def step_breakdown() -> list[tuple[str, float]]:
 
 
 def main() -> None:
-    total = demo_wall_clock()
-    print(
-        f"alphapilot demo, wall clock: {total:6.1f} s  ({total / BUDGET_SECONDS:.0%} of the "
-        f"{BUDGET_SECONDS:.0f} s budget)"
-    )
+    total, spans = demo_wall_clock()
+    verdict = "met" if total < BUDGET_SECONDS else "MISSED"
+    print(f"alphapilot demo, wall clock: {total:6.1f} s  (goal {BUDGET_SECONDS:.0f} s: {verdict})")
+    print("when each flow and its longer tasks logged, seconds from the command's start:")
+    for name, first, last in spans:
+        if name.startswith(" ") and last - first < 0.5:
+            continue
+        print(f"  {name:<45} {first:6.1f} .. {last:6.1f}  ({last - first:5.1f} s)")
     print("compute steps without Prefect:")
     for label, seconds in step_breakdown():
         print(f"  {label:<45} {seconds:6.2f} s")
     print(
-        "the rest is Prefect: a temporary server starts once per process (about 7 s) and each "
-        "flow and task run is recorded through its API"
+        "the rest is Prefect and start-up: the command's temporary Prefect server answers about "
+        "17 s after the start in a fresh Prefect home (its database is created and migrated; the "
+        "command imports its libraries meanwhile), and each flow and task run is recorded "
+        "through its API"
     )
 
 
