@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from settings import Settings
 
 DEMO_TUNING_TRIALS = 8
-# What model selection and training load on first use (7 s of imports on 2 cores).
-RESEARCH_LIBRARIES = ("lightgbm", "xgboost", "optuna", "cvxpy", "skops.io", "sklearn.covariance")
+# What model selection and training load on first use (4 s of imports on 2 cores).
+RESEARCH_LIBRARIES = ("lightgbm", "xgboost", "optuna", "cvxpy", "sklearn.covariance")
 # the out-of-sample columns of training_comparison.csv that `train` shows
 COMPARED = [
     "rank_ic",
