@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 
 from trading_core.errors import ModelError
-from trading_core.ml.dataset import Dataset
 from trading_core.ml.binned import BinnedWindows
+from trading_core.ml.dataset import Dataset
 from trading_core.ml.research import Progress, ResearchPlan, fit_on, fit_rows, mean_rank_ic
 from trading_core.ml.train import KINDS, ModelTrainer
 
