@@ -53,14 +53,14 @@ class TemporaryServer:
 
         port = _free_port()
         self.api_url = f"http://127.0.0.1:{port}/api"
-        env = {
-            **os.environ,
+        env = {  # not the URL of an earlier launch (a port taken): the server has no API to call
+            **{k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"},
             "PREFECT_UI_ENABLED": "0",
             "PREFECT__SERVER_EPHEMERAL": "1",
             "PREFECT__SERVER_FINAL": "1",
             **get_current_settings().to_environment_variables(exclude_unset=True),
         }
-        self.process = subprocess.Popen([*_uvicorn_command(port)], env=env)
+        self.process = subprocess.Popen(_uvicorn_command(port), env=env)
         os.environ["PREFECT_API_URL"] = self.api_url
         refresh_global_settings_context()
 
