@@ -13,6 +13,7 @@ import pandas as pd
 from prefect import get_run_logger
 
 from settings import Settings
+from tasks.feature_cache import SUFFIX, FeatureFile, FeatureFileLost
 from tasks.options import cached, step
 from trading_core.data.market import MarketData
 from trading_core.features.guard import assert_point_in_time
@@ -77,22 +78,36 @@ def dataset_for(
     )
 
 
-def features_key(parameters: dict[str, Any]) -> str:
+def features_key(data: MarketData, settings: Settings, sessions: int | None) -> str:
     """Features are reused for the same data (fingerprint, as-of date), settings and row span."""
-    data: MarketData = parameters["data"]
-    settings: Settings = parameters["settings"]
-    span = parameters.get("sessions") or "all"
+    span = sessions or "all"
     return f"features-{data.fingerprint()}-{data.last_date:%Y%m%d}-{settings.fingerprint()}-{span}"
 
 
 def build_features(data: MarketData, settings: Settings, sessions: int | None = None) -> Dataset:
-    """The feature step, cached from settings (`tasks.options.cached` on `features_key`)."""
-    return cached(compute_features, settings, features_key)(data, settings, sessions)
+    """The feature step, cached from settings (`tasks.options.cached` on `features_key`).
+
+    A cached build is saved as an Arrow file under `<home>/cache/features`, named by its key
+    (`tasks.feature_cache`); should that file be gone or torn, the features are built again.
+    """
+    if not settings.orchestration.cache:
+        return compute_features(data, settings, sessions).load()
+    key = features_key(data, settings, sessions)
+    build = cached(compute_features, settings, lambda _parameters: key)
+    file = Home(settings.home).cache.resolve() / "features" / f"{key}{SUFFIX}"
+    try:
+        return build(data, settings, sessions, file).load()
+    except FeatureFileLost as exc:
+        get_run_logger().warning("%s: building the features again", exc)
+        return build.with_options(refresh_cache=True)(data, settings, sessions, file).load()
 
 
 @step("build-features")
-def compute_features(data: MarketData, settings: Settings, sessions: int | None = None) -> Dataset:
-    """Feature rows, training labels and forward returns known by the data's last date.
+def compute_features(
+    data: MarketData, settings: Settings, sessions: int | None = None, save_to: Path | None = None
+) -> FeatureFile:
+    """Feature rows, training labels and forward returns known by the data's last date (saved
+    to `save_to` when given, for the cache).
 
     With `sessions`, only the rows of the last that many sessions are built, from just the
     history their longest feature window needs (a daily run scores one date and monitors a few
@@ -125,7 +140,9 @@ def compute_features(data: MarketData, settings: Settings, sessions: int | None 
             settings.backtest.execution,
             dataset.execution,
         )
-    return dataset
+    if save_to is None:
+        return FeatureFile(dataset)
+    return FeatureFile.save(dataset, save_to, settings.orchestration.cache_expiration_hours)
 
 
 def _known_before(trained_through: str, before: date | None) -> bool:

@@ -100,11 +100,20 @@ def test_features_are_reused_for_the_same_data_and_settings_only(folder, tmp_pat
         state = features(return_state=True, **kwargs)
         return state.result(), task_states(state.state_details.flow_run_id)["build-features"]
 
+    fetched = set((home / "cache").iterdir())
     first, state = run()
     assert state == "Completed"
+    # the dataset is saved as an Arrow file; Prefect's record holds only its path
+    (saved,) = (home / "cache" / "features").glob("*.arrow")
+    (record,) = [p for p in (home / "cache").iterdir() if p.is_file() and p not in fetched]
+    assert record.stat().st_size < 10_000 < saved.stat().st_size
     again, state = run()
     assert state == "Cached"
     assert again.rows.equals(first.rows) and again.labels.equals(first.labels)
+    saved.unlink()  # a lost file: its cached record is useless, so the features are rebuilt
+    rebuilt, _ = run()
+    assert saved.exists() and rebuilt.rows.equals(first.rows)
+    assert run()[1] == "Cached"
     _, state = run(modeling={"label_horizon": 3})  # a setting the features depend on
     assert state == "Completed"
     _, state = run(ops={"ic_lookback_days": 30})  # any result setting is in the hash
