@@ -7,7 +7,13 @@ prints the best of `repeats` warm runs in milliseconds per rebalance for each op
 five together against the goal. The scores are 60-session momentum plus seeded noise: the time
 does not depend on what ranks the names. The same step took 47 ms for the five before issue 18's
 optimizer work (equal weight 1.7, inverse volatility 4.6, HRP 12.9, min volatility 11.9-13.7,
-max Sharpe 12.2-15.2); the goal, 15 ms, is a third of that.
+max Sharpe 12.2-15.2); the goal, 15 ms, is a third of that. Compiled cvxpy problems and numpy
+estimates brought it to 24.4 ms, cvxpy's per-solve overhead still 5 of max Sharpe's 7 ms; posing
+the problems to Clarabel directly, with numpy in place of the rebalance's pandas and
+scikit-learn glue, to 14 ms (max Sharpe 3.4, min volatility 3.2, HRP 3.0, inverse volatility
+2.2, equal weight 1.9), about a third of it spent in `target_weights` around the portfolios
+(pandas lookups per date). Other work on the machine shows in these figures: run it twice and
+keep the best.
 """
 
 from __future__ import annotations

@@ -441,6 +441,20 @@ def test_the_same_inputs_give_identical_weights(close, scores, optimizer):
     pd.testing.assert_series_equal(first.weights, second.weights, check_exact=True)
 
 
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_the_weights_are_named_weight_and_indexed_by_symbol_strings_in_order(
+    close, scores, optimizer
+):
+    result = construct_portfolio(
+        scores, close, 1.0, optimizer, top_k=10, sectors=SECTORS, max_sector_weight=0.3
+    )
+
+    weights = result.weights
+    assert weights.name == "weight" and weights.index.name == "symbol"
+    assert weights.index.dtype == pd.Index(SYMBOLS).dtype  # what pandas makes of strings
+    assert weights.index.is_monotonic_increasing
+
+
 def test_an_unknown_optimizer_is_refused(close, scores):
     with pytest.raises(ValueError, match="max_sharpe"):
         construct_portfolio(scores, close, exposure=1.0, optimizer="black_litterman")

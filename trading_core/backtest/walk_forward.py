@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trading_core.backtest.engine import BacktestResult, VectorizedBacktester
@@ -24,6 +25,7 @@ from trading_core.errors import DataError
 from trading_core.features.labels import EXECUTIONS
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.research import ResearchPlan
+from trading_core.portfolio.estimates import positions_in
 from trading_core.portfolio.policy import PortfolioPolicy, drift
 from trading_core.regime import KEYS
 
@@ -149,31 +151,34 @@ def target_weights(
     positions: the previous targets drifted with the closes since (`drift`; nothing at first).
     """
     dates = pd.DatetimeIndex(scores.index.get_level_values("date").unique()).sort_values()
-    by_date = scores.groupby(level="date")
-    rows, log = {}, []
-    held, previous = None, None
-    for i, day in enumerate(dates, 1):
+    by_date = dict(iter(scores.groupby(level="date")))  # one split, not a lookup per date
+    sessions = [close.index.get_loc(day) for day in dates]
+    weights, log = np.zeros((len(dates), len(close.columns))), []
+    held, previous = None, None  # the last targets and the session they were set at
+    for i, (day, session) in enumerate(zip(dates, sessions, strict=True), 1):
         code = int(regimes.loc[day])
-        day_scores = by_date.get_group(day).droplevel("date")
         if previous is not None:
-            held = drift(rows[previous], close.loc[previous], close.loc[day])
-        result = policy.build(
-            day_scores, close.iloc[: close.index.get_loc(day) + 1], KEYS[code], held
-        )
-        rows[day], previous = result.weights, day
+            targets, then = previous
+            held = drift(targets, close.iloc[then], close.iloc[session])
+        day_scores = by_date[day].droplevel("date")
+        result = policy.build(day_scores, close.iloc[: session + 1], KEYS[code], held)
+        previous = result.weights, session
+        values = result.weights.to_numpy()
+        columns = positions_in(close.columns, result.weights.index.tolist())
+        weights[i - 1, columns[columns >= 0]] = values[columns >= 0]  # no closes: not held
         log.append(
             {
                 "date": day,
                 "regime": code,
                 "optimizer": result.optimizer,
-                "names": int((result.weights > 0).sum()),
-                "invested": float(result.weights.sum()),
+                "names": int((values > 0).sum()),
+                "invested": float(values.sum()),
                 "fallback_reason": result.fallback_reason,
             }
         )
         if i % 50 == 0 or i == len(dates):
             progress(f"portfolios {i}/{len(dates)} ({policy.optimizer})")
-    weights = pd.DataFrame(rows).T.reindex(columns=close.columns).fillna(0.0)
+    weights = pd.DataFrame(weights, index=dates, columns=close.columns)
     return weights.rename_axis(index="date"), pd.DataFrame(log)
 
 

@@ -1,39 +1,37 @@
-"""Mean-variance problems compiled once per shape and re-solved with each rebalance's numbers.
+"""Mean-variance problems written as quadratic programs and handed to Clarabel as they are.
 
 - `max_sharpe_weights`: the tangency portfolio on a unit budget, optionally net of turnover.
 - `min_volatility_weights`: the least-variance portfolio on a unit budget, optionally plus a
   turnover cost (PyPortfolioOpt's `objective_functions.transaction_cost`).
 - `Bounds`: the unit-budget name and sector bounds both problems are posed under.
 
-Why not PyPortfolioOpt's EfficientFrontier: it builds a new cvxpy problem from constants for
-every covariance, and cvxpy spends most of a 10-50 name solve compiling it (about 80% of 10-20 ms;
-a walk-forward grid solves thousands). Here every number is a cvxpy Parameter in DPP form, so
-cvxpy compiles one problem per shape (names, sector rows, with or without the turnover term,
-solver) and a solve only substitutes the numbers. The variance is the sum of squares of a factor
-F with F'F = covariance (DPP accepts a parameter matrix times the weights, not inside quad_form);
-the formulations are otherwise PyPortfolioOpt's, so weights agree with it to the solver's
-tolerance. Cached problems are shared by threads (a backtest grid runs optimizers in threads), so
-each solve holds its problem's lock, and none warm-starts from the previous solve: the same
-inputs give the same weights whatever was solved before.
+Why not cvxpy: Clarabel solves a 10-name problem in about half a millisecond, and cvxpy spent
+5 ms more substituting the numbers and canonicalizing at every solve, even with the problem
+compiled once per shape in DPP form; a walk-forward grid solves thousands. So each problem is
+written here once as the data of a `QuadraticProgram`, posed as cvxpy posed it (the tests hold
+the weights to cvxpy's), and given to Clarabel directly; another solver (`solver` OSQP or SCS)
+gets the same program through cvxpy, built anew at each solve. The formulations are
+PyPortfolioOpt's, so weights agree with its EfficientFrontier to the solver's tolerance. A solve
+shares nothing with another: threads may solve at once, and the same inputs give the same
+weights whatever ran before.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING
 
+import clarabel
 import numpy as np
-
-if TYPE_CHECKING:  # cvxpy takes seconds to import: loaded when a problem is first built
-    import cvxpy as cp
 
 SOLVER_OPTIONS = {  # first-order solvers to an accuracy the caps check can accept
     "OSQP": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iter": 100_000},
     "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 100_000},
 }
-SOLVED = ("optimal", "optimal_inaccurate")  # cvxpy statuses with usable weights
+# Statuses with usable weights: Clarabel's, then cvxpy's
+SOLVED = ("Solved", "AlmostSolved", "optimal", "optimal_inaccurate")
+# Clarabel statuses that say the solver broke down, not that the problem has no solution
+# (cvxpy raises SolverError on them)
+CLARABEL_FAILURES = ("NumericalError", "InsufficientProgress", "Unsolved")
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +44,38 @@ class Bounds:
     name: float
     groups: np.ndarray
     limits: np.ndarray
+
+
+@dataclass(eq=False)
+class QuadraticProgram:
+    """Minimize ½ x'Px + q'x subject to A x = b on the first `equalities` rows, A x <= b below.
+
+    Clarabel's form: A x + s = b with s in the zero cone on the equalities, nonnegative below.
+    """
+
+    P: np.ndarray
+    q: np.ndarray
+    A: np.ndarray
+    b: np.ndarray
+    equalities: int
+
+    def with_turnover(self, D: np.ndarray, c: np.ndarray) -> QuadraticProgram:
+        """This program over (x, t) with t >= |D x - c|, one t per row of D; the caller prices t."""
+        size, extra = len(self.q), len(D)
+        eye = np.eye(extra)
+        return QuadraticProgram(
+            P=_padded(self.P, size + extra),
+            q=np.concatenate([self.q, np.zeros(extra)]),
+            A=np.vstack(
+                [
+                    np.hstack([self.A, np.zeros((len(self.A), extra))]),
+                    np.hstack([D, -eye]),
+                    np.hstack([-D, -eye]),
+                ]
+            ),
+            b=np.concatenate([self.b, c, -c]),
+            equalities=self.equalities,
+        )
 
 
 def max_sharpe_weights(
@@ -62,29 +92,40 @@ def max_sharpe_weights(
     |1 - sum(start)|), the turnover from `start` (needed when `penalty` > 0) a portfolio can
     avoid (`optimizers.max_sharpe` says why); penalty 0 gives the plain tangency portfolio.
     ValueError when the solver finds no portfolio earning above the risk-free rate.
+
+    PyPortfolioOpt's homogenized max_sharpe (Cornuejols and Tutuncu) over x = (y, kappa),
+    y = kappa w: minimize y' covariance y subject to sum(y) = kappa, 0 <= y <= name x kappa,
+    groups y <= limits x kappa, kappa >= 0 and excess'y >= scale, scale the largest |excess|
+    (tight at the optimum; with 1 instead, y strays from the scale of w and Clarabel fails on
+    some well-posed books). Net of turnover the return is excess'y - rate (|y - kappa start|_1 -
+    kappa |1 - sum(start)|), rate = penalty / 2: homogeneous of degree one and concave, posed
+    with t >= |rate (y - kappa start)| per name (scaled as cvxpy scaled its norm1, so the
+    weights are the ones it gave, not merely as good).
     """
-    net = penalty > 0
-    problem = _max_sharpe_problem(len(excess), len(bounds.limits), net, solver)
-    values = {
-        "factor": _factor(covariance),
-        "excess": excess,
-        "scale": float(np.abs(excess).max()),
-        "name": bounds.name,
-        "groups": bounds.groups,
-        "limits": bounds.limits,
-    }
+    n, net = len(excess), penalty > 0
+    rate = penalty / 2 if net else 0.0
+    free = rate * abs(1 - start.sum()) if net else 0.0
+    eye = np.eye(n)
+    # rows: sum(y) = kappa; the return at least scale (its t: below); y >= 0; y <= name x kappa;
+    # groups y <= limits x kappa; kappa >= 0
+    on_y = np.vstack([np.ones(n), -excess, -eye, eye, bounds.groups, np.zeros(n)])
+    on_kappa = np.concatenate(
+        [[-1.0, -free], np.zeros(n), np.full(n, -bounds.name), -bounds.limits, [-1.0]]
+    )
+    A = np.column_stack([on_y, on_kappa])
+    b = np.zeros(len(A))
+    b[1] = -np.abs(excess).max()
+    program = QuadraticProgram(_padded(2 * covariance, n + 1), np.zeros(n + 1), A, b, 1)
     if net:
-        rate = penalty / 2
-        values |= {"rate": rate, "rate_start": rate * start, "free": rate * abs(1 - start.sum())}
-    with problem.lock:
-        status = problem.solve(values)
-        y, kappa = problem.variables["y"].value, problem.variables["kappa"].value
-    if status not in SOLVED or not kappa > 0:
+        program = program.with_turnover(rate * np.hstack([eye, -start[:, None]]), np.zeros(n))
+        program.A[1, n + 1 :] = 1.0  # the return pays sum(t)
+    solved, status, x = _solve(program, solver)
+    if not solved or not x[n] > 0:
         raise ValueError(
             f"no portfolio earns above the risk-free rate"
             f"{' net of the turnover penalty' if net else ''} ({status})"
         )
-    return y / kappa
+    return x[:n] / x[n]
 
 
 def min_volatility_weights(
@@ -97,121 +138,81 @@ def min_volatility_weights(
     """Unit-budget weights w minimizing w' covariance w + `cost` x |w - start|_1.
 
     `cost` is PyPortfolioOpt's transaction-cost k (`start` is needed when it is above 0); 0 gives
-    the plain minimum.
+    the plain minimum. Subject to sum(w) = 1, 0 <= w <= name and groups w <= limits; the cost is
+    posed with t >= |cost (w - start)| per name (scaled as cvxpy scaled its norm1).
     """
-    net = cost > 0
-    problem = _min_volatility_problem(len(covariance), len(bounds.limits), net, solver)
-    values = {
-        "factor": _factor(covariance),
-        "name": bounds.name,
-        "groups": bounds.groups,
-        "limits": bounds.limits,
-    }
-    if net:
-        values |= {"cost": cost, "cost_start": cost * start}
-    with problem.lock:
-        status = problem.solve(values)
-        weights = problem.variables["w"].value
-    if status not in SOLVED:
+    n = len(covariance)
+    eye = np.eye(n)
+    program = QuadraticProgram(
+        P=2 * covariance,
+        q=np.zeros(n),
+        A=np.vstack([np.ones((1, n)), -eye, eye, bounds.groups]),
+        b=np.concatenate([[1.0], np.zeros(n), np.full(n, bounds.name), bounds.limits]),
+        equalities=1,
+    )
+    if cost > 0:
+        program = program.with_turnover(cost * eye, cost * start)
+        program.q[n:] = 1.0  # the objective pays sum(t)
+    solved, status, x = _solve(program, solver)
+    if not solved:
         raise ValueError(f"no least-variance portfolio ({status})")
-    return weights
+    return x[:n]
 
 
-class _Compiled:
-    """A cvxpy problem with named parameters and variables, solved under a lock."""
+def _solve(program: QuadraticProgram, solver: str) -> tuple[bool, str, np.ndarray | None]:
+    """Whether `solver` found usable weights, its status and the solution (None without one).
 
-    def __init__(
-        self,
-        objective: cp.Expression,
-        constraints: list[cp.Constraint],
-        parameters: dict[str, cp.Parameter],
-        variables: dict[str, cp.Variable],
-        solver: str,
-    ) -> None:
-        import cvxpy as cp
-
-        self.problem = cp.Problem(cp.Minimize(objective), constraints)
-        self.parameters = parameters
-        self.variables = variables
-        self.solver = solver
-        self.lock = threading.Lock()
-
-    def solve(self, values: dict[str, float | np.ndarray]) -> str:
-        """Set the parameters, solve and return the status (the caller holds `lock`)."""
-        for name, value in values.items():
-            self.parameters[name].value = value
-        self.problem.solve(
-            solver=self.solver,
-            enforce_dpp=True,
-            warm_start=False,
-            **SOLVER_OPTIONS.get(self.solver, {}),
-        )
-        return self.problem.status
-
-
-@lru_cache(maxsize=32)
-def _max_sharpe_problem(n: int, rows: int, net: bool, solver: str) -> _Compiled:
-    """PyPortfolioOpt's homogenized max_sharpe (Cornuejols and Tutuncu): y = kappa w, kappa > 0.
-
-    The return constraint is excess'y >= scale (tight at the optimum), not == 1: with scale the
-    largest |excess|, y stays near the scale of w (with 1, CLARABEL fails on some well-posed
-    books). Net of turnover, the return is excess'y - rate (|y - kappa start|_1 -
-    kappa |1 - sum(start)|), homogeneous of degree one and concave, with rate = penalty / 2.
+    ValueError naming the solver when it fails (an unknown or uninstalled one included).
     """
-    import cvxpy as cp
-
-    p = _parameters(n, rows)
-    y, kappa = cp.Variable(n), cp.Variable(nonneg=True)
-    p |= {"excess": cp.Parameter(n), "scale": cp.Parameter()}
-    gain = p["excess"] @ y
-    if net:
-        p |= {
-            "rate": cp.Parameter(),
-            "rate_start": cp.Parameter(n),
-            "free": cp.Parameter(),
-        }
-        gain -= cp.norm1(p["rate"] * y - kappa * p["rate_start"]) - p["free"] * kappa
-    constraints = [gain >= p["scale"], cp.sum(y) == kappa, y >= 0, y <= p["name"] * kappa]
-    if rows:
-        constraints.append(p["groups"] @ y <= p["limits"] * kappa)
-    risk = cp.sum_squares(p["factor"] @ y)
-    return _Compiled(risk, constraints, p, {"y": y, "kappa": kappa}, solver)
+    if solver == "CLARABEL":
+        return _clarabel(program)
+    return _cvxpy(program, solver)
 
 
-@lru_cache(maxsize=32)
-def _min_volatility_problem(n: int, rows: int, net: bool, solver: str) -> _Compiled:
-    """PyPortfolioOpt's min_volatility, with its transaction_cost k |w - start|_1 when `net`."""
-    import cvxpy as cp
+def _clarabel(program: QuadraticProgram) -> tuple[bool, str, np.ndarray]:
+    """Clarabel on the program as it is: equalities as its zero cone, the rest nonnegative."""
+    import scipy.sparse as sp  # scipy waits for the first solve (tests/test_daily_imports.py)
 
-    p = _parameters(n, rows)
-    w = cp.Variable(n)
-    objective = cp.sum_squares(p["factor"] @ w)
-    if net:
-        p |= {"cost": cp.Parameter(), "cost_start": cp.Parameter(n)}
-        objective += cp.norm1(p["cost"] * w - p["cost_start"])
-    constraints = [cp.sum(w) == 1, w >= 0, w <= p["name"]]
-    if rows:
-        constraints.append(p["groups"] @ w <= p["limits"])
-    return _Compiled(objective, constraints, p, {"w": w}, solver)
-
-
-def _parameters(n: int, rows: int) -> dict[str, cp.Parameter]:
-    """The covariance factor and the bounds, common to both problems."""
-    import cvxpy as cp
-
-    return {
-        "factor": cp.Parameter((n, n)),
-        "name": cp.Parameter(),
-        "groups": cp.Parameter((rows, n)),
-        "limits": cp.Parameter(rows),
-    }
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    cones = [
+        clarabel.ZeroConeT(program.equalities),
+        clarabel.NonnegativeConeT(len(program.b) - program.equalities),
+    ]
+    solution = clarabel.DefaultSolver(
+        sp.csc_matrix(np.triu(program.P)),  # Clarabel reads the upper triangle
+        program.q,
+        sp.csc_matrix(program.A),
+        program.b,
+        cones,
+        settings,
+    ).solve()
+    status = str(solution.status)
+    if status in CLARABEL_FAILURES:
+        raise ValueError(f"solver CLARABEL: {status}")
+    return status in SOLVED, status, np.array(solution.x)
 
 
-def _factor(covariance: np.ndarray) -> np.ndarray:
-    """F with F'F = `covariance`: the transposed Cholesky factor, or for a singular covariance
-    (which has none) the square root from its eigendecomposition."""
+def _cvxpy(program: QuadraticProgram, solver: str) -> tuple[bool, str, np.ndarray | None]:
+    """The program through cvxpy, for a solver other than Clarabel."""
+    import cvxpy as cp  # takes seconds to import: loaded only for another solver
+
+    x, rows = cp.Variable(len(program.q)), program.equalities
+    objective = 0.5 * cp.quad_form(x, cp.psd_wrap(program.P)) + program.q @ x
+    constraints = [
+        program.A[:rows] @ x == program.b[:rows],
+        program.A[rows:] @ x <= program.b[rows:],
+    ]
+    problem = cp.Problem(cp.Minimize(objective), constraints)
     try:
-        return np.linalg.cholesky(covariance).T
-    except np.linalg.LinAlgError:
-        values, vectors = np.linalg.eigh(covariance)
-        return np.sqrt(np.clip(values, 0.0, None))[:, None] * vectors.T
+        problem.solve(solver=solver, **SOLVER_OPTIONS.get(solver, {}))
+    except cp.error.SolverError as exc:
+        raise ValueError(f"solver {solver}: {' '.join(map(str, exc.args))}") from exc
+    return problem.status in SOLVED, problem.status, x.value
+
+
+def _padded(matrix: np.ndarray, size: int) -> np.ndarray:
+    """`matrix` in the top-left corner of a `size` x `size` matrix of zeros."""
+    padded = np.zeros((size, size))
+    padded[: len(matrix), : len(matrix)] = matrix
+    return padded

@@ -21,7 +21,7 @@ they are. A penalty of 0 solves exactly the problem without it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,13 +38,13 @@ SOLVER_TOLERANCE = 1e-6  # how far a solver's weight may sit past a bound before
 DUST = 1e-4
 
 
-def equal_weight(symbols: list[str], exposure: float, caps: Caps) -> pd.Series:
+def equal_weight(symbols: Sequence[str], exposure: float, caps: Caps) -> pd.Series:
     """Equal weights over `symbols`."""
     return caps.apply(pd.Series(1.0, index=symbols), exposure)
 
 
 def inverse_vol(
-    close: pd.DataFrame, symbols: list[str], exposure: float, caps: Caps, window: int = 60
+    close: pd.DataFrame, symbols: Sequence[str], exposure: float, caps: Caps, window: int = 60
 ) -> pd.Series:
     """Weights proportional to the inverse of each name's daily-return volatility over `window`.
 
@@ -105,7 +105,7 @@ def max_sharpe(
             penalty=turnover_penalty,
         )
 
-    return _efficient(estimates, exposure, caps, solver, solve)
+    return _efficient(estimates, exposure, caps, solve)
 
 
 def min_volatility(
@@ -134,7 +134,7 @@ def min_volatility(
             cost=turnover_penalty / (2 * budget),
         )
 
-    return _efficient(estimates, exposure, caps, solver, solve)
+    return _efficient(estimates, exposure, caps, solve)
 
 
 def hrp(estimates: Estimates, exposure: float, caps: Caps) -> pd.Series:
@@ -161,7 +161,7 @@ def hrp_weights(returns: np.ndarray) -> np.ndarray:
     distance = np.sqrt(np.clip((1.0 - corr) / 2.0, 0.0, 1.0))
     link = sch.linkage(ssd.squareform(distance, checks=False), "single")
     weights = np.ones(n)
-    clusters = [sch.to_tree(link, rd=False).pre_order()]
+    clusters = [_leaves(link)]
     while clusters:
         clusters = [c[j:k] for c in clusters for j, k in _halves(len(c)) if len(c) > 1]
         for first, second in zip(clusters[::2], clusters[1::2], strict=True):
@@ -172,13 +172,29 @@ def hrp_weights(returns: np.ndarray) -> np.ndarray:
     return weights
 
 
+def _leaves(link: np.ndarray) -> np.ndarray:
+    """The names in the order of the linkage tree's leaves, left to right: scipy's `leaves_list`
+    (the same pre-order walk), without its validation of the linkage, which costs more than the
+    rest of HRP together."""
+    n = len(link) + 1
+    order, stack = [], [2 * n - 2]  # the root
+    while stack:
+        node = stack.pop()
+        if node < n:
+            order.append(node)
+        else:
+            left, right = link[node - n, :2]
+            stack += [int(right), int(left)]
+    return np.array(order)
+
+
 def _halves(size: int) -> tuple[tuple[int, int], tuple[int, int]]:
     return (0, size // 2), (size // 2, size)
 
 
-def _cluster_variance(cov: np.ndarray, members: list[int]) -> float:
+def _cluster_variance(cov: np.ndarray, members: np.ndarray) -> float:
     """Variance of the inverse-variance portfolio of `members`."""
-    block = cov[np.ix_(members, members)]
+    block = cov[members][:, members]
     weights = 1 / np.diag(block)
     weights /= weights.sum()
     return float(weights @ block @ weights)
@@ -188,7 +204,6 @@ def _efficient(
     estimates: Estimates,
     exposure: float,
     caps: Caps,
-    solver: str,
     solve: Callable[[float], np.ndarray],
 ) -> pd.Series:
     """Solve a mean-variance problem on a unit budget and return its weights scaled to `exposure`.
@@ -203,14 +218,9 @@ def _efficient(
     budget = min(exposure, caps.capacity(symbols))  # what the caps cannot hold stays in cash
     if budget <= 0:
         return pd.Series(0.0, index=symbols)
-    import cvxpy as cp
-
-    try:
-        unit = pd.Series(solve(budget), index=symbols)
-    except cp.error.SolverError as exc:
-        raise ValueError(f"solver {solver}: {' '.join(map(str, exc.args))}") from exc
-    caps.check(unit * budget, budget, tolerance=SOLVER_TOLERANCE)
-    return caps.apply(unit.where(unit >= DUST, 0.0), budget)
+    unit = solve(budget)
+    caps.check(pd.Series(unit * budget, index=symbols), budget, tolerance=SOLVER_TOLERANCE)
+    return caps.apply(pd.Series(np.where(unit >= DUST, unit, 0.0), index=symbols), budget)
 
 
 def _bounds(estimates: Estimates, budget: float, caps: Caps) -> mean_variance.Bounds:

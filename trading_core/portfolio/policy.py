@@ -83,9 +83,9 @@ def drift(weights: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
     backtester holds it); the cash, 1 - sum, stays as it was; the result is each name's fraction
     of the grown total.
     """
-    held = weights.to_numpy(dtype="float64")
+    held, symbols = weights.to_numpy(dtype="float64"), weights.index.tolist()
     with np.errstate(divide="ignore", invalid="ignore"):  # a missing or zero close: frozen
-        growth = aligned(end, weights.index) / aligned(start, weights.index)
+        growth = aligned(end, symbols) / aligned(start, symbols)
     grown = held * np.where(np.isfinite(growth) & (growth > 0), growth, 1.0)
     return pd.Series(
         grown / (grown.sum() + 1.0 - held.sum()), index=weights.index, name=weights.name
