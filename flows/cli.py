@@ -21,6 +21,7 @@ outcome with its `status`, paths and figures, or on failure `{"status": "error" 
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -825,7 +826,12 @@ def automations_create_cmd(
 
 def main() -> None:
     """Console-script entry point."""
-    app(prog_name="alphapilot")
+    try:
+        app(prog_name="alphapilot")
+    finally:
+        # Python's collections at exit walk every object the run made: 0.5-0.9 s of a 7 s
+        # daily run, for memory the process is about to give back anyway
+        gc.freeze()
 
 
 if __name__ == "__main__":

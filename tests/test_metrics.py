@@ -132,6 +132,17 @@ def test_ic_summary_p_value_is_the_one_sample_t_test_and_hit_rate_counts_positiv
     assert summary["days"] == 5
 
 
+@pytest.mark.parametrize("overlap", [1, 3, 5])
+def test_ic_summary_p_value_is_scipys_student_t_tail_also_for_fractional_dof(overlap):
+    ic = pd.Series(np.random.default_rng(6).normal(0.02, 0.1, 47))
+
+    summary = ic_summary(ic, overlap=overlap)
+
+    dof = 47 / overlap - 1
+    reference = 2 * stats.t.sf(abs(summary["t_stat"]), dof)
+    assert summary["p_value"] == pytest.approx(reference, abs=1e-12)
+
+
 def test_overlapping_labels_shrink_the_t_stat_by_the_square_root_of_the_overlap():
     scores, labels = market(days=100, names=30, signal=0.2, seed=5)
     ic = daily_ic(scores, labels, rank=True)

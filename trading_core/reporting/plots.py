@@ -11,26 +11,31 @@ Implements:
 - `clean_series`: the finite values of a date-indexed series, sorted, one per date (shared with
   the report's equity figures).
 - `png_data_uri`: a PNG as a `data:image/png;base64,...` URI for embedding in HTML.
+- `figure`, `date_numbers`: an empty figure and dates as x values (shared with the selection's
+  charts).
 
 Each chart function returns None when there is nothing to draw (input None or empty), so the
 caller can say why there is no chart. Figures are explicit `Figure` objects (no pyplot state, safe
 to call from worker threads) drawn with the Agg backend; the PNG carries no software or time
 metadata, so the same input gives the same bytes.
+
+matplotlib is imported inside the functions that draw, not with this module: the report
+imports it, and with it every command that may write a report, and matplotlib costs 1-2 s of
+start-up that a run drawing no chart (a market-closed day, a run refused before its report)
+should not pay.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from typing import TYPE_CHECKING
 
-import matplotlib
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")  # headless: never open a window, even if pyplot is imported later
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DPI = 100
 WIDTH_IN = 8.0  # full-width charts
@@ -69,7 +74,7 @@ def weights_chart(weights: pd.DataFrame | None) -> bytes | None:
     shown = frame.loc[order.index[:MAX_WEIGHT_BARS]]
     n = len(shown)
 
-    fig = Figure(figsize=(NARROW_IN, min(7.0, max(2.2, 0.2 * n + 1.0))), dpi=DPI)
+    fig = figure((NARROW_IN, min(7.0, max(2.2, 0.2 * n + 1.0))))
     ax = fig.add_subplot()
     y = np.arange(n)[::-1]
     height = 0.38
@@ -102,7 +107,7 @@ def regime_chart(
     if closes is None:
         return None
 
-    fig = Figure(figsize=(WIDTH_IN, 3.0), dpi=DPI)
+    fig = figure((WIDTH_IN, 3.0))
     ax = fig.add_subplot()
     codes = _regime_codes(regime_history, closes.index)
     if codes is not None:
@@ -148,7 +153,7 @@ def ic_chart(
     step = float(np.median(np.diff(x))) if len(x) > 1 else 1.0
     values = ic.to_numpy()
 
-    fig = Figure(figsize=(WIDTH_IN, 2.6), dpi=DPI)
+    fig = figure((WIDTH_IN, 2.6))
     ax = fig.add_subplot()
     since = _date_number(below_since)
     if since is not None and since <= x[-1]:
@@ -192,11 +197,13 @@ def equity_chart(equity: pd.Series | None, halted_since: object = None) -> bytes
     values = clean_series(equity)
     if len(values) < 2:
         return None
-    x = mdates.date2num(values.index.to_pydatetime())
+    x = date_numbers(values.index)
     drawdown = (values / values.cummax() - 1.0).to_numpy() * 100
     many = len(values) > 40
 
-    fig = Figure(figsize=(WIDTH_IN, 3.8), dpi=DPI)
+    fig = figure((WIDTH_IN, 3.8))
+    from matplotlib.ticker import FuncFormatter
+
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1.0])
     top.plot(
         x,
@@ -224,6 +231,23 @@ def equity_chart(equity: pd.Series | None, halted_since: object = None) -> bytes
     return _two_panels_png(fig, top, bottom, "Account value and drawdown from peak", 0.12)
 
 
+def figure(size: tuple[float, float]) -> Figure:
+    """An empty `Figure` of `size` inches at `DPI`, matplotlib imported on first use (Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: never open a window, even if pyplot is imported later
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size, dpi=DPI)
+
+
+def date_numbers(dates: pd.DatetimeIndex | pd.Timestamp) -> np.ndarray | float:
+    """Dates (or one date) as matplotlib date numbers, the x values of every dated chart."""
+    import matplotlib.dates as mdates
+
+    return mdates.date2num(dates.to_pydatetime())
+
+
 def png_data_uri(png: bytes | None) -> str | None:
     """`data:image/png;base64,...` for an `<img src>`; None stays None."""
     if png is None:
@@ -236,7 +260,7 @@ def _dated(series: pd.Series | None) -> tuple[pd.Series | None, np.ndarray]:
     values = clean_series(series)
     if values.empty:
         return None, np.empty(0)
-    return values, mdates.date2num(values.index.to_pydatetime())
+    return values, date_numbers(values.index)
 
 
 def clean_series(series: pd.Series | None) -> pd.Series:
@@ -260,10 +284,12 @@ def _date_number(value: object) -> float | None:
         return None
     if pd.isna(stamp):
         return None
-    return float(mdates.date2num(stamp.to_pydatetime()))
+    return float(date_numbers(stamp))
 
 
 def _date_axis(ax, minticks: int) -> None:
+    import matplotlib.dates as mdates
+
     locator = mdates.AutoDateLocator(minticks=minticks, maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

@@ -18,14 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
 from trading_core.reporting.plots import (
-    DPI,
     WIDTH_IN,
     _date_axis,
     _label,
@@ -33,6 +29,8 @@ from trading_core.reporting.plots import (
     _style,
     _two_panels_png,
     clean_series,
+    date_numbers,
+    figure,
 )
 
 EQUITY_SIZE = (WIDTH_IN, 5.0)
@@ -93,7 +91,9 @@ def _equity_figure(
     if baseline is not None:
         named[BASELINE_LABEL] = baseline  # a curve of the same name is replaced: keep it last
     lines = normalize_to_common_start(named)
-    fig = Figure(figsize=size, dpi=DPI)
+    fig = figure(size)
+    from matplotlib.ticker import FuncFormatter
+
     if not lines:
         ax = fig.add_subplot()
         ax.set_axis_off()
@@ -112,7 +112,7 @@ def _equity_figure(
             "linestyle": "--" if is_baseline else "-",
             "zorder": 3 if is_baseline else 2,
         }
-        x = mdates.date2num(values.index.to_pydatetime())
+        x = date_numbers(values.index)
         drawdown = (values / values.cummax() - 1.0).to_numpy() * 100
         deepest = min(deepest, float(drawdown.min()))
         top.plot(x, values.to_numpy(), label=_label(name, LABEL_WIDTH), **style)
@@ -127,7 +127,7 @@ def _equity_figure(
     bottom.set_ylim(min(-0.5, deepest * 1.15), 0.0)
     bottom.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%" if v else "0%"))
     bottom.set_ylabel("drawdown", fontsize=8, color=BASELINE_COLOR)
-    x_all = np.concatenate([mdates.date2num(v.index.to_pydatetime()) for v in lines.values()])
+    x_all = np.concatenate([date_numbers(v.index) for v in lines.values()])
     bottom.set_xlim(float(x_all.min()), float(x_all.max()))
     _date_axis(bottom, minticks=3)
     return _two_panels_png(fig, top, bottom, title, 0.1)
