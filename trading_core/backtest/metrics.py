@@ -8,6 +8,11 @@ Implements, on a Series of daily net returns (simple, one per session) unless st
   of downside deviation.
 - `max_drawdown` (a negative fraction, e.g. -0.25), `calmar` (CAGR / |max drawdown|).
 - `win_rate`: share of sessions with a positive return.
+- `best_day`, `worst_day`: the largest and smallest daily return.
+- `value_at_risk`, `conditional_value_at_risk`: historical daily VaR and CVaR (the worst 5% by
+  default), as returns (-0.02: a 2% loss), with empyrical's quantile conventions.
+- `beta`, `alpha`: slope on a benchmark's daily returns, and Jensen's alpha over the cash rate
+  compounded to a year (empyrical's convention; quantstats multiplies by 252 instead).
 - `average_turnover`, `annual_turnover` (of the per-rebalance one-way turnover, ½ sum |target -
   drifted| weights: see `trading_core.turnover`) and `cost_drag` (costs as a fraction of equity
   per year).
@@ -112,6 +117,82 @@ def win_rate(returns: pd.Series) -> float:
     if len(returns) == 0:
         return NAN
     return float((returns.to_numpy("float64") > 0).mean())
+
+
+def best_day(returns: pd.Series) -> float:
+    """Largest daily return (NaN if empty)."""
+    return float(returns.max()) if len(returns) else NAN
+
+
+def worst_day(returns: pd.Series) -> float:
+    """Smallest daily return (NaN if empty)."""
+    return float(returns.min()) if len(returns) else NAN
+
+
+def value_at_risk(returns: pd.Series, tail: float = 0.05) -> float:
+    """Historical VaR: the `tail` quantile of daily returns, as a return (NaN if empty).
+
+    Linear interpolation between order statistics (numpy's default, as empyrical's
+    `value_at_risk`); tail 0.05 is the 95% VaR. Negative for a loss: -0.02 says that one session
+    in twenty lost 2% or more.
+    """
+    if len(returns) == 0:
+        return NAN
+    return float(np.quantile(returns.to_numpy("float64"), tail))
+
+
+def conditional_value_at_risk(returns: pd.Series, tail: float = 0.05) -> float:
+    """Historical CVaR (expected shortfall): mean of the worst int((n - 1) * tail) + 1 returns.
+
+    The averaged sessions are those at or below the order statistic that `value_at_risk`
+    interpolates from, so CVaR <= VaR; the count is empyrical's `conditional_value_at_risk`.
+    NaN if empty.
+    """
+    values = returns.to_numpy("float64")
+    if len(values) == 0:
+        return NAN
+    worst = int((len(values) - 1) * tail)
+    return float(np.partition(values, worst)[: worst + 1].mean())
+
+
+def _paired(returns: pd.Series, benchmark: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The two series on the sessions where both have a return (aligned by date)."""
+    both = pd.concat([returns, benchmark], axis=1, join="inner").dropna().to_numpy("float64")
+    return both[:, 0], both[:, 1]
+
+
+def beta(returns: pd.Series, benchmark: pd.Series) -> float:
+    """Slope of daily returns on the benchmark's: cov / var over the sessions both have.
+
+    NaN with fewer than two such sessions or a benchmark that does not move (standard deviation
+    not above 1e-15, the threshold `sharpe` uses).
+    """
+    ours, market = _paired(returns, benchmark)
+    if len(ours) < 2:
+        return NAN
+    centred = market - market.mean()
+    variance = np.mean(centred**2)
+    if not variance > 1e-30:
+        return NAN
+    return float(np.mean(centred * ours) / variance)
+
+
+def alpha(
+    returns: pd.Series, benchmark: pd.Series, cash_rate: float = 0.0, periods_per_year: int = 252
+) -> float:
+    """Jensen's alpha, annualized: (1 + mean daily excess return beta does not explain)^year - 1.
+
+    Both series are taken in excess of the session cash rate; the daily alpha is the intercept of
+    that regression, mean((r - c) - beta (b - c)), compounded over `periods_per_year` sessions as
+    empyrical's `alpha` does. NaN where `beta` is.
+    """
+    slope = beta(returns, benchmark)
+    if np.isnan(slope):
+        return NAN
+    ours, market = _paired(returns, benchmark)
+    cash = session_rate(cash_rate, periods_per_year)
+    daily = np.mean((ours - cash) - slope * (market - cash))
+    return float((1 + daily) ** periods_per_year - 1)
 
 
 def average_turnover(turnover: pd.Series) -> float:
