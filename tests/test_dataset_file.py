@@ -83,3 +83,16 @@ def test_an_empty_dataset_round_trips(dataset, tmp_path):
     assert back.rows.shape == (0, dataset.rows.shape[1])
     assert list(back.rows.columns) == list(dataset.rows.columns)
     assert np.dtype(back.rows.dtypes.iloc[0]) == np.dtype(dataset.rows.dtypes.iloc[0])
+
+
+def test_a_failed_write_names_the_file_not_its_temporary(dataset, tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", "/x/.tmp")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(OSError, match="Read-only") as raised:
+        save_dataset(dataset, tmp_path / "d.arrow")
+    assert raised.value.filename == str(tmp_path / "d.arrow")

@@ -12,7 +12,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,15 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
     An OSError (a full disk, a read-only folder) names `path`, not the temporary file, so the
     one-line error a person sees says which file could not be written.
     """
-    try:
+    with named_in_errors(path):
         _write_through_temporary(path, payload)
+
+
+@contextmanager
+def named_in_errors(path: Path) -> Iterator[None]:
+    """An OSError raised in the block names `path`: the file a person knows, not a temporary one."""
+    try:
+        yield
     except OSError as exc:
         if exc.errno is None:
             raise

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from trading_core.io import named_in_errors
 from trading_core.ml.dataset import Dataset
 
 METADATA_KEY = b"alphapilot.dataset"
@@ -25,7 +26,13 @@ LABEL, FORWARD = "__label__", "__forward_return__"
 
 
 def save_dataset(dataset: Dataset, path: Path) -> None:
-    """Write `dataset` to `path` through a temporary file and an atomic rename."""
+    """Write `dataset` to `path` through a temporary file and an atomic rename (an OSError names
+    `path`)."""
+    with named_in_errors(path):
+        _write(dataset, path)
+
+
+def _write(dataset: Dataset, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
