@@ -21,6 +21,7 @@ from test_crash_recovery import PRELOAD, Ended, _redirected, applied_trades, cli
 from typer.testing import CliRunner
 
 from flows.cli import app
+from trading_core.faults import HOLD_AT, RELEASE_FILE
 from trading_core.home import Home
 from trading_core.home_lock import LOCK_FILE
 from trading_core.live.ledger import Ledger
@@ -59,12 +60,20 @@ def together(processes, small: SmallHome, first: str, second: str) -> tuple[Ende
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
     lock = small.home / LOCK_FILE
     with tempfile.TemporaryDirectory() as tmp:
+        release = Path(tmp, "release")
+        # the first run holds the lock at its first step until the second is seen waiting
+        held = {**env, HOLD_AT: "task:preflight", RELEASE_FILE: str(release)}
         children = []
         for n, day in enumerate((first, second)):
             out, err = Path(tmp, f"out{n}"), Path(tmp, f"err{n}")
             child = processes.Process(
                 target=_redirected,
-                args=(cli(small, "daily", "--date", day), env, str(out), str(err)),
+                args=(
+                    cli(small, "daily", "--date", day),
+                    held if n == 0 else env,
+                    str(out),
+                    str(err),
+                ),
             )
             child.start()
             children.append((child, out, err))
@@ -75,6 +84,13 @@ def together(processes, small: SmallHome, first: str, second: str) -> tuple[Ende
                     "the first run to hold the home lock",
                     interval=0.05,
                 )
+        wait_for(
+            lambda: any(f.exists() and "waiting up to" in f.read_text() for f in (out, err)),
+            120,
+            "the second run to wait for the lock",
+            interval=0.05,
+        )
+        release.touch()
         ended = []
         for child, out, err in children:
             child.join(300)
