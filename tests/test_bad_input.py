@@ -186,9 +186,10 @@ def _rewrite_member(env: Env, payload: bytes, fix_checksum: bool = False) -> lis
 
     path = env.member_file()
     path.write_bytes(payload)
-    if fix_checksum:
+    if fix_checksum:  # and no Treelite checkpoint to score with: the file must be read
         folder, meta = env.champion()
         meta["members"][0]["sha256"] = hashlib.sha256(payload).hexdigest()
+        meta["members"][0].pop("scorer", None)
         (folder / "champion_metadata.json").write_text(json.dumps(meta))
     return env.daily()
 
@@ -197,6 +198,15 @@ def _tamper(env: Env) -> list[str]:
     payload = bytearray(env.member_file().read_bytes())
     payload[len(payload) // 2] ^= 0xFF
     return _rewrite_member(env, bytes(payload))
+
+
+def _tamper_checkpoint(env: Env) -> list[str]:
+    folder, meta = env.champion()
+    path = folder / meta["members"][0]["scorer"]["file"]
+    payload = bytearray(path.read_bytes())
+    payload[len(payload) // 2] ^= 0xFF
+    path.write_bytes(bytes(payload))
+    return env.daily()
 
 
 def _metadata(env: Env, change: Callable[[dict], None]) -> list[str]:
@@ -306,6 +316,7 @@ CASES = [
         ("does not match the checksum",),
     ),
     Case("model-tampered", _tamper, ("does not match the checksum",)),
+    Case("checkpoint-tampered", _tamper_checkpoint, (".tl does not match the checksum",)),
     Case(
         "model-corrupt-with-matching-checksum",
         lambda e: _rewrite_member(e, b"\x00garbage" * 64, fix_checksum=True),

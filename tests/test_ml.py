@@ -12,7 +12,7 @@ import io
 import json
 import shutil
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -23,9 +23,11 @@ import pytest
 from trading_core.data.synthetic import generate_synthetic_market
 from trading_core.errors import DataError, ModelError
 from trading_core.features.library import feature_set
+from trading_core.ml import registry, tree_scorer
 from trading_core.ml.cv import walk_forward_splits
 from trading_core.ml.dataset import Dataset, build_dataset
 from trading_core.ml.registry import load_model, save_model
+from trading_core.ml.registry import member_files as files_of
 from trading_core.ml.research import (
     CandidateResult,
     ResearchPlan,
@@ -33,7 +35,14 @@ from trading_core.ml.research import (
     thin,
     train_candidates,
 )
-from trading_core.ml.train import BASE_CANDIDATES, EnsembleModel, ModelTrainer, TrainedModel
+from trading_core.ml.train import (
+    BASE_CANDIDATES,
+    EnsembleModel,
+    ModelTrainer,
+    TrainedModel,
+    as_matrix,
+)
+from trading_core.ml.tree_scorer import TreeScorer
 
 HORIZON = 5
 SEED = 11
@@ -263,7 +272,8 @@ def metadata_of(folder: Path) -> dict:
 
 
 def member_files(folder: Path) -> list[Path]:
-    return [folder / member["file"] for member in metadata_of(folder)["members"]]
+    """Every file the metadata names: native models and their Treelite checkpoints."""
+    return [folder / name for member in metadata_of(folder)["members"] for name in files_of(member)]
 
 
 def rewrite_metadata(folder: Path, change) -> None:
@@ -297,19 +307,113 @@ def test_metadata_records_each_member_file_and_its_sha256(saved, candidate):
         assert entry["file"].startswith(f"{entry['name']}-{entry['sha256'][:8]}.")
 
 
+def scored_members(folder: Path) -> list[object]:
+    return [member.scorer for member in load_model(folder).members]
+
+
+def test_every_tree_model_is_saved_with_a_treelite_checkpoint_and_scored_through_it(
+    saved, candidate, sample
+):
+    members = candidate.members if isinstance(candidate, EnsembleModel) else [candidate]
+
+    recorded = metadata_of(saved)["members"]
+
+    for entry, member in zip(recorded, members, strict=True):
+        if member.kind == "xgboost":  # Treelite sums XGBoost's float32 trees in another order:
+            assert "scorer" not in entry  # 1 ulp off on the probe, so it loads natively
+            continue
+        payload = (saved / entry["scorer"]["file"]).read_bytes()
+        assert entry["scorer"]["sha256"] == hashlib.sha256(payload).hexdigest()
+        assert entry["scorer"]["file"] == Path(entry["file"]).with_suffix(".tl").name
+        checkpoint = TreeScorer.load(payload).predict(as_matrix(sample.later, member.features))
+        assert np.array_equal(checkpoint, member.predict(sample.later).to_numpy())
+    assert [isinstance(b, TreeScorer) for b in scored_members(saved)] == [
+        m.kind != "xgboost" for m in members
+    ]
+
+
+def test_a_checkpoint_this_treelite_cannot_read_leaves_the_member_scored_natively(
+    tmp_path, models, sample
+):
+    save_model(models["lightgbm"], tmp_path, {})
+    (entry,) = metadata_of(tmp_path)["members"]
+    unreadable = b"a checkpoint of another Treelite format"
+    (tmp_path / entry["scorer"]["file"]).write_bytes(unreadable)
+    rewrite_metadata(
+        tmp_path,
+        lambda m: m["members"][0]["scorer"].update(sha256=hashlib.sha256(unreadable).hexdigest()),
+    )
+
+    loaded = load_model(tmp_path)
+
+    assert loaded.members[0].scorer is None
+    assert np.array_equal(
+        loaded.predict(sample.later).to_numpy(), models["lightgbm"].predict(sample.later).to_numpy()
+    )
+
+
+def test_more_rows_than_a_day_are_scored_by_the_native_model_with_the_same_scores(
+    tmp_path, models, sample, monkeypatch
+):
+    save_model(models["lightgbm"], tmp_path, {})
+    (member,) = load_model(tmp_path).members
+    day = sample.later.iloc[:5]
+    monkeypatch.setattr(registry, "SCORER_ROWS", len(day))
+
+    by_checkpoint = member.predict(day)
+    assert "native" not in vars(member)  # a day's rows never load LightGBM's model
+    by_native = member.predict(sample.later)
+
+    assert "native" in vars(member)
+    assert np.array_equal(by_checkpoint, by_native.iloc[:5])
+    assert np.array_equal(by_native, models["lightgbm"].predict(sample.later))
+
+
+def test_a_model_its_checkpoint_would_score_differently_is_saved_without_one(
+    tmp_path, models, sample, monkeypatch
+):
+    scores = tree_scorer._scores
+    monkeypatch.setattr(tree_scorer, "_scores", lambda model, matrix: scores(model, matrix) + 1e-15)
+
+    save_model(models["lightgbm"], tmp_path, {})
+
+    assert "scorer" not in metadata_of(tmp_path)["members"][0]
+    assert list(tmp_path.glob("*.tl")) == []
+    assert np.array_equal(
+        load_model(tmp_path).predict(sample.later).to_numpy(),
+        models["lightgbm"].predict(sample.later).to_numpy(),
+    )
+
+
+def test_a_lightgbm_model_cut_to_its_first_trees_checkpoints_only_those_trees(
+    tmp_path, models, sample
+):
+    model = models["lightgbm"]
+    shorter = replace(model, trees=20)
+
+    save_model(shorter, tmp_path, {})
+
+    (booster,) = scored_members(tmp_path)
+    rows = as_matrix(sample.later, model.features)
+    assert np.array_equal(booster.predict(rows), shorter.predict(sample.later).to_numpy())
+    assert not np.array_equal(booster.predict(rows), model.predict(sample.later).to_numpy())
+
+
 @pytest.fixture
 def deserialized(monkeypatch) -> list[bytes]:
     """Every payload a model library is asked to read (the calls still go through)."""
     import lightgbm
     import skops.io
+    import treelite
     import xgboost
 
     seen: list[bytes] = []
-    booster, load, untrusted, loads = (
+    booster, load, untrusted, loads, checkpoint = (
         lightgbm.Booster,
         xgboost.Booster.load_model,
         skops.io.get_untrusted_types,
         skops.io.loads,
+        treelite.Model.deserialize_bytes,
     )
 
     def lightgbm_booster(*args, model_str=None, **kwargs):
@@ -328,7 +432,12 @@ def deserialized(monkeypatch) -> list[bytes]:
         seen.append(bytes(data))
         return loads(data, *args, **kwargs)
 
+    def treelite_checkpoint(payload):
+        seen.append(bytes(payload))
+        return checkpoint(payload)
+
     monkeypatch.setattr(lightgbm, "Booster", lightgbm_booster)
+    monkeypatch.setattr(treelite.Model, "deserialize_bytes", treelite_checkpoint)
     monkeypatch.setattr(xgboost.Booster, "load_model", xgboost_load)
     monkeypatch.setattr(skops.io, "get_untrusted_types", skops_untrusted)
     monkeypatch.setattr(skops.io, "loads", skops_loads)
@@ -354,21 +463,27 @@ def test_a_tampered_member_file_is_refused_by_checksum_before_it_is_deserialized
 
         assert tampered not in deserialized
         path.write_bytes(original)
-    load_model(saved)  # the restored files load, and the spy sees them read
-    assert all(path.read_bytes() in deserialized for path in member_files(saved))
+    load_model(saved)  # the restored files load, and the spy sees what scores read
+    scoring = [
+        saved / (member["scorer"]["file"] if "scorer" in member else member["file"])
+        for member in metadata_of(saved)["members"]
+    ]
+    assert all(path.read_bytes() in deserialized for path in scoring)
 
 
 def test_a_tampered_single_model_reaches_no_library_loader_at_all(tmp_path, models, deserialized):
     for name in ENSEMBLE_MEMBERS:
         folder = tmp_path / name
         save_model(models[name], folder, {})
-        (path,) = member_files(folder)
-        flip_one_byte(path)
+        deserialized.clear()  # saving reads the model back to check its checkpoint
+        for path in member_files(folder):  # the native file, then the checkpoint, if any
+            original = path.read_bytes()
+            flip_one_byte(path)
+            with pytest.raises(ModelError, match="checksum"):
+                load_model(folder)
+            path.write_bytes(original)
 
-        with pytest.raises(ModelError, match="checksum"):
-            load_model(folder)
-
-    assert deserialized == []
+        assert deserialized == []
 
 
 def test_a_missing_member_file_is_a_model_error_naming_it(saved):
@@ -460,14 +575,14 @@ def test_a_skops_file_that_calls_builtins_exec_is_refused_before_running_it(
 ):
     monkeypatch.setenv("ALPHAPILOT_TEST_EXEC_RAN", "no")
     save_model(models["sklearn_forest"], tmp_path, {})
-    (path,) = member_files(tmp_path)
+    path = member_files(tmp_path)[0]
     payload = crafted_skops(
         "builtins", "exec", "import os; os.environ['ALPHAPILOT_TEST_EXEC_RAN'] = 'yes'"
     )
     path.write_bytes(payload)  # whoever can write the file can write its checksum, too
-    rewrite_metadata(
-        tmp_path, lambda m: m["members"][0].update(sha256=hashlib.sha256(payload).hexdigest())
-    )
+    checksum = hashlib.sha256(payload).hexdigest()
+    # and drop the checkpoint, so that loading has skops read the file
+    rewrite_metadata(tmp_path, lambda m: m["members"][0].update(sha256=checksum, scorer=None))
 
     try:
         with pytest.raises(ModelError, match="builtins.exec"):

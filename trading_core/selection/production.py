@@ -19,7 +19,7 @@ from typing import Any
 from trading_core.errors import ModelError
 from trading_core.faults import crash_point
 from trading_core.io import atomic_write_bytes
-from trading_core.ml.registry import read_metadata, save_model
+from trading_core.ml.registry import member_files, read_metadata, save_model
 from trading_core.ml.train import EnsembleModel, TrainedModel
 
 CHAMPION_METADATA = "champion_metadata.json"
@@ -77,10 +77,8 @@ class ProductionStore:
         if self.has_champion():
             self._archive(self.folder, f"{self._stamp()}{ROLLED_BACK}")
         meta = read_metadata(previous / CHAMPION_METADATA)
-        for member in meta["members"]:  # member files first, the metadata last
-            atomic_write_bytes(
-                self.folder / member["file"], (previous / member["file"]).read_bytes()
-            )
+        for file in _files(meta):  # member files first, the metadata last
+            atomic_write_bytes(self.folder / file, (previous / file).read_bytes())
         atomic_write_bytes(self.metadata_path, (previous / CHAMPION_METADATA).read_bytes())
         shutil.rmtree(previous)
         return self.metadata()
@@ -103,8 +101,8 @@ class ProductionStore:
         self.history_folder.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=self.history_folder, prefix=f".{name}."))
         try:
-            for member in meta["members"]:
-                shutil.copy2(source / member["file"], staging / member["file"])
+            for file in _files(meta):
+                shutil.copy2(source / file, staging / file)
             shutil.copy2(source / CHAMPION_METADATA, staging / CHAMPION_METADATA)
             staging.chmod(0o755)
             target = self.history_folder / name
@@ -117,3 +115,8 @@ class ProductionStore:
     def _stamp(self) -> str:
         """A sortable, unique archive name (UTC time to the microsecond)."""
         return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _files(metadata: dict[str, Any]) -> list[str]:
+    """Every member file a champion's metadata names (native models and their checkpoints)."""
+    return [name for member in metadata["members"] for name in member_files(member)]
