@@ -25,8 +25,8 @@ def data_update(
     """Update <home>/data from a provider (bundled, synthetic or folder); idempotent.
 
     The home records the source of its data. An update with no provider uses `data.provider`
-    when your settings set it, else the recorded source, else bundled (docs/data.md, "Where the
-    data comes from"); another source than the recorded one is refused unless `replace`.
+    when your settings set it, else the recorded source, else bundled (docs/reference/data.md,
+    "Where the data comes from"); another source than the recorded one is refused unless `replace`.
 
     Args:
         provider: data provider to use: bundled, synthetic or folder (default: see above).

@@ -52,7 +52,7 @@ class SyntheticSettings(Section):
 
 
 class VendorSettings(Section):
-    """What the network vendors (yfinance, tiingo) fetch and how gently (docs/data.md)."""
+    """What the network vendors (yfinance, tiingo) fetch and how gently (docs/reference/data.md)."""
 
     symbols: list[str] = Field(default_factory=list)
     universe: Path | None = None  # universe.csv (symbol,start,end): symbols and their membership

@@ -67,9 +67,9 @@ def choose_data_source(
     provider: str | None = None,
     path: str | None = None,
 ) -> tuple[DataSource, str]:
-    """The source an update uses and where that choice came from (docs/data.md, "Where the data
-    comes from"): the provider/path given to the update, else those the user's settings set,
-    else the source recorded in the home, else the default provider (bundled). A provider's
+    """The source an update uses and where that choice came from (docs/reference/data.md, "Where
+    the data comes from"): the provider/path given to the update, else those the user's settings
+    set, else the source recorded in the home, else the default provider (bundled). A provider's
     fields (folder path, synthetic size and seed) are taken in the same order."""
     layers = {
         ASKED_BY_UPDATE: {"provider": provider, "path": path},

@@ -2,7 +2,7 @@
 
 Use `running_dask_cluster(log_dir)` in tests and benchmarks that need a scheduler address to give
 `orchestration.dask.address`. The scheduler runs without its Active Memory Manager, as
-docs/ORCHESTRATION.md tells users to start it, so data broadcast to the workers stays on each.
+docs/guide/orchestration.md tells users to start it, so data broadcast to the workers stays on each.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def server(tmp_path_factory) -> Iterator[PrefectServer]:
 
 @pytest.fixture(scope="module")
 def deployed(server: PrefectServer) -> PrefectServer:
-    """The server after docs/ORCHESTRATION.md's steps: a process pool, `prefect deploy --all`."""
+    """The server after docs/guide/orchestration.md's steps: a process pool, `prefect deploy --all`."""
     server.prefect("work-pool", "create", WORK_POOL, "--type", "process")
     # from the checkout, with a stale PWD: the recorded folder must not come from that variable
     server.prefect("--no-prompt", "deploy", "--all", cwd=REPO, env={"PWD": "/"})

@@ -1,4 +1,4 @@
-"""The home directory: where everything alphapilot writes lives (DESIGN.md, "Working directory")."""
+"""The home directory: where everything alphapilot writes lives (docs/index.md, "The one picture")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Read and write the data folder format (DESIGN.md): prices, optional sectors, benchmark, universe.
+"""Read and write the data folder format (docs/reference/data.md): prices, optional sectors,
+benchmark, universe.
 
 A folder holds `prices.csv`, `prices.csv.gz` or `prices.parquet` (long: date,symbol,close and
 optionally open,high,low,volume), `sectors.csv` (symbol,sector), `benchmark.csv` (date,close) and

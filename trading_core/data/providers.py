@@ -3,7 +3,7 @@
 - `bundled`: real S&P 500 daily adjusted closes shipped with skfolio (20 survivors, 1990-2022),
   the S&P 500 index as benchmark and a GICS sector map. No volume or OHLC.
 - `synthetic`: a seeded market with a planted signal (trading_core.data.synthetic).
-- `folder`: the data folder format of DESIGN.md.
+- `folder`: the data folder format of docs/reference/data.md.
 - `yfinance`, `tiingo`: network vendors fetched incrementally (trading_core.data.vendors); here
   only their identity, the configured client is built from the settings by the data tasks.
 """
