@@ -11,7 +11,13 @@ from tasks.backtest import backtest_combination, regimes_for, score_candidate
 from tasks.components import home_lock
 from tasks.notify import alert_on_failure, notify
 from tasks.runners import fan_out, share, task_runner_for
-from tasks.selection import evaluate, no_champion_alert, promote_champion, write_selection_reports
+from tasks.selection import (
+    evaluate,
+    no_champion_alert,
+    promote_champion,
+    selection_factors,
+    write_selection_reports,
+)
 from trading_core.ml.research import research_fits
 from trading_core.selection.grid import BacktestGrid
 
@@ -45,7 +51,8 @@ def select_champion(settings: Settings, as_of: date | None) -> dict:
         run = train_all(settings, as_of, runner)
         grid = backtest_grid(run, settings, runner)
     evaluation = evaluate(grid, settings)
-    report = write_selection_reports(grid, evaluation, run.data, settings)
+    factors = selection_factors(run.factors, run.results, grid, evaluation, run.dataset, run.data)
+    report = write_selection_reports(grid, evaluation, factors, run.data, settings)
     champion = None
     if evaluation.champion is None:
         get_run_logger().warning("no combination passed: the current champion stays (%s)", report)

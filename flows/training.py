@@ -12,6 +12,7 @@ from tasks.data import load_market_data
 from tasks.notify import alert_on_failure
 from tasks.research import (
     build_features,
+    candidate_factors,
     check_trainable,
     ensemble,
     plan,
@@ -23,6 +24,7 @@ from tasks.runners import fan_out, share, task_runner_for
 from trading_core.data.market import MarketData
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.research import CandidateResult, require_defined_metrics, train_candidates
+from trading_core.reporting.factor_report import FactorEvidence
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class TrainingRun:
     dataset: Dataset
     results: list[CandidateResult]
     comparison: str
+    factors: FactorEvidence  # out of sample: the best candidate's tear sheet, every one's row
 
 
 def train_all(settings: Settings, as_of: date | None, runner: TaskRunner) -> TrainingRun:
@@ -65,15 +68,17 @@ def train_all(settings: Settings, as_of: date | None, runner: TaskRunner) -> Tra
         combine=lambda members: ensemble(members, dataset),
     )
     require_defined_metrics(results, dataset)
-    comparison = save_candidates(results, research, dataset, data, settings)
-    return TrainingRun(settings, data, dataset, results, str(comparison))
+    factors = candidate_factors(results, dataset, data)
+    comparison = save_candidates(results, research, dataset, data, factors, settings)
+    return TrainingRun(settings, data, dataset, results, str(comparison), factors)
 
 
 @flow(name="train-candidates", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
 def train_candidates_flow(
     as_of: date | None = None, home: str | None = None, config: str | None = None
 ) -> str:
-    """Train, tune and evaluate every candidate; write models/candidates/ and the comparison CSV.
+    """Train, tune and evaluate every candidate; write models/candidates/, the comparison CSV
+    and the factor tear sheet page (reports/model_selection/training_factor_report.html).
 
     Args:
         as_of: use data up to the close of this date only (default: all stored data).

@@ -37,7 +37,13 @@ from trading_core.ml.research import (
     run_candidate,
 )
 from trading_core.ml.train import ModelTrainer, TrainedModel
-from trading_core.selection.champion import comparison_table
+from trading_core.reporting.factor_report import (
+    TRAINING_FACTOR_FILE,
+    FactorEvidence,
+    factor_evidence,
+    training_factor_html,
+)
+from trading_core.selection.champion import best_candidate, comparison_table
 from trading_core.selection.production import CHAMPION_METADATA
 
 LIBRARIES = ("lightgbm", "xgboost-cpu", "scikit-learn", "skops", "optuna", "numpy", "pandas")
@@ -303,9 +309,11 @@ def save_candidates(
     research: ResearchPlan,
     dataset: Dataset,
     data: MarketData,
+    factors: FactorEvidence,
     settings: Settings,
 ) -> Path:
-    """Each candidate in its own folder under models/candidates/, and the comparison table."""
+    """Each candidate in its own folder under models/candidates/, the comparison table (with
+    each candidate's factor figures) and the factor tear sheet page beside it."""
     home = Home(settings.home)
     missing = skipped(feature_set(**settings.features.model_dump()), data)
     for r in results:
@@ -330,11 +338,39 @@ def save_candidates(
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    table = comparison_table(results)
+    table = with_factor_columns(comparison_table(results), factors)
     path = home.selection_reports / "training_comparison.csv"
     atomic_write_text(path, to_csv(table))
-    get_run_logger().info("candidates saved under %s; comparison in %s", home.candidates, path)
+    page = home.selection_reports / TRAINING_FACTOR_FILE
+    atomic_write_text(page, training_factor_html(factors, data.last_date))
+    get_run_logger().info(
+        "candidates saved under %s; comparison in %s; factor tear sheet of %s in %s",
+        home.candidates,
+        path,
+        factors.featured,
+        page,
+    )
     return path
+
+
+# the compact factor row's other figures, the mean rank IC and its t-statistic, are the
+# comparison's rank_ic and rank_ic_t_stat already (every label transform keeps each day's ranks)
+FACTOR_COLUMNS = ("annualized_spread", "rank_autocorrelation")
+
+
+def with_factor_columns(table: pd.DataFrame, factors: FactorEvidence) -> pd.DataFrame:
+    """The comparison table with each model's FACTOR_COLUMNS appended."""
+    extra = {c: [factors.rows[model][c] for model in table["model"]] for c in FACTOR_COLUMNS}
+    return table.assign(**extra)
+
+
+@step("factor-tear-sheet")
+def candidate_factors(
+    results: list[CandidateResult], dataset: Dataset, data: MarketData
+) -> FactorEvidence:
+    """Out of sample, the factor tear sheet of the candidate with the best test-period rank IC
+    and every candidate's compact factor row."""
+    return factor_evidence(results, best_candidate(results).name, dataset, data)
 
 
 @step("load-champion")

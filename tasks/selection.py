@@ -1,5 +1,8 @@
 """Selection tasks: judge the backtest grid, write the selection reports, promote or keep.
 
+The report's factor tear sheet features the model of the champion (without one, of the
+top-ranked combination), from the candidates' out-of-sample test-period predictions.
+
 Two artifacts under stable keys, so the Artifacts page shows the latest selection: the
 leaderboard (`champion-selection-leaderboard`, top combinations by score with pass/fail and why)
 and a link to the HTML report (`champion-selection-report`).
@@ -28,6 +31,7 @@ from trading_core.home import Home
 from trading_core.io import atomic_write_bytes
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.research import CandidateResult, refit
+from trading_core.reporting.factor_report import FactorEvidence, factor_evidence
 from trading_core.reporting.leaderboard import TOP, leaderboard
 from trading_core.selection.evaluate import (
     GridEvaluation,
@@ -79,9 +83,30 @@ def evaluate(grid: BacktestGrid, settings: Settings) -> GridEvaluation:
     return evaluation
 
 
+@step("selection-factor-tear-sheet")
+def selection_factors(
+    training: FactorEvidence,
+    results: list[CandidateResult],
+    grid: BacktestGrid,
+    evaluation: GridEvaluation,
+    dataset: Dataset,
+    data: MarketData,
+) -> FactorEvidence:
+    """The training run's factor evidence, featuring the shown combination's model instead of
+    the best candidate by rank IC when they differ (every candidate's row is reused)."""
+    shown = shown_pair(grid, evaluation)
+    if shown is None or shown[0] == training.featured:
+        return training
+    return factor_evidence(results, shown[0], dataset, data, rows=training.rows)
+
+
 @step("write-selection-reports")
 def write_selection_reports(
-    grid: BacktestGrid, evaluation: GridEvaluation, data: MarketData, settings: Settings
+    grid: BacktestGrid,
+    evaluation: GridEvaluation,
+    factors: FactorEvidence,
+    data: MarketData,
+    settings: Settings,
 ) -> str:
     """The matrix, detailed results, regime table, figures and report in reports/model_selection/."""
     ms = settings.model_selection
@@ -104,6 +129,7 @@ def write_selection_reports(
         incumbent=incumbent,
         execution=settings.backtest.execution,
         sharpe_by_execution=execution_comparison(grid, evaluation, data, settings),
+        factors=factors,
     )
     folder = Home(settings.home).selection_reports
     for name, payload in files.items():
@@ -120,16 +146,23 @@ def write_selection_reports(
     return str(report)
 
 
+def shown_pair(grid: BacktestGrid, evaluation: GridEvaluation) -> tuple[str, str] | None:
+    """The (model, optimizer) the report shows: the champion, else the top-ranked combination."""
+    selection = evaluation.selection
+    shown = selection.champion or (selection.ranking[0] if selection.ranking else None)
+    if shown is None:
+        return None
+    return next(pair for pair in grid.results if combination(*pair) == shown.name)
+
+
 def execution_comparison(
     grid: BacktestGrid, evaluation: GridEvaluation, data: MarketData, settings: Settings
 ) -> dict[str, float]:
     """The champion's (or the top-ranked combination's) Sharpe under every fill convention."""
-    selection = evaluation.selection
-    shown = selection.champion or (selection.ranking[0] if selection.ranking else None)
+    shown = shown_pair(grid, evaluation)
     if shown is None:
         return {}
-    result = next(r for (m, o), r in grid.results.items() if combination(m, o) == shown.name)
-    return sharpe_by_execution(result.weights, data, backtester_for(settings))
+    return sharpe_by_execution(grid.results[shown].weights, data, backtester_for(settings))
 
 
 def no_champion_alert(evaluation: GridEvaluation, report: str) -> Alert:

@@ -27,6 +27,7 @@ from trading_core.backtest.walk_forward import backtest_scores
 from trading_core.costs import CostModel
 from trading_core.data.synthetic import generate_synthetic_market
 from trading_core.io import atomic_write_bytes, atomic_write_text
+from trading_core.performance.statistics import LABELS
 from trading_core.portfolio.policy import PortfolioPolicy
 from trading_core.reporting import DailyReportData, render_daily_report
 from trading_core.selection.grid import BacktestGrid
@@ -49,7 +50,11 @@ DAILY_CHARTS = [
     "Account value and drawdown",
     "Benchmark and market regime",
     "Daily rank IC and its rolling mean",
+    "Cumulative return and drawdowns",
+    "Rolling 6-month Sharpe ratio, volatility and beta",
+    "Monthly returns, yearly returns and daily-return histogram",
 ]
+ACCOUNT_SESSIONS = 200  # enough returns for every tear-sheet figure, the rolling ones included
 SELECTION_FIGURES = [
     "Equity of the top combinations and the equal-weight baseline",
     "The champion against the equal-weight baseline",
@@ -127,8 +132,8 @@ def assert_screenshot(page: sync_api.Page, path: Path) -> None:
 
 
 def daily_report_data() -> DailyReportData:
-    """A session with six trades, a warning naming a hostile sector, an account history and
-    every chart."""
+    """A session with six trades, a warning naming a hostile sector, an account history long
+    enough for the whole tear sheet, and every chart."""
     rng = np.random.default_rng(11)
     dates = pd.bdate_range("2023-01-02", periods=260)
     benchmark = pd.Series(4000 * np.exp(np.cumsum(rng.normal(0, 0.01, 260))), index=dates)
@@ -136,7 +141,10 @@ def daily_report_data() -> DailyReportData:
     target = [0.25, 0.00, 0.20, 0.15, 0.15, 0.10]
     change = np.subtract(target, current)
     price = [208.33, 400.0, 170.0, 110.0, 800.0, 20.0]
-    equity = pd.Series(1_000_000 * np.exp(np.cumsum(rng.normal(0, 0.008, 30))), dates[-30:])
+    equity = pd.Series(
+        1_000_000 * np.exp(np.cumsum(rng.normal(0, 0.008, ACCOUNT_SESSIONS))),
+        dates[-ACCOUNT_SESSIONS:],
+    )
     notional = np.abs(change) * equity.iloc[-1]
     trades = pd.DataFrame(
         {
@@ -195,6 +203,10 @@ def test_daily_report_opens_offline_with_its_charts_and_every_trade(browser, tmp
     sync_api.expect(table.locator("tbody tr")).to_have_count(len(SYMBOLS))
     assert table.locator("tbody td.sym").all_inner_texts() == SYMBOLS
     assert page.locator(".warnings li").all_inner_texts() == [WARNING]  # hostile shown as text
+    headline = page.locator("#tear-headline")
+    sync_api.expect(headline).to_be_visible()
+    sync_api.expect(headline.locator("tbody tr")).to_have_count(len(LABELS))
+    sync_api.expect(page.locator("#tear-drawdowns tbody tr")).to_have_count(5)
     assert_screenshot(page, tmp_path / "report.png")
     page.close()
 

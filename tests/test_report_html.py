@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trading_core.performance.statistics import LABELS
 from trading_core.reporting import DailyReportData, plots, render_daily_report
 
 HOSTILE = "<script>alert(1)</script>"
@@ -317,10 +318,15 @@ def test_rendering_twice_gives_identical_html(report_data, html):
     assert html == again
 
 
+def charts_before_the_tear_sheet(html: str) -> list[str]:
+    """The base64 of every chart above the tear sheet (its own figures are tested below)."""
+    return PNG_URI.findall(html[: html.index('<section id="tear-sheet">')])
+
+
 def test_charts_are_embedded_as_png_when_inputs_exist(html):
     images = PNG_URI.findall(html)
 
-    assert len(images) == 4  # weights, equity, regime, IC
+    assert len(charts_before_the_tear_sheet(html)) == 4  # weights, equity, regime, IC
     for encoded in images:
         assert base64.b64decode(encoded).startswith(b"\x89PNG\r\n\x1a\n")
     assert "No chart" not in html
@@ -331,7 +337,7 @@ def test_without_benchmark_the_report_says_why_there_is_no_regime_chart(report_d
         dataclasses.replace(report_data, benchmark=None, regime_history=None)
     )
 
-    assert len(PNG_URI.findall(html)) == 3
+    assert len(charts_before_the_tear_sheet(html)) == 3
     assert "No chart: no benchmark closes were supplied." in html
 
 
@@ -341,7 +347,7 @@ def test_without_ic_history_the_report_says_why_the_live_ic_is_unknown(report_da
 
     assert "not known yet" in html
     assert "No chart: there is no daily IC history yet." in html
-    assert len(PNG_URI.findall(html)) == 3
+    assert len(charts_before_the_tear_sheet(html)) == 3
 
 
 def test_dry_run_badge_only_in_dry_run(report_data, html):
@@ -570,3 +576,111 @@ def test_same_inputs_give_identical_bytes_with_every_section(report_data):
     assert plots.equity_chart(full.equity_curve, "2024-02-21") == plots.equity_chart(
         full.equity_curve.copy(), "2024-02-21"
     )
+
+
+# ----------------------------------------------------------------------------- words, not keys
+
+
+def listed(part: str) -> list[tuple[str, str]]:
+    """(term, value) of every <dt>/<dd> pair in a part of the page."""
+    return re.findall(r"<dt[^>]*>([^<]*)</dt>\s*<dd[^>]*>([^<]*)</dd>", part)
+
+
+def test_monitoring_and_model_print_words_not_keys_or_booleans(report_data):
+    monitoring = {
+        **report_data.monitoring,
+        "live_ic_source": "published signals",
+        "ic_alert": False,
+        "ic_drift": np.bool_(True),
+        "feature_coverage": 1.0,
+        "signal_ic": None,
+        "top_quantile": {"hit_rate": 0.6},
+    }
+    model = {
+        **report_data.model,
+        "metadata": {
+            "train_start": "2015-01-02",
+            "data_source": "bundled",
+            "seed": 42,
+            "cv_ic": 0.03,
+        },
+    }
+    html = render_daily_report(dataclasses.replace(report_data, monitoring=monitoring, model=model))
+    pairs = listed(section(html, "Monitoring")) + listed(section(html, "Model"))
+
+    assert ("Live IC measured on", "published signals") in pairs
+    assert ("Live IC below the alert threshold", "No") in pairs
+    assert ("Rolling IC below the drift threshold", "Yes") in pairs
+    assert ("Symbols with every feature today", "100.0%") in pairs
+    assert ("Training data from", "2015-01-02") in pairs
+    assert ("Random seed", "42") in pairs
+    assert ("CV IC", "0.03") in pairs  # an unknown key spelled out
+    for term, value in pairs:
+        assert "_" not in term and not term[:1].islower(), term
+        assert value not in ("True", "False", "None", "nan"), (term, value)
+
+
+# ----------------------------------------------------------------------------- tear sheet
+
+
+TEAR_ALTS = {
+    "growth": 'alt="Cumulative return and drawdowns"',
+    "rolling": 'alt="Rolling 6-month Sharpe ratio, volatility and beta"',
+    "calendar": 'alt="Monthly returns, yearly returns and daily-return histogram"',
+}
+
+
+def tear(html: str) -> str:
+    start = html.index('<section id="tear-sheet">')
+    return html[start : html.index("</section>", start)]
+
+
+def test_tear_sheet_shows_what_thirty_run_dates_allow_and_counts_down_the_rest(html):
+    sheet = tear(html)
+    found = tables(html)
+
+    assert "<h2>Paper account tear sheet</h2>" in sheet
+    assert found["tear-headline"][0] == ["", "Since inception"]
+    assert found["tear-headline"][1] == ["Statistic", "Account", "Benchmark"]
+    assert [row[0] for row in found["tear-headline"][2:]] == list(LABELS.values())
+    assert "Last 3 months columns: needs" in sheet and "Last 12 months columns: needs" in sheet
+    assert "Rolling 6-month Sharpe ratio, volatility and beta: needs 118 more sessions" in sheet
+    assert TEAR_ALTS["growth"] in sheet and TEAR_ALTS["calendar"] in sheet
+    assert TEAR_ALTS["rolling"] not in sheet
+    assert found["tear-drawdowns"][0][:4] == ["Rank", "Start (peak)", "Trough", "Recovery"]
+
+
+def test_two_years_of_history_fill_the_tear_sheet_with_the_benchmark_over_the_whole_life(
+    report_data,
+):
+    rng = np.random.default_rng(3)
+    dates = pd.bdate_range("2022-01-03", "2024-02-23")
+    closes = pd.Series(4000 * np.exp(np.cumsum(rng.normal(0, 0.01, len(dates)))), dates)
+    equity = pd.Series(1e6 * np.exp(np.cumsum(rng.normal(0, 0.008, len(dates)))), dates)
+    two_years = dataclasses.replace(
+        report_data, equity_curve=equity, benchmark=closes.iloc[-60:], benchmark_history=closes
+    )
+    html = render_daily_report(two_years)
+    sheet = tear(html)
+    headline = tables(html)["tear-headline"]
+
+    assert headline[0] == ["", "Since inception", "Last 3 months", "Last 12 months"]
+    life = f"{len(dates) - 1:,}"
+    assert headline[-1][:3] == ["Sessions", life, life]  # benchmark_history, not the last 60
+    for alt in TEAR_ALTS.values():
+        assert alt in sheet
+    assert "needs" not in sheet
+    for encoded in PNG_URI.findall(sheet):
+        assert base64.b64decode(encoded).startswith(b"\x89PNG\r\n\x1a\n")
+    assert html == render_daily_report(copy.deepcopy(two_years))
+
+
+def test_a_first_run_says_what_each_part_of_the_tear_sheet_needs(report_data):
+    first = pd.Series([1_000_000.0], index=[pd.Timestamp("2024-02-23")])
+    sheet = tear(render_daily_report(dataclasses.replace(report_data, equity_curve=first)))
+
+    assert "Headline statistics: needs 2 more sessions" in sheet
+    assert "Cumulative return and drawdowns: needs 2 more sessions" in sheet
+    calendar = "Monthly returns, yearly returns and daily-return histogram: needs 1 more session"
+    assert calendar in sheet
+    assert "<img" not in sheet and 'id="tear-headline"' not in sheet

@@ -15,9 +15,11 @@ import struct
 from datetime import date
 from io import StringIO
 
+import markupsafe
 import numpy as np
 import pandas as pd
 import pytest
+from test_factor_report import factor_inputs
 
 from trading_core.backtest.engine import VectorizedBacktester
 from trading_core.backtest.walk_forward import WalkForwardResult, backtest_scores
@@ -25,6 +27,8 @@ from trading_core.costs import CostModel
 from trading_core.data.providers import BUNDLED_NOTE
 from trading_core.data.synthetic import generate_synthetic_market
 from trading_core.portfolio.policy import PortfolioPolicy
+from trading_core.reporting.factor_report import FIGURE_TITLES as FACTOR_FIGURES
+from trading_core.reporting.factor_report import factor_evidence
 from trading_core.reporting.markdown import markdown_text
 from trading_core.reporting.selection_plots import CHAMPION_SIZE, EQUITY_SIZE
 from trading_core.selection.grid import BacktestGrid
@@ -334,19 +338,30 @@ def test_html_report_shows_hostile_names_only_as_text(results):
     assert "&lt;b&gt;oops&lt;/b&gt;" in page
 
 
-def test_html_report_is_the_markdown_as_a_page_with_the_figures_embedded(results):
+def test_html_report_lays_out_the_outcome_then_the_evidence_with_the_figures_embedded(results):
     files = outputs(make_grid(results), signal_only(results), caveat=BUNDLED_NOTE)
     page = files[HTML_FILE].decode()
-    report = files[REPORT_FILE].decode()
     assert page.startswith("<!DOCTYPE html>")
     assert "<title>alphapilot model selection 2024-06-28</title>" in page
-    headings = re.findall(r"^##? (.+)$", report, flags=re.MULTILINE)
-    assert re.findall(r"<h[12]>(.+?)</h[12]>", page) == headings
-    assert page.count("<section>") == len(headings) - 1  # one card per `##` section
-    assert page.count("<table>") == 3  # matrix, ranking, regimes
-    champion = strict_json(files[DETAILS_FILE])["champion"]["key"]
-    assert f"<strong>Champion: {champion}</strong>" in page
-    sources = re.findall(r'<img src="([^"]*)" alt="([^"]*)"', page)
+    assert re.findall(r"<h1>(.+?)</h1>", page) == ["Model selection 2024-06-28"]
+    assert re.findall(r"<h2>(.+?)</h2>", page) == [
+        "Caveat",
+        "Outcome",
+        "Why each combination was or was not chosen",
+        "Comparison matrix (Sharpe)",
+        "Ranking",
+        "Deflated Sharpe ratio",
+        "Regime performance (top 4 by score)",
+        "Figures",
+        "Failed combinations",
+    ]
+    assert page.count("<table") == 4  # verdicts, matrix, ranking, regimes
+    details = strict_json(files[DETAILS_FILE])
+    champion = details["champion"]["key"]
+    assert f'<div class="headline">Champion: {champion}</div>' in page
+    reason = details["champion"]["reason"]
+    assert f'<div class="detail">{reason[0].upper()}{reason[1:]}.</div>' in page
+    sources = re.findall(r'<img class="chart" src="([^"]*)" alt="([^"]*)"', page)
     assert [alt for _, alt in sources] == [
         "Equity of the top combinations and the equal-weight baseline",
         "The champion against the equal-weight baseline",
@@ -354,6 +369,40 @@ def test_html_report_is_the_markdown_as_a_page_with_the_figures_embedded(results
     for (src, _), name in zip(sources, (EQUITY_FILE, CHAMPION_FILE), strict=True):
         assert base64.b64decode(src.removeprefix("data:image/png;base64,")) == files[name]
     assert not re.search(r'(href|src)="(?!data:)', page)  # no link or asset outside the file
+    assert "Factor tear sheet" not in page  # no candidates' test predictions were given
+
+
+@pytest.mark.parametrize("outcome", ["champion", "none"])
+def test_html_report_gives_each_rejection_reason_once(results, outcome):
+    thresholds = signal_only(results) if outcome == "champion" else Thresholds(turnover_max=0.05)
+    files = outputs(make_grid(results), thresholds, incumbent="lightgbm+hrp")
+    page = files[HTML_FILE].decode()
+    ranked = [c for c in strict_json(files[DETAILS_FILE])["combinations"] if c["rank"]]
+    reasons = [reason for c in ranked for reason in c["threshold_failures"]]
+    assert reasons, "some combination must fail a threshold here"
+    for reason in set(reasons):
+        said = page.count(markupsafe.escape(reason))  # anywhere on the page
+        assert said == reasons.count(reason), reason
+    verdicts = page.split('id="verdicts"', 1)[1].split("</section>", 1)[0]
+    assert len(re.findall(r'<span class="status failed">', verdicts)) == sum(
+        not c["passed"] for c in ranked
+    )
+
+
+def test_html_report_shows_the_factor_tear_sheet_when_the_candidates_evidence_is_given(results):
+    candidates, dataset, data = factor_inputs()
+    evidence = factor_evidence(candidates, "signal", dataset, data)
+    page = outputs(make_grid(results), signal_only(results), factors=evidence)[HTML_FILE].decode()
+    headings = re.findall(r"<h2>(.+?)</h2>", page)
+    figures = headings.index("Figures")
+    assert headings[figures + 1 : figures + 3] == [
+        "Factor tear sheet: signal",
+        "Factor summary of every candidate",
+    ]
+    assert "The model of the champion, signal+" in page
+    alts = re.findall(r'<img class="chart" src="data:image/png;base64,[^"]+" alt="([^"]+)"', page)
+    assert alts[2:] == list(FACTOR_FIGURES.values())
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;</td>" in page
 
 
 def test_caveat_appears_only_when_given(results):

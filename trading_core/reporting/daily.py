@@ -180,6 +180,7 @@ def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
         kill_switch=run.kill_switch.to_dict() if run.kill_switch else None,
         equity_curve=run.equity_curve,
         ledger_status=run.ledger_status,
+        benchmark_history=run.regime.index_close,  # the tear sheet reads it on the run dates
     )
     return {
         "trades.csv": to_csv(rounded(run.final_trades)).encode(),

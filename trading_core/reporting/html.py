@@ -3,6 +3,8 @@
 Implements `DailyReportData` (everything the page shows, gathered by the caller) and
 `render_daily_report` (the page as a string). The page has no external assets and no JavaScript;
 charts are inline base64 PNGs.
+The paper account's tear sheet at the end of the page is `tear_sheet.tear_sheet` (statistics,
+figures, and what each part still needs), laid out by templates/_tear_sheet.html.
 When the kill switch has halted trading, a banner at the top says since when, why, and the command
 that releases it. Every string from the data is HTML-escaped by the template engine
 (jinja2 autoescape), including symbols, model metadata, warnings and safety violations.
@@ -18,10 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
 
-import jinja2
 import numpy as np
 import pandas as pd
 
@@ -33,10 +32,11 @@ from trading_core.reporting.formatting import (
     percent,
     plain_text,
 )
+from trading_core.reporting.tear_sheet import tear_sheet
+from trading_core.reporting.templating import environment as _environment
 from trading_core.reporting.trades_table import as_recorded, trade_row
 from trading_core.turnover import one_way_turnover
 
-TEMPLATE_DIR = Path(__file__).with_name("templates")
 TEMPLATE_NAME = "daily_report.html"
 TOP_SCORES = 10
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -56,10 +56,11 @@ class DailyReportData:
     keys are listed as they are. `kill_switch` is `KillSwitchStatus.to_dict()` (keys `engaged`,
     `engaged_since`, `engaged_reason`, `triggered`, `reason`, `daily_return`, `rolling_sharpe`,
     `detail`), None when it was not read. `equity_curve` is the account value per run date, this
-    session's last (one point on the first run). `ledger_status` is what the paper account
-    recorded for the run: `applied`, `proposed` (awaiting approval) or `blocked`; None when the
-    run was not recorded (its trades are then only "ready"). `dry_run` means only that no broker
-    is involved.
+    session's last (one point on the first run); `benchmark_history` the benchmark's closes over
+    the account's life, for the tear sheet (None: `benchmark` is used). `ledger_status` is what
+    the paper account recorded for the run: `applied`, `proposed` (awaiting approval) or
+    `blocked`; None when the run was not recorded (its trades are then only "ready"). `dry_run`
+    means only that no broker is involved.
     """
 
     run_date: date
@@ -82,6 +83,7 @@ class DailyReportData:
     kill_switch: dict[str, object] | None = None
     equity_curve: pd.Series | None = None
     ledger_status: str | None = None
+    benchmark_history: pd.Series | None = None
 
 
 def render_daily_report(data: DailyReportData) -> str:
@@ -109,20 +111,13 @@ def render_daily_report(data: DailyReportData) -> str:
         "monitoring": _monitoring(data.monitoring),
         "model": _model(data.model),
         "charts": _charts(data, kill),
+        "tear": tear_sheet(
+            data.equity_curve,
+            data.benchmark if data.benchmark_history is None else data.benchmark_history,
+            data.regime_source,
+        ),
     }
     return _environment().get_template(TEMPLATE_NAME).render(context)
-
-
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-        autoescape=jinja2.select_autoescape(["html"], default_for_string=True, default=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
 
 
 # ----------------------------------------------------------------------------- sections
@@ -474,9 +469,11 @@ def _monitoring(monitoring: dict[str, object]) -> dict[str, object]:
             "there are not enough of them yet.",
         )
     extra = [
-        {"key": str(key), "value": _scalar(value)}
+        {"key": _words(key), "value": _worded(key, value)}
         for key, value in monitoring.items()
-        if key not in known and not isinstance(value, (pd.Series, pd.DataFrame, dict, list))
+        if key not in known
+        and value is not None
+        and not isinstance(value, (pd.Series, pd.DataFrame, dict, list))
     ]
     return {
         "ic": headline,
@@ -530,11 +527,13 @@ def _model(model: dict[str, object]) -> dict[str, object]:
     metadata = model.get("metadata")
     rows = []
     if isinstance(metadata, dict):
-        rows = [{"key": str(k), "value": _scalar(v)} for k, v in metadata.items()]
+        rows = [{"key": _words(k), "value": _worded(k, v)} for k, v in metadata.items()]
     elif metadata is not None:
-        rows = [{"key": "metadata", "value": _scalar(metadata)}]
+        rows = [{"key": "Metadata", "value": _scalar(metadata)}]
     known = {"name", "trained_through", "features", "metadata"}
-    rows = [{"key": str(k), "value": _scalar(v)} for k, v in model.items() if k not in known] + rows
+    rows = [
+        {"key": _words(k), "value": _worded(k, v)} for k, v in model.items() if k not in known
+    ] + rows
     return {
         "name": plain_text(model.get("name")),
         "trained_through": _scalar(model.get("trained_through")),
@@ -588,7 +587,40 @@ def _charts(data: DailyReportData, kill: dict[str, object]) -> dict[str, dict[st
 # ----------------------------------------------------------------------------- formatting
 
 
+# Words for the monitoring and model keys a run records; other keys are spelled out by `_words`.
+KEY_WORDS = {
+    "live_ic_source": "Live IC measured on",
+    "ic_alert": "Live IC below the alert threshold",
+    "ic_drift": "Rolling IC below the drift threshold",
+    "feature_coverage": "Symbols with every feature today",
+    "train_start": "Training data from",
+    "data_source": "Data source",
+    "seed": "Random seed",
+}
+_PERCENT_KEYS = {"feature_coverage"}
+_ACRONYMS = {"ic": "IC", "cv": "CV", "id": "ID", "ml": "ML"}
+
+
+def _words(key: object) -> str:
+    """A key as a reader says it: `KEY_WORDS`, else snake_case spelled out ("cv_ic" -> "CV IC")."""
+    text = str(key)
+    if text in KEY_WORDS:
+        return KEY_WORDS[text]
+    phrase = " ".join(_ACRONYMS.get(word.lower(), word) for word in text.split("_") if word)
+    return phrase[:1].upper() + phrase[1:] if phrase else DASH
+
+
+def _worded(key: object, value: object) -> str:
+    """The value of a listed key: a share as a percentage, anything else as `_scalar` shows it."""
+    if key in _PERCENT_KEYS:
+        return percent(finite_number(value), 1)
+    return _scalar(value)
+
+
 def _scalar(value: object) -> str:
+    """A value in words: Yes/No for booleans, ISO dates, floats to 6 significant digits."""
+    if isinstance(value, (bool, np.bool_)):
+        return "Yes" if value else "No"
     if isinstance(value, (date, pd.Timestamp)):
         return value.isoformat()[:10] if _is_midnight(value) else str(value)
     if isinstance(value, float):

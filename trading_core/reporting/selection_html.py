@@ -1,86 +1,249 @@
 """The model selection report as one self-contained HTML page.
 
-Implements `selection_report_html`: the report's markdown rendered with markdown-it-py (CommonMark
-plus pipe tables, raw HTML off, so a name escaped with `markdown_text` stays escaped), each `##`
-section in a card styled like the daily report, and the figures the markdown links to embedded as
-base64 PNG data URIs. No JavaScript, no external assets; the same input gives the same bytes.
+Implements `selection_report_html`: the selection's outcome (`selection.outputs.SelectionOutcome`)
+laid out by the jinja2 template `templates/selection_report.html`, in the daily report's style and
+through the same environment (`reporting.templating`: autoescape, so every model, optimizer and
+error text is shown as text). Reading order: the outcome, with each ranked combination's verdict
+and the thresholds it failed (said once, here); key figures; the Sharpe matrix; the ranking with
+its score breakdown; the deflated Sharpe ratio; the regime table; the equity figures; the factor
+tear sheet of the featured model and every candidate's factor row (when given, see
+`reporting.factor_report`); failed combinations. Figures are embedded as base64 PNG data URIs;
+no JavaScript, no external assets; numbers are formatted here (`reporting.selection_text`, the
+markdown report's words), and the same input gives the same bytes.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
-from string import Template
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-
+from trading_core.reporting.factor_report import FactorEvidence, factor_context
 from trading_core.reporting.plots import png_data_uri
+from trading_core.reporting.selection_text import (
+    CRITERION_TITLES,
+    DSR_MEANING,
+    RAW_FORMATS,
+    against_baseline,
+    deflated_facts,
+    fills,
+    number,
+    same_targets,
+    scored_lower,
+)
+from trading_core.reporting.templating import environment
+from trading_core.selection.scoring import CRITERIA
+from trading_core.turnover import DEFINITION as TURNOVER_DEFINITION
 
-PAGE = Template("""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>$title</title>
-<style>
-  :root { --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --bg: #f5f7fa; --grey-bg: #eef0f3; }
-  * { box-sizing: border-box; }
-  body {
-    margin: 0; background: var(--bg); color: var(--ink);
-    font: 14px/1.45 -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue",
-      Arial, sans-serif;
-  }
-  .page { max-width: 1120px; margin: 0 auto; padding: 24px 24px 40px; }
-  .brand { color: var(--muted); font-size: 13px; letter-spacing: 0.04em; text-transform: uppercase; }
-  h1 { font-size: 26px; margin: 2px 0 16px; font-weight: 650; letter-spacing: -0.01em; }
-  h2 { font-size: 16px; margin: 0 0 10px; font-weight: 650; }
-  section {
-    background: #fff; border: 1px solid var(--line); border-radius: 10px;
-    padding: 16px 18px; margin: 0 0 16px; overflow-wrap: anywhere;
-  }
-  section > :last-child { margin-bottom: 0; }
-  p { margin: 0 0 8px; }
-  ul { margin: 6px 0 8px; padding-left: 20px; }
-  li { margin: 2px 0; }
-  .scroll { overflow-x: auto; margin: 0 0 8px; }
-  table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
-  th { text-align: left; font-size: 12px; color: var(--muted); font-weight: 600;
-       border-bottom: 1px solid var(--line); padding: 6px 8px; vertical-align: bottom; }
-  td { padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
-  th, td { overflow-wrap: normal; }
-  tbody tr:last-child td { border-bottom: 0; }
-  img { display: block; width: 100%; max-width: 800px; height: auto; margin: 4px auto; }
-  @media print {
-    @page { size: A4; margin: 12mm; }
-    body { background: #fff; font-size: 11px; }
-    .page { max-width: none; padding: 0; }
-    img, tr { break-inside: avoid; }
-    h2 { break-after: avoid; }
-  }
-</style>
-</head>
-<body>
-<div class="page">
-<div class="brand">alphapilot &middot; model selection</div>
-$body
-</div>
-</body>
-</html>
-""")
+if TYPE_CHECKING:  # the outcome's module builds this page: a runtime import would be circular
+    from trading_core.selection.outputs import SelectionOutcome
+
+TEMPLATE_NAME = "selection_report.html"
 
 
-def selection_report_html(markdown: str, figures: Mapping[str, bytes], title: str) -> str:
-    """`markdown` as a standalone page, each image whose src is a key of `figures` inlined."""
-    md = MarkdownIt("commonmark", {"html": False}).enable("table")
-    tokens = md.parse(markdown)
-    for child in (c for t in tokens for c in t.children or []):
-        if child.type == "image" and child.attrGet("src") in figures:
-            child.attrSet("src", png_data_uri(figures[str(child.attrGet("src"))]))
-    body = md.renderer.render(tokens, md.options, {})
-    # Raw HTML is off, so these tags can only be markdown-it's own, never text from the report.
-    body = body.replace("<table>", '<div class="scroll"><table>').replace(
-        "</table>", "</table></div>"
-    )
-    head, *sections = body.split("<h2>")
-    body = head + "".join(f"<section>\n<h2>{s}</section>\n" for s in sections)
-    return PAGE.substitute(title=html.escape(title), body=body.rstrip("\n"))
+def selection_report_html(
+    outcome: SelectionOutcome,
+    figures: Mapping[str, bytes],
+    title: str,
+    factors: FactorEvidence | None = None,
+) -> str:
+    """The page; `figures` maps each figure's description (its alt text) to its PNG."""
+    context = {
+        "title": title,
+        "brand": "model selection",
+        "heading": f"Model selection {outcome.selected_on:%Y-%m-%d}",
+        "caveat": outcome.caveat,
+        "verdict": _verdict(outcome),
+        "key_figures": _key_figures(outcome),
+        "rules": outcome.rules(),
+        "verdicts": _verdicts(outcome),
+        "unranked": len(outcome.grid.failures),
+        "matrix": _matrix(outcome),
+        "ranking": _ranking(outcome),
+        "turnover_definition": TURNOVER_DEFINITION,
+        "deflated": _deflated(outcome),
+        "regimes": _regimes(outcome),
+        "figures": [{"alt": alt, "uri": png_data_uri(png)} for alt, png in figures.items()],
+        "factor": None if factors is None else factor_context(factors, _featured(outcome)),
+        "failed": [
+            {"name": outcome.key(m, o), "error": error}
+            for (m, o), error in outcome.grid.failures.items()
+        ],
+    }
+    return environment().get_template(TEMPLATE_NAME).render(context)
+
+
+def _verdict(outcome: SelectionOutcome) -> dict[str, object]:
+    """The headline: who won and why, or why nothing was promoted; then the fill convention."""
+    champion = outcome.selection.champion
+    lines = []
+    if champion is None:
+        kind, headline, reason = "pending", "No new champion", outcome.no_champion_reason()
+    else:
+        kind, headline, reason = "ready", f"Champion: {champion.name}", outcome.champion_reason()
+        sharpe = champion.candidate.metrics.get("sharpe")
+        lines.append(against_baseline(sharpe, outcome.baseline_sharpe))
+    if outcome.execution is not None:
+        lines.append(_fills(outcome, outcome.execution))
+    return {"kind": kind, "headline": headline, "detail": _sentence(reason), "lines": lines}
+
+
+def _fills(outcome: SelectionOutcome, execution: str) -> str:
+    line = f"Fills: {fills(execution)}"
+    sharpes, shown = outcome.sharpe_by_execution or {}, outcome.shown
+    if shown is not None and sharpes:
+        line += " " + same_targets(shown.name, sharpes, execution)
+    return line
+
+
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}." if text else ""
+
+
+def _key_figures(outcome: SelectionOutcome) -> list[dict[str, str]]:
+    shown = outcome.shown
+    who = "Champion" if shown is outcome.selection.champion else "Top-ranked"
+    deflated = outcome.deflated.get(shown.name) if shown else None
+    ranked = len(outcome.selection.ranking)
+    return [
+        {
+            "label": f"{who} Sharpe",
+            "value": number(shown.candidate.metrics.get("sharpe") if shown else None, ".2f"),
+            "sub": shown.name if shown else "nothing ranked",
+        },
+        {
+            "label": "Baseline Sharpe",
+            "value": number(outcome.baseline_sharpe, ".2f"),
+            "sub": "equal-weight buy-and-hold",
+        },
+        {
+            "label": "Deflated Sharpe",
+            "value": number(deflated.dsr if deflated else None, ".3f"),
+            "sub": f"against the best of {outcome.trials} trials by luck",
+        },
+        {
+            "label": "Combinations",
+            "value": f"{ranked} ranked",
+            "sub": f"{len(outcome.grid.failures)} failed to backtest",
+        },
+    ]
+
+
+def _verdicts(outcome: SelectionOutcome) -> list[dict[str, object]]:
+    """Each ranked combination once: champion, passed (and scored lower) or the thresholds failed."""
+    champion = outcome.selection.champion
+    rows = []
+    for rank, e in enumerate(outcome.selection.ranking, 1):
+        if e is champion:
+            status, note = "champion", "passed every threshold, with the highest score"
+        elif e.passed:
+            status, note = "passed", scored_lower(champion.name) if champion else ""
+        else:
+            status, note = "failed", ""
+        rows.append(
+            {
+                "rank": rank,
+                "name": e.name,
+                "score": f"{e.breakdown.total:.3f}",
+                "status": status,
+                "note": note,
+                "reasons": list(e.failures),
+            }
+        )
+    return rows
+
+
+def _matrix(outcome: SelectionOutcome) -> dict[str, object]:
+    models, optimizers = outcome.axes()
+    champion = outcome.selection.champion
+    rows = []
+    for model in models:
+        cells = [
+            {
+                "text": _two(outcome.matrix_cell((model, optimizer))),
+                "champion": champion is not None and outcome.key(model, optimizer) == champion.name,
+            }
+            for optimizer in optimizers
+        ]
+        rows.append({"model": model, "cells": cells})
+    return {"optimizers": optimizers, "rows": rows}
+
+
+def _two(text: str) -> str:
+    """A matrix Sharpe to two decimals; a word (failed, undefined, missing) stays as it is."""
+    try:
+        return number(float(text), ".2f")
+    except ValueError:
+        return text
+
+
+def _ranking(outcome: SelectionOutcome) -> dict[str, object]:
+    weights = outcome.weights
+    columns = [f"{CRITERION_TITLES[c]} (w {getattr(weights, c):.2f})" for c in CRITERIA]
+    rows = []
+    for rank, e in enumerate(outcome.selection.ranking, 1):
+        criteria = []
+        for name in CRITERIA:
+            c = e.breakdown.criteria[name]
+            criteria.append(
+                {
+                    "raw": number(c.raw, RAW_FORMATS[name]),
+                    "normalized": f"{c.normalized:.2f}",
+                    "contribution": f"{c.contribution:.3f}",
+                }
+            )
+        rows.append(
+            {
+                "rank": rank,
+                "name": e.name,
+                "score": f"{e.breakdown.total:.3f}",
+                "criteria": criteria,
+                "annual_turnover": number(e.candidate.metrics.get("annual_turnover"), ".0%"),
+                "champion": e is outcome.selection.champion,
+                "passed": "yes" if e.passed else "no",
+            }
+        )
+    return {"columns": columns, "rows": rows}
+
+
+def _deflated(outcome: SelectionOutcome) -> dict[str, object]:
+    shown = outcome.shown
+    if shown is None:
+        return {"missing": "Not computed: no combination completed its backtest."}
+    who = "the champion" if shown is outcome.selection.champion else "the top-ranked combination"
+    d = outcome.deflated.get(shown.name)
+    if d is None:
+        return {"missing": f"Not computed for {who}, {shown.name}."}
+    return {
+        "missing": None,
+        "who": f"For {who}, {shown.name}:",
+        "facts": deflated_facts(d),
+        "meaning": DSR_MEANING.format(trials=d.trials),
+        "note": d.note,
+    }
+
+
+def _regimes(outcome: SelectionOutcome) -> dict[str, object]:
+    top = outcome.top()
+    rows = [
+        {
+            "name": e.name,
+            "regime": str(row["regime"]),
+            "avg_return": number(row["avg_return"], ".3%"),
+            "sharpe": number(row["sharpe"], ".2f"),
+            "win_rate": number(row["win_rate"], ".1%"),
+            "days": str(row["days"]),
+        }
+        for e in top
+        for row in outcome.regimes(e.name)
+    ]
+    return {"top": len(top), "rows": rows}
+
+
+def _featured(outcome: SelectionOutcome) -> str:
+    """Why the factor tear sheet shows the model it shows (the caller chose it so)."""
+    shown = outcome.shown
+    if shown is None:
+        return "The candidate with the best test-period rank IC (no combination completed)"
+    if shown is outcome.selection.champion:
+        return f"The model of the champion, {shown.name}"
+    return f"The model of the top-ranked combination, {shown.name} (not promoted)"

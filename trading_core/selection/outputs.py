@@ -22,8 +22,9 @@ atomically). Same input, same bytes. Formats:
   breakdown, each loser's failed thresholds, the winner's deflated Sharpe, the regime table of the
   top combinations, links to the figures, failed combinations and an optional caveat. Every
   untrusted string (model, optimizer, error, reason) is escaped with `markdown_text`.
-- `model_selection_report.html`: the same report as one self-contained page for a browser, the two
-  figures embedded (see `trading_core.reporting.selection_html`).
+- `model_selection_report.html`: the same evidence as one self-contained page for a browser, the
+  two figures embedded and, when the candidates' test-period evidence is given, their factor tear
+  sheet (see `trading_core.reporting.selection_html`); each loser's failed thresholds appear once.
 - `equity_curves.png`, `champion_vs_benchmark.png`: see `trading_core.reporting.selection_plots`.
 
 A combination is named `"{model}+{optimizer}"` (`evaluate.combination`), the `Candidate.name` in
@@ -42,11 +43,24 @@ from datetime import date
 import pandas as pd
 
 from trading_core.backtest.walk_forward import WalkForwardResult
-from trading_core.features.labels import EXECUTION_MEANING, EXECUTIONS
+from trading_core.features.labels import EXECUTION_MEANING
 from trading_core.io import to_csv, to_json
+from trading_core.reporting.factor_report import FactorEvidence
 from trading_core.reporting.markdown import markdown_table, markdown_text
 from trading_core.reporting.selection_html import selection_report_html
 from trading_core.reporting.selection_plots import champion_chart, equity_curves_chart
+from trading_core.reporting.selection_text import (
+    CRITERION_TITLES,
+    DSR_MEANING,
+    RAW_FORMATS,
+    against_baseline,
+    deflated_facts,
+    fills,
+    number,
+    same_targets,
+    scored_lower,
+    threshold_rules,
+)
 from trading_core.selection.evaluate import champion_reason, combination
 from trading_core.selection.grid import BacktestGrid
 from trading_core.selection.scoring import CRITERIA, Evaluation, Selection, Thresholds, Weights
@@ -71,19 +85,10 @@ FILES = (
 )
 TOP = 5  # combinations drawn in the equity chart and shown in the report's regime table
 REGIME_CSV_COLUMNS = ["model", "optimizer", "regime", "avg_return", "sharpe", "win_rate", "days"]
-CRITERION_TITLES = {
-    "sharpe": "Sharpe",
-    "max_drawdown": "Max drawdown",
-    "calmar": "Calmar",
-    "turnover": "Turnover",
-    "regime_consistency": "Regime consistency",
+FIGURE_TITLES = {  # each figure file as both reports describe it (markdown alt text, HTML alt)
+    EQUITY_FILE: "Equity of the top combinations and the equal-weight baseline",
+    CHAMPION_FILE: "The champion against the equal-weight baseline",
 }
-DSR_MEANING = (
-    "The DSR is the probability that the winner's true Sharpe ratio beats the best Sharpe that "
-    "{trials} strategies without skill would reach by luck (the PSR: that it beats zero); near 1 "
-    "the edge survives the search, near 0.5 or below it may be the luck of picking the best of "
-    "{trials}."
-)
 
 Key = Callable[[str, str], str]
 
@@ -122,9 +127,57 @@ class SelectionOutcome:
         """Rank (1 = best score) and evaluation per ranked combination name."""
         return {e.name: (i, e) for i, e in enumerate(self.selection.ranking, 1)}
 
+    def axes(self) -> tuple[list[str], list[str]]:
+        """The matrix's models (rows) and optimizers (columns), in `combinations` order."""
+        pairs = self.combinations()
+        return list(dict.fromkeys(m for m, _ in pairs)), list(dict.fromkeys(o for _, o in pairs))
+
+    def top(self) -> list[Evaluation]:
+        """The TOP best-scored combinations: drawn together and shown by regime."""
+        return self.selection.ranking[:TOP]
+
     def result(self, name: str) -> WalkForwardResult:
         """The walk-forward result of a ranked combination."""
         return {self.key(m, o): r for (m, o), r in self.grid.results.items()}[name]
+
+    def status(self, pair: tuple[str, str]) -> str:
+        """`ok` (completed), `failed` (raised) or `missing` (never recorded)."""
+        if pair in self.grid.results:
+            return "ok"
+        return "failed" if pair in self.grid.failures else "missing"
+
+    def matrix_cell(self, pair: tuple[str, str]) -> str:
+        """The Sharpe as full-precision text, or failed/undefined/missing."""
+        status = self.status(pair)
+        if status != "ok":
+            return status
+        sharpe = float(self.grid.results[pair].backtest.metrics.get("sharpe", math.nan))
+        return repr(sharpe) if math.isfinite(sharpe) else "undefined"
+
+    def regimes(self, name: str) -> list[dict[str, object]]:
+        """The regime rows of a ranked combination (see `regime_breakdown`)."""
+        return _regime_rows(self.result(name))
+
+    def champion_reason(self) -> str:
+        """Why the champion won, in one sentence ("" without a champion)."""
+        beat = self.thresholds.beat_baseline
+        return champion_reason(self.selection, self.baseline_sharpe, beat)
+
+    def no_champion_reason(self) -> str:
+        """Why nothing was promoted, and which model the daily run keeps scoring with."""
+        stays = (
+            f"the current champion ({self.incumbent}) stays"
+            if self.incumbent
+            else "there is no production champion yet (the daily run scores with the latest "
+            "candidate)"
+        )
+        if not self.selection.ranking:
+            return f"no combination completed its backtest; {stays}"
+        return f"no combination passed every threshold; {stays}"
+
+    def rules(self) -> str:
+        """Every threshold a champion must pass, as one clause."""
+        return threshold_rules(self.thresholds, self.baseline_sharpe, self.min_deflated_sharpe)
 
     @property
     def trials(self) -> int:
@@ -156,13 +209,15 @@ def selection_outputs(
     execution: str | None = None,
     sharpe_by_execution: Mapping[str, float] | None = None,
     key: Key = combination,
+    factors: FactorEvidence | None = None,
 ) -> dict[str, bytes]:
     """The seven files of `<home>/reports/model_selection/` (see the module docstring).
 
     `deflated` maps combination names to their deflated Sharpe (missing: reported as not
     computed); `incumbent` names the production champion that stays when nothing passes;
     `execution` is the backtests' fill convention and `sharpe_by_execution` the champion's (or
-    without one the top-ranked combination's) Sharpe under every convention.
+    without one the top-ranked combination's) Sharpe under every convention; `factors` is the
+    candidates' factor tear sheet the HTML page shows (see `reporting.factor_report`).
     """
     outcome = SelectionOutcome(
         grid=grid,
@@ -189,7 +244,9 @@ def selection_outputs(
         DETAILS_FILE: to_json(detailed_results(outcome)),
         REGIMES_FILE: to_csv(regime_breakdown(outcome)),
         REPORT_FILE: report,
-        HTML_FILE: selection_report_html(report, figures, title),
+        HTML_FILE: selection_report_html(
+            outcome, {alt: figures[name] for name, alt in FIGURE_TITLES.items()}, title, factors
+        ),
     }
     return {**{name: body.encode("utf-8") for name, body in text.items()}, **figures}
 
@@ -197,32 +254,16 @@ def selection_outputs(
 # --- the matrix and the regime table ----------------------------------------------------------
 
 
-def _status(outcome: SelectionOutcome, pair: tuple[str, str]) -> str:
-    if pair in outcome.grid.results:
-        return "ok"
-    return "failed" if pair in outcome.grid.failures else "missing"
-
-
 def comparison_matrix(outcome: SelectionOutcome) -> pd.DataFrame:
     """Model rows, optimizer columns, Sharpe as full-precision text or failed/undefined/missing."""
-    pairs = outcome.combinations()
-    models = list(dict.fromkeys(m for m, _ in pairs))
-    optimizers = list(dict.fromkeys(o for _, o in pairs))
+    models, optimizers = outcome.axes()
     rows = []
     for model in models:
         row = {"model": model}
         for optimizer in optimizers:
-            row[optimizer] = _matrix_cell(outcome, (model, optimizer))
+            row[optimizer] = outcome.matrix_cell((model, optimizer))
         rows.append(row)
     return pd.DataFrame(rows, columns=["model", *optimizers], dtype=object)
-
-
-def _matrix_cell(outcome: SelectionOutcome, pair: tuple[str, str]) -> str:
-    status = _status(outcome, pair)
-    if status != "ok":
-        return status
-    sharpe = float(outcome.grid.results[pair].backtest.metrics.get("sharpe", math.nan))
-    return repr(sharpe) if math.isfinite(sharpe) else "undefined"
 
 
 def regime_breakdown(outcome: SelectionOutcome) -> pd.DataFrame:
@@ -279,7 +320,7 @@ def detailed_results(outcome: SelectionOutcome) -> dict[str, object]:
         },
         "ranking": [e.name for e in outcome.selection.ranking],
         "champion": None if champion is None else _champion_entry(outcome, champion),
-        "no_champion_reason": None if champion else _no_champion_reason(outcome),
+        "no_champion_reason": None if champion else outcome.no_champion_reason(),
         "incumbent": outcome.incumbent,
         "caveat": outcome.caveat,
         "combinations": [_combination_entry(outcome, pair) for pair in outcome.combinations()],
@@ -307,7 +348,7 @@ def _champion_entry(outcome: SelectionOutcome, champion: Evaluation) -> dict[str
         "optimizer": optimizer,
         "score": champion.breakdown.total,
         "sharpe": float(champion.candidate.metrics.get("sharpe", math.nan)),
-        "reason": _reason(outcome),
+        "reason": outcome.champion_reason(),
     }
 
 
@@ -315,25 +356,9 @@ def _pair_of(outcome: SelectionOutcome, name: str) -> tuple[str, str]:
     return next(p for p in outcome.grid.results if outcome.key(*p) == name)
 
 
-def _reason(outcome: SelectionOutcome) -> str:
-    t = outcome.thresholds
-    return champion_reason(outcome.selection, outcome.baseline_sharpe, t.beat_baseline)
-
-
-def _no_champion_reason(outcome: SelectionOutcome) -> str:
-    stays = (
-        f"the current champion ({outcome.incumbent}) stays"
-        if outcome.incumbent
-        else "there is no production champion yet (the daily run scores with the latest candidate)"
-    )
-    if not outcome.selection.ranking:
-        return f"no combination completed its backtest; {stays}"
-    return f"no combination passed every threshold; {stays}"
-
-
 def _combination_entry(outcome: SelectionOutcome, pair: tuple[str, str]) -> dict[str, object]:
     name = outcome.key(*pair)
-    status = _status(outcome, pair)
+    status = outcome.status(pair)
     entry: dict[str, object] = {
         "key": name,
         "model": pair[0],
@@ -385,22 +410,6 @@ def _combination_entry(outcome: SelectionOutcome, pair: tuple[str, str]) -> dict
 # --- the report -------------------------------------------------------------------------------
 
 
-def _fmt(value: object, spec: str) -> str:
-    """A number formatted with `spec`; None and NaN show as n/a."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return format(value, spec)
-
-
-RAW_FORMATS = {
-    "sharpe": ".2f",
-    "max_drawdown": ".1%",
-    "calmar": ".2f",
-    "turnover": ".1%",
-    "regime_consistency": ".2f",
-}
-
-
 def selection_report(outcome: SelectionOutcome) -> str:
     """The markdown report: outcome and reasons first, then the evidence behind them."""
     sections = [
@@ -428,35 +437,19 @@ def _execution_line(outcome: SelectionOutcome) -> list[str]:
     """One line a reader cannot miss: when the backtests fill, and what the delay costs."""
     if outcome.execution is None:
         return []
-    line = f"**Fills:** every backtest trades {EXECUTION_MEANING[outcome.execution]} ({outcome.execution})."
+    line = f"**Fills:** {fills(outcome.execution)}"
     sharpes = outcome.sharpe_by_execution or {}
     shown = outcome.shown
     if shown is not None and sharpes:
-        figures = ", ".join(
-            f"{_fmt(sharpes.get(name, math.nan), '.2f')} {name}" for name in EXECUTIONS
-        )
-        line += f" The same targets of {markdown_text(shown.name)} have Sharpe {figures}"
-        same, chosen = sharpes.get("same_close", math.nan), sharpes.get(outcome.execution, math.nan)
-        if outcome.execution != "same_close" and math.isfinite(same) and math.isfinite(chosen):
-            line += _delay_cost(same - chosen)
-        line += "."
+        line += " " + same_targets(markdown_text(shown.name), sharpes, outcome.execution)
     return [line, ""]
-
-
-def _delay_cost(lost: float) -> str:
-    """What trading after the signal's close costs, in words (a rounding-size change is none)."""
-    if lost >= 0.005:
-        return f": trading after the signal's close costs {lost:.2f} of Sharpe"
-    if lost <= -0.005:
-        return f": here the later fill does better, by {-lost:.2f} of Sharpe"
-    return ": trading after the signal's close costs no measurable Sharpe"
 
 
 def _outcome_section(outcome: SelectionOutcome) -> list[str]:
     champion = outcome.selection.champion
     lines = ["## Outcome", "", *_execution_line(outcome)]
     if champion is None:
-        reason = _no_champion_reason(outcome)
+        reason = outcome.no_champion_reason()
         lines.append(f"**No new champion.** {markdown_text(reason[0].upper() + reason[1:])}.")
         lines += ["", "Why each candidate was not chosen:", ""]
         lines += [
@@ -471,13 +464,10 @@ def _outcome_section(outcome: SelectionOutcome) -> list[str]:
         return lines
     sharpe = float(champion.candidate.metrics.get("sharpe", math.nan))
     lines += [
-        f"**Champion: {markdown_text(champion.name)}**: {_reason(outcome)}.",
+        f"**Champion: {markdown_text(champion.name)}**: {outcome.champion_reason()}.",
         "",
     ]
-    lines.append(
-        f"Its Sharpe is {_fmt(sharpe, '.2f')} against {_fmt(outcome.baseline_sharpe, '.2f')} "
-        "for the equal-weight baseline."
-    )
+    lines.append(against_baseline(sharpe, outcome.baseline_sharpe))
     position = outcome.selection.ranking.index(champion)
     above = outcome.selection.ranking[:position]
     below = outcome.selection.ranking[position + 1 :]
@@ -504,7 +494,7 @@ def _matrix_section(outcome: SelectionOutcome) -> list[str]:
         cells = [markdown_text(row["model"])]
         for optimizer in optimizers:
             value = row[optimizer]
-            cell = _fmt(float(value), ".2f") if _is_number(value) else value
+            cell = number(float(value), ".2f") if _is_number(value) else value
             if champion is not None and outcome.key(row["model"], optimizer) == champion.name:
                 cell = f"**{cell}**"
             cells.append(cell)
@@ -543,9 +533,9 @@ def _ranking_section(outcome: SelectionOutcome) -> list[str]:
         for name in CRITERIA:
             c = e.breakdown.criteria[name]
             cells.append(
-                f"{_fmt(c.raw, RAW_FORMATS[name])} → {c.normalized:.2f} ({c.contribution:.3f})"
+                f"{number(c.raw, RAW_FORMATS[name])} → {c.normalized:.2f} ({c.contribution:.3f})"
             )
-        cells.append(_fmt(e.candidate.metrics.get("annual_turnover"), ".0%"))
+        cells.append(number(e.candidate.metrics.get("annual_turnover"), ".0%"))
         status = "yes" if e.passed else "no"
         cells.append("**champion**" if e is outcome.selection.champion else status)
         rows.append(cells)
@@ -558,34 +548,19 @@ def _ranking_section(outcome: SelectionOutcome) -> list[str]:
 
 
 def _failures_section(outcome: SelectionOutcome) -> list[str]:
-    t = outcome.thresholds
-    rules = (
-        f"Sharpe at least {t.sharpe_min:.2f}, max drawdown no worse than {t.max_drawdown_max:.1%}, "
-        f"Calmar at least {t.calmar_min:.2f}, one-way turnover per rebalance at most "
-        f"{t.turnover_max:.1%}"
-    )
-    if t.beat_baseline:
-        rules += (
-            f", and a Sharpe above the equal-weight baseline's "
-            f"{_fmt(outcome.baseline_sharpe, '.2f')}"
-        )
-    if outcome.min_deflated_sharpe is not None:
-        rules += f", and a deflated Sharpe of at least {outcome.min_deflated_sharpe:.3f}"
     champion = outcome.selection.champion
     others = [e for e in outcome.selection.ranking if e is not champion]
     items = [
         f"- {markdown_text(e.name)}: "
         + markdown_text(
-            f"passed every threshold but scored lower than {champion.name}"
-            if e.passed
-            else "failed: " + "; ".join(e.failures)
+            scored_lower(champion.name) if e.passed else "failed: " + "; ".join(e.failures)
         )
         for e in others
     ]
     return [
         "## Thresholds",
         "",
-        f"A champion needs: {rules}.",
+        f"A champion needs: {outcome.rules()}.",
         "",
         *(items or ["No other ranked combination."]),
     ]
@@ -603,16 +578,7 @@ def _deflated_section(outcome: SelectionOutcome) -> list[str]:
     lines += [
         f"For {who}, {markdown_text(shown.name)}:",
         "",
-        f"- Sharpe {_fmt(d.sharpe_annual, '.2f')} annualized ({_fmt(d.sharpe_per_period, '.4f')} "
-        f"per session) over {d.observations} sessions; skewness {_fmt(d.skewness, '.2f')}, "
-        f"kurtosis {_fmt(d.kurtosis, '.2f')}",
-        f"- Trials: {d.trials} completed combinations, variance of their annualized Sharpes "
-        f"{_fmt(d.trial_sharpe_variance_annual, '.3f')}",
-        f"- Expected best Sharpe of {d.trials} unskilled trials (SR0): "
-        f"{_fmt(d.expected_max_sharpe_annual, '.2f')} annualized "
-        f"({_fmt(d.expected_max_sharpe_per_period, '.4f')} per session)",
-        f"- Probabilistic Sharpe ratio (PSR, against 0): {_fmt(d.psr, '.3f')}",
-        f"- Deflated Sharpe ratio (DSR, against SR0): {_fmt(d.dsr, '.3f')}",
+        *(f"- {fact}" for fact in deflated_facts(d)),
         "",
         DSR_MEANING.format(trials=d.trials),
     ]
@@ -622,19 +588,19 @@ def _deflated_section(outcome: SelectionOutcome) -> list[str]:
 
 
 def _regime_section(outcome: SelectionOutcome) -> list[str]:
-    top = outcome.selection.ranking[:TOP]
+    top = outcome.top()
     header = ["Combination", "Regime", "Avg daily return", "Sharpe", "Win rate", "Days"]
     rows = [
         [
             markdown_text(e.name),
             markdown_text(row["regime"]),
-            _fmt(row["avg_return"], ".3%"),
-            _fmt(row["sharpe"], ".2f"),
-            _fmt(row["win_rate"], ".1%"),
+            number(row["avg_return"], ".3%"),
+            number(row["sharpe"], ".2f"),
+            number(row["win_rate"], ".1%"),
             str(row["days"]),
         ]
         for e in top
-        for row in _regime_rows(outcome.result(e.name))
+        for row in outcome.regimes(e.name)
     ]
     title = f"## Regime performance (top {len(top)} by score)"
     if not rows:
@@ -643,13 +609,10 @@ def _regime_section(outcome: SelectionOutcome) -> list[str]:
 
 
 def _figures_section() -> list[str]:
-    return [
-        "## Figures",
-        "",
-        f"![Equity of the top combinations and the equal-weight baseline]({EQUITY_FILE})",
-        "",
-        f"![The champion against the equal-weight baseline]({CHAMPION_FILE})",
-    ]
+    lines = ["## Figures"]
+    for name, title in FIGURE_TITLES.items():
+        lines += ["", f"![{title}]({name})"]
+    return lines
 
 
 def _failed_runs_section(outcome: SelectionOutcome) -> list[str]:
@@ -670,7 +633,7 @@ def _failed_runs_section(outcome: SelectionOutcome) -> list[str]:
 
 def charts(outcome: SelectionOutcome) -> dict[str, bytes]:
     """`equity_curves.png` (top combinations by score) and `champion_vs_benchmark.png`."""
-    top = outcome.selection.ranking[:TOP]
+    top = outcome.top()
     curves = {e.name: outcome.result(e.name).backtest.equity for e in top}
     shown = outcome.shown
     baseline = outcome.result(shown.name).backtest.benchmark_equity if shown else None
