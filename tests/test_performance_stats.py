@@ -385,3 +385,20 @@ def test_a_trailing_window_appears_after_exactly_the_weekdays_announced(months):
     grown = dated(np.full(30 + missing, 0.001), start="2023-11-30")
     assert statistics.trailing(grown, months) is not None
     assert statistics.trailing(grown.iloc[:-1], months) is None
+
+
+def test_annualized_figures_wait_for_a_month_of_sessions(market):
+    strategy, benchmark = market
+    young = strategy.iloc[: statistics.MIN_ANNUALIZED_SESSIONS - 1]
+
+    life = table_of(statistics.headline_table(young, benchmark), "life", "strategy")
+    grown = table_of(
+        statistics.headline_table(strategy.iloc[: statistics.MIN_ANNUALIZED_SESSIONS], benchmark),
+        "life",
+        "strategy",
+    )
+
+    assert all(math.isnan(life[key]) for key in statistics.ANNUALIZED)
+    assert life["total_return"] == pytest.approx(empyrical.cum_returns_final(young), abs=TOLERANCE)
+    assert not any(math.isnan(grown[key]) for key in statistics.ANNUALIZED)
+    assert statistics.enough_history(young)["annualized"] == 1

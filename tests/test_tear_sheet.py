@@ -20,7 +20,7 @@ from trading_core.performance.statistics import (
     headline_table,
 )
 from trading_core.reporting import tear_sheet_plots
-from trading_core.reporting.formatting import fixed, percent
+from trading_core.reporting.formatting import DASH, fixed, percent
 from trading_core.reporting.tear_sheet import daily_returns, needs_line, tear_sheet
 
 CHARTS = ("growth", "rolling", "calendar")
@@ -153,6 +153,19 @@ def test_a_young_account_shows_what_it_can_and_counts_down_the_rest():
         "Rolling 6-month Sharpe ratio, volatility and beta: needs 47 more sessions"
     )
     assert sheet["growth"]["uri"] and sheet["calendar"]["uri"]
+
+
+def test_a_first_weeks_account_shows_no_annualized_figure_and_says_when_it_will():
+    equity, closes = history(11)  # 10 returns
+
+    headline = tear_sheet(equity, closes, "benchmark")["headline"]
+
+    rows = {row["label"]: row["values"] for row in headline["rows"]}
+    assert rows["CAGR"] == rows["Sharpe ratio"] == [DASH, DASH]
+    assert rows["Total return"][0] != DASH
+    assert headline["pending"][-1] == (
+        "Annualized figures (CAGR, volatility, ratios, alpha): needs 11 more sessions"
+    )
 
 
 def test_needs_one_more_session_is_singular():

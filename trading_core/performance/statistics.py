@@ -24,6 +24,10 @@ from trading_core.backtest import metrics
 from trading_core.performance import drawdowns, periods, rolling
 
 MIN_SESSIONS = 2  # a volatility, and so a Sharpe ratio, needs two returns
+# An annualized figure from a few sessions is noise raised to the power 252 (three sessions of
+# +1% read as a CAGR of +1,100%): these are NaN in a window of fewer than a month of sessions.
+ANNUALIZED = ("cagr", "volatility", "sharpe", "sortino", "calmar", "alpha")
+MIN_ANNUALIZED_SESSIONS = 21
 COLUMNS = ["window", "side", "metric", "value"]
 WINDOWS: dict[str, int | None] = {"life": None, "3m": 3, "12m": 12}  # calendar months back
 WINDOW_LABELS = {"life": "Since inception", "3m": "Last 3 months", "12m": "Last 12 months"}
@@ -88,7 +92,8 @@ def headline_table(
 
     Rows run window by window (`WINDOWS` order), strategy before benchmark, metrics in `LABELS`
     order. The benchmark is taken on the strategy's sessions; without one there are no benchmark
-    rows and no beta or alpha. A trailing window longer than the history has every value NaN.
+    rows and no beta or alpha. A trailing window longer than the history has every value NaN,
+    and a window of fewer than `MIN_ANNUALIZED_SESSIONS` sessions its `ANNUALIZED` figures.
     `cash_rate` is annual; Sharpe, Sortino and alpha are in excess of its per-session rate.
     """
     strategy = returns.dropna()
@@ -105,9 +110,15 @@ def headline_table(
             sides["benchmark"] = _figures(
                 market.loc[part.index].dropna(), cash_rate, periods_per_year
             )
+        annualized = len(part) >= MIN_ANNUALIZED_SESSIONS
         for side, figures in sides.items():
             rows += [
-                (window, side, key, figures[key] if shown else np.nan)
+                (
+                    window,
+                    side,
+                    key,
+                    figures[key] if shown and (annualized or key not in ANNUALIZED) else np.nan,
+                )
                 for key in LABELS
                 if key in figures
             ]
@@ -132,7 +143,8 @@ def _weekdays_until_covered(dates: pd.DatetimeIndex, months: int) -> int:
 def enough_history(returns: pd.Series) -> dict[str, int]:
     """Sessions each part of the tear sheet still needs before it is drawn (0: ready now).
 
-    Keys: "statistics" (the headline table), "3m" and "12m" (its trailing columns, counted in
+    Keys: "statistics" (the headline table), "annualized" (its `ANNUALIZED` figures over the
+    account's life), "3m" and "12m" (its trailing columns, counted in
     weekdays: see `_weekdays_until_covered`), "drawdowns", "rolling" (the six-month lines) and
     "periods" (the monthly and yearly returns), so the report can write "needs N more sessions"
     in place of an empty figure.
@@ -141,6 +153,7 @@ def enough_history(returns: pd.Series) -> dict[str, int]:
     windows = {window: _weekdays_until_covered(dates, m) for window, m in WINDOWS.items() if m}
     return {
         "statistics": max(MIN_SESSIONS - len(dates), 0),
+        "annualized": max(MIN_ANNUALIZED_SESSIONS - len(dates), 0),
         **windows,
         "drawdowns": max(drawdowns.MIN_SESSIONS - len(dates), 0),
         "rolling": max(rolling.MIN_SESSIONS - len(dates), 0),

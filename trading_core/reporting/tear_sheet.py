@@ -145,7 +145,16 @@ def _headline(
         ],
         "pending": [
             needs_line(f"{WINDOW_LABELS[w]} columns", needs[w]) for w in WINDOWS if needs.get(w)
-        ],
+        ]
+        + (
+            [
+                needs_line(
+                    "Annualized figures (CAGR, volatility, ratios, alpha)", needs["annualized"]
+                )
+            ]
+            if needs["annualized"]
+            else []
+        ),
     }
 
 
