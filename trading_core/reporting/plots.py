@@ -217,7 +217,7 @@ def equity_chart(equity: pd.Series | None, halted_since: object = None) -> bytes
     bottom.fill_between(x, drawdown, 0.0, color=_NEGATIVE, alpha=0.25, linewidth=0)
     bottom.plot(x, drawdown, color=_NEGATIVE, linewidth=1.0)
     bottom.set_ylim(min(-0.5, float(drawdown.min()) * 1.15), 0.0)
-    bottom.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%" if v else "0%"))
+    percent_axis(bottom)
     bottom.set_ylabel("drawdown", fontsize=8, color=_MUTED)
     since = _date_number(halted_since)
     if since is not None and x[0] <= since <= x[-1]:
@@ -246,6 +246,19 @@ def date_numbers(dates: pd.DatetimeIndex | pd.Timestamp) -> np.ndarray | float:
     import matplotlib.dates as mdates
 
     return mdates.date2num(dates.to_pydatetime())
+
+
+def percent_axis(ax) -> None:
+    """Y tick labels of values already in percent: "-2.5%", "0%", "12%"."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent_tick(v)))
+
+
+def percent_tick(value: float, sign: str = "") -> str:
+    """A tick in percent with the decimals it has ("-2.5%", not "-2%"); `sign` "+" shows gains."""
+    rounded = round(value, 6)  # 0.975 - 1 is -2.4999999...%
+    return "0%" if rounded == 0 else f"{rounded:{sign},g}%"
 
 
 def png_data_uri(png: bytes | None) -> str | None:

@@ -36,6 +36,8 @@ from trading_core.reporting.plots import (
     _style,
     date_numbers,
     figure,
+    percent_axis,
+    percent_tick,
 )
 
 LOG_RANGE = 2.0  # highest over lowest growth of 1 beyond which the growth axis is logarithmic
@@ -81,7 +83,7 @@ def growth_chart(
     bottom.set_ylim(min(-0.5, float(under.min()) * 1.3), 0.0)
     if worst is not None:
         _number_drawdowns(bottom, worst, under.index[-1])
-    _percent_axis(bottom)
+    percent_axis(bottom)
     _style(bottom, "Drawdown from the peak (worst periods shaded, numbered by depth)", PANEL_FONT)
     pad = max((x[-1] - x[0]) * 0.01, 1.0)  # a day at least: a few sessions get daily ticks
     bottom.set_xlim(x[0] - pad, x[-1] + pad)
@@ -100,7 +102,7 @@ def rolling_chart(returns: pd.Series, benchmark: pd.Series | None) -> bytes:
         _line(axes[0], rolling.rolling_sharpe(r), color, name)
         _line(axes[1], rolling.rolling_volatility(r) * 100, color, name)
     axes[0].axhline(0.0, color=INK, linewidth=0.6)
-    _percent_axis(axes[1])
+    percent_axis(axes[1])
     months = ROLLING_MONTHS
     _style(axes[0], f"Rolling {months}-month Sharpe ratio ({rolling.WINDOW} sessions)")
     _style(axes[1], f"Rolling {months}-month volatility (annualized)", PANEL_FONT)
@@ -145,7 +147,7 @@ def _growth_axis(ax, log: bool) -> None:
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
         ax.yaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _percent_tick((v - 1) * 100, "+")))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent_tick((v - 1) * 100, "+")))
 
 
 def _number_drawdowns(ax, worst: pd.DataFrame, last: pd.Timestamp) -> None:
@@ -216,7 +218,7 @@ def _yearly(ax, sides: dict[str, tuple[pd.Series, str]]) -> None:
     ax.set_xticks(range(len(years)), labels=[str(y) for y in years], rotation=90 * crowded)
     spare = max(0.0, (MIN_YEAR_SLOTS - len(years)) / 2)  # one year is a bar, not a wall
     ax.set_xlim(-0.5 - spare, len(years) - 0.5 + spare)
-    _percent_axis(ax)
+    percent_axis(ax)
     _style(ax, "Yearly returns", PANEL_FONT + 1)
     if len(yearly) > 1:
         _legend_above(ax, ncols=2)
@@ -247,19 +249,6 @@ def _line(ax, series: pd.Series, color: str, label: str, width: float = 1.2) -> 
     ax.plot(
         date_numbers(values.index), values.to_numpy(), color=color, linewidth=width, label=label
     )
-
-
-def _percent_axis(ax) -> None:
-    """Y tick labels of values already in percent: "-2.5%", "0%", "12%"."""
-    from matplotlib.ticker import FuncFormatter
-
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _percent_tick(v)))
-
-
-def _percent_tick(value: float, sign: str = "") -> str:
-    """A tick in percent with the decimals it has ("-2.5%", not "-2%"); `sign` "+" shows gains."""
-    rounded = round(value, 6)  # 0.975 - 1 is -2.4999999...%
-    return "0%" if rounded == 0 else f"{rounded:{sign},g}%"
 
 
 def _margins(fig, hspace: float, wspace: float = 0.2) -> None:
