@@ -606,12 +606,11 @@ def _locked(config: Path | None, home: Path | None, command: str) -> Iterator[Se
 
 
 def _ledger(settings: Settings):
-    """The home's existing ledger (approve and resume never open a new account)."""
-    from trading_core.home import Home
-    from trading_core.live.ledger import Ledger
+    """The home's existing ledger, opened as the flows open it (approve and resume never open a
+    new account)."""
+    from tasks.live import open_ledger
 
-    home, capital = Home(settings.home), settings.live.initial_capital
-    return _run(lambda: Ledger.at_home(home, capital, create=False))
+    return _run(lambda: open_ledger(settings, create=False))
 
 
 @app.command("approve")

@@ -18,6 +18,7 @@ from tasks.live import (
     guard_splits,
     load_positions,
     monitor_model,
+    open_ledger,
     record_in_ledger,
     run_safety_checks,
     score_universe,
@@ -32,6 +33,7 @@ from trading_core.data.market import MarketData
 from trading_core.data.providers import survivorship_note
 from trading_core.data.quality import recent_gaps
 from trading_core.errors import ConfigError, SafetyViolation
+from trading_core.live.ledger import Ledger
 from trading_core.ml.dataset import Dataset
 from trading_core.reporting.daily import DailyRun
 
@@ -73,7 +75,10 @@ def daily_live(
         recent = settings.ops.ic_lookback_days + settings.modeling.label_horizon + MONITOR_MARGIN
         dataset = build_features(data, settings, recent if has_champion(settings) else None)
         model, model_info, warnings = load_champion(dataset, data, settings)
-        return run_session(session.date, data, dataset, model, model_info, warnings, settings)
+        ledger = open_ledger(settings)
+        return run_session(
+            session.date, data, dataset, model, model_info, warnings, ledger, settings
+        )
 
 
 def run_session(
@@ -83,25 +88,27 @@ def run_session(
     model,
     model_info: dict,
     warnings: list[str],
+    ledger: Ledger,
     settings: Settings,
     alerts: bool = True,
 ) -> dict:
     """One session's steps on data known by its close; raises SafetyViolation when blocked.
 
-    Shared by the daily run and the replay, so a replayed day is exactly a daily run. With
+    Shared by the daily run and the replay, so a replayed day is exactly a daily run. `ledger` is
+    the account's, opened once by the flow (`open_ledger`) and passed to each step using it. With
     `alerts`, the day's event (kill switch engaged, trades blocked) or summary is sent; the replay
     turns them off and reports its blocked days once at the end.
     """
     scores = score_universe(model, dataset, session)
     regime = detect_regime(data, settings)
-    positions = load_positions(session, settings)
+    positions = load_positions(ledger, session)
     data, delisted = close_delisted(data, positions, settings)
     target = build_portfolio(scores, data, regime, positions, settings, model_info.get("optimizer"))
     guard_splits(data, target, positions, settings)  # before anything is recorded
     trades = generate_trades(target, positions, data, settings, delisted)
-    curve = account_equity(session, positions, data, settings)
-    judged = since_release(curve, settings)
-    kill = apply_kill_switch(session, judged, settings)
+    curve = account_equity(ledger, session, positions, data)
+    judged = since_release(ledger, curve)
+    kill = apply_kill_switch(ledger, session, judged, settings)
     verdict = run_safety_checks(target, trades, data, positions, judged, kill, session, settings)
     monitoring, ic_series = monitor_model(
         model, dataset, model_info["trained_through"], session, settings
@@ -137,7 +144,7 @@ def run_session(
         kill_switch=kill,
         equity_curve=curve,
     )
-    record = record_in_ledger(run, settings)  # the ledger first: files are derived from it
+    record = record_in_ledger(ledger, run, settings)  # the ledger first: files are derived from it
     run = replace(run, ledger_status=record.status)  # the report says what the account did
     published = {**publish_daily(run, settings), "ledger_status": record.status}
     report = published["files"]["report.html"]

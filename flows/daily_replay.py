@@ -17,6 +17,7 @@ from flows.daily_live import run_session
 from settings import Settings, load_settings
 from tasks.components import home_lock
 from tasks.data import load_market_data
+from tasks.live import open_ledger
 from tasks.notify import alert_on_failure
 from tasks.progress import ProgressTracker
 from tasks.research import build_features, load_champion
@@ -70,6 +71,7 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
     model, model_info, warnings = load_champion(
         dataset.as_of(first), data.as_of(first), settings, before=first.date()
     )
+    ledger = open_ledger(settings)
     blocked = []
     described = f"daily replay {days[0]:%Y-%m-%d}..{days[-1]:%Y-%m-%d}"
     with ProgressTracker(described, len(days), unit="sessions") as progress:
@@ -82,6 +84,7 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
                     model,
                     model_info,
                     warnings,
+                    ledger,
                     settings,
                     alerts=False,  # one failure alert at the end names the blocked days
                 )

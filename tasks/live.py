@@ -78,18 +78,19 @@ def build_portfolio(
     return result
 
 
-def open_ledger(settings: Settings) -> Ledger:
-    """The account's ledger under `<home>/live/` (created all cash at the initial capital)."""
-    return Ledger.at_home(Home(settings.home), settings.live.initial_capital)
+def open_ledger(settings: Settings, create: bool = True) -> Ledger:
+    """The account's ledger under `<home>/live/`; with `create`, a new home's opens all cash at the
+    initial capital (or a hand-written current_positions.csv). Opened once per run (or command)
+    and passed to the steps that need it: it holds a path, not a connection."""
+    return Ledger.at_home(Home(settings.home), settings.live.initial_capital, create=create)
 
 
 @step("load-positions")
-def load_positions(session: date, settings: Settings) -> Positions:
+def load_positions(ledger: Ledger, session: date) -> Positions:
     """Holdings and cash before `session`: the opening balance plus every run applied earlier.
 
     Refused (LedgerInconsistent) when the ledger or its positions export was edited by hand.
     """
-    ledger = open_ledger(settings)
     ledger.verify()
     positions = ledger.positions(before=session)
     get_run_logger().info(
@@ -153,10 +154,10 @@ def close_delisted(
 
 @step("account-equity")
 def account_equity(
-    session: date, positions: Positions, data: MarketData, settings: Settings
+    ledger: Ledger, session: date, positions: Positions, data: MarketData
 ) -> pd.Series:
     """Account value after each earlier run, then at this session's close before trading."""
-    curve = open_ledger(settings).equity_curve()
+    curve = ledger.equity_curve()
     curve.index = pd.DatetimeIndex(curve.index)
     today = pd.Timestamp(session)
     now = pd.Series([positions.value(data.close.iloc[-1])], index=pd.DatetimeIndex([today]))
@@ -235,20 +236,17 @@ def run_safety_checks(
     return verdict
 
 
-def since_release(curve: pd.Series, settings: Settings) -> pd.Series:
+def since_release(ledger: Ledger, curve: pd.Series) -> pd.Series:
     """The equity curve the kill switch judges: from the session of its last release on."""
-    released = [
-        e
-        for e in open_ledger(settings).kill_switch_history()
-        if e.event == "resumed" and e.run_date
-    ]
+    released = [e for e in ledger.kill_switch_history() if e.event == "resumed" and e.run_date]
     return curve[curve.index >= pd.Timestamp(released[-1].run_date)] if released else curve
 
 
 @step("kill-switch")
-def apply_kill_switch(session: date, curve: pd.Series, settings: Settings) -> KillSwitchStatus:
+def apply_kill_switch(
+    ledger: Ledger, session: date, curve: pd.Series, settings: Settings
+) -> KillSwitchStatus:
     """Engage the persisted kill switch when today's reading trips it; report whether it is on."""
-    ledger = open_ledger(settings)
     today = validator_for(settings).check_kill_switch(curve)
     if today.triggered:
         details = {"daily_return": today.daily_return, "rolling_sharpe": today.rolling_sharpe}
@@ -265,9 +263,9 @@ def apply_kill_switch(session: date, curve: pd.Series, settings: Settings) -> Ki
 
 
 @step("record-in-ledger")
-def record_in_ledger(run: DailyRun, settings: Settings) -> RunRecord:
-    """Record the run (applied at once when paper trading without approval) and export the CSVs."""
-    ledger = open_ledger(settings)
+def record_in_ledger(ledger: Ledger, run: DailyRun, settings: Settings) -> RunRecord:
+    """Record the run (applied at once when paper trading without approval); the ledger rewrites
+    its CSV exports."""
     passed = run.verdict.passed
     record = ledger.record_run(
         run.session,
@@ -281,7 +279,6 @@ def record_in_ledger(run: DailyRun, settings: Settings) -> RunRecord:
         reason="; ".join(run.verdict.violations),
         basis=run.positions,
     )
-    ledger.export()
     logger = get_run_logger()
     logger.info("ledger: run of %s is %s", run.session, record.status)
     if record.note:

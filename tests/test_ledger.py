@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from trading_core.live.ledger import (
     Ledger,
     LedgerError,
     LedgerInconsistent,
+    lifecycle,
 )
 from trading_core.live.trade_generator import TRADE_COLUMNS
 
@@ -277,7 +279,7 @@ def test_a_crash_mid_transaction_leaves_the_ledger_and_its_exports_unchanged(
     before = snapshot(ledger.path)
     exports = ledger.positions_file.read_bytes(), ledger.performance_file.read_bytes()
     # the last write of an application: positions, cash and run status are already changed
-    monkeypatch.setattr(Ledger, "_supersede_pending", crash)
+    monkeypatch.setattr(lifecycle, "supersede_pending", crash)
 
     with pytest.raises(RuntimeError, match="power cut"):
         if step == "approve":
@@ -352,6 +354,66 @@ def test_exports_are_byte_identical_on_repeat_with_a_fixed_clock(tmp_path):
 
     assert (ledger.positions_file.read_bytes(), ledger.performance_file.read_bytes()) == first
     assert (other.positions_file.read_bytes(), other.performance_file.read_bytes()) == first
+
+
+def exported(ledger: Ledger) -> tuple[bytes, bytes]:
+    return ledger.positions_file.read_bytes(), ledger.performance_file.read_bytes()
+
+
+def left_behind(ledger: Ledger) -> tuple[bytes, bytes]:
+    """Apply DAY1 then DAY2, with the exports of DAY1 left in place as a process killed between
+    DAY2's commit and its export leaves them; the exports DAY2 should have written."""
+    ledger.record_run(DAY1, DAY1_TRADES, CLOSES1, apply=True)
+    behind = exported(ledger)
+    ledger.record_run(DAY2, DAY2_TRADES, CLOSES2, apply=True)
+    current = exported(ledger)
+    ledger.positions_file.write_bytes(behind[0])
+    ledger.performance_file.write_bytes(behind[1])
+    return current
+
+
+def test_reading_and_verifying_never_write_even_exports_one_commit_behind(ledger):
+    left_behind(ledger)
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in ledger.path.parent.iterdir()}
+
+    ledger.verify()
+    Ledger(ledger.path, CAPITAL).verify()
+    ledger.positions(), ledger.positions(before=DAY2), ledger.run(DAY2), ledger.trades()
+    ledger.performance(), ledger.equity_curve(), ledger.kill_switch(), ledger.kill_switch_history()
+
+    after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in ledger.path.parent.iterdir()}
+    assert after == before
+
+
+@pytest.mark.parametrize("change", ["re-run", "refused-approval", "new-run"])
+def test_the_next_change_rewrites_exports_left_one_commit_behind_first(ledger, change):
+    current = left_behind(ledger)
+
+    if change == "re-run":  # DAY2 is applied: its re-run records nothing
+        ledger.record_run(DAY2, DAY2_TRADES, CLOSES2, apply=True)
+    elif change == "refused-approval":
+        with pytest.raises(ApprovalRefused, match="already applied"):
+            ledger.approve(DAY2)
+    else:
+        ledger.record_run(DAY3, trade_list(), CLOSES2)
+        current = (current[0], ledger.performance_file.read_bytes())  # DAY3 is in the history
+
+    assert exported(ledger) == current
+    ledger.verify()
+
+
+def test_a_ledger_is_a_small_value_that_pickles_and_hashes_for_task_parameters(ledger):
+    """It holds its path and clock, no connection: Prefect can pass and hash it cheaply."""
+    from prefect.utilities.hashing import hash_objects
+
+    ledger.record_run(DAY1, DAY1_TRADES, CLOSES1, apply=True)
+    pickled = pickle.dumps(ledger)
+    copy = pickle.loads(pickled)
+
+    assert len(pickled) < 1_000
+    assert copy.path == ledger.path
+    pd.testing.assert_series_equal(copy.positions().shares, ledger.positions().shares)
+    assert hash_objects(copy) is not None and hash_objects(copy) == hash_objects(ledger)
 
 
 def test_equity_curve_and_performance_give_each_dates_end_of_day_value(ledger):

@@ -181,3 +181,20 @@ def test_manual_approval_applies_a_day_once_and_a_rerun_never_applies_it_again(a
     assert log["summary"]["portfolio_value"] == pytest.approx(
         ledger.equity_curve().iloc[-1], rel=1e-9
     )
+
+
+def test_a_daily_run_opens_the_ledger_once_and_passes_it_to_its_steps(approval_home, monkeypatch):
+    from flows.daily_live import daily_live
+
+    home, manual, (day, _) = approval_home
+    opened = []
+    open_file = Ledger.__init__
+
+    def counted(self, path, *args, **kwargs):
+        opened.append(path)
+        open_file(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "__init__", counted)
+    daily_live(run_date=day, home=str(home), config=manual)
+
+    assert opened == [home / "live" / "ledger.sqlite"]
