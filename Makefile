@@ -15,7 +15,7 @@ export DO_NOT_TRACK := 1
 # uv trusts the system certificate store, as pip does (needed behind TLS-inspecting proxies).
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: demo test lint format bench bench-backtest clean
+.PHONY: demo test lint format bench bench-backtest docs-screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ bench: $(STAMP)  ## every script in benchmarks/, one at a time (about 35 min): b
 
 bench-backtest: BENCH_ARGS = --only bench_backtest
 bench-backtest: bench  ## the backtester against a numpy loop and vectorbt only
+
+docs-screenshots: $(STAMP)  ## the annotated screenshots of docs/guide/reading_the_reports.md (about 5 min)
+	command -v chromium >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME)
