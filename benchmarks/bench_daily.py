@@ -176,7 +176,7 @@ def import_seconds(env: dict[str, str] | None = None) -> float:
     """Seconds a fresh Python takes to import the daily command and its flow (`env`: variables
     set for it)."""
     start = time.perf_counter()
-    imports = "import flows.cli, flows.daily_live"
+    imports = "import app.cli, flows.daily_live"
     subprocess.run(
         [sys.executable, "-c", imports],
         check=True,

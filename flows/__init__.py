@@ -1,4 +1,4 @@
-"""Prefect flows: data update, daily live run, champion selection; the CLI that starts them.
+"""Prefect flows: data update, daily live run and replay, training, champion selection.
 
 The flow modules do not use `from __future__ import annotations`: `alphapilot serve` cloudpickles
 each flow into a fresh process, where a type named only in a string annotation is unknown and the

@@ -35,6 +35,8 @@ from trading_core.data.quality import recent_gaps
 from trading_core.errors import ConfigError, SafetyViolation
 from trading_core.live.ledger import Ledger
 from trading_core.ml.dataset import Dataset
+from trading_core.ml.model_info import ModelInfo
+from trading_core.ml.scorer import Scorer
 from trading_core.reporting.daily import DailyRun
 
 MONITOR_MARGIN = 10  # sessions of feature rows kept beyond the monitoring window
@@ -74,20 +76,17 @@ def daily_live(
         # scoring and monitoring need only recent rows; a model trained on the spot needs them all
         recent = settings.ops.ic_lookback_days + settings.modeling.label_horizon + MONITOR_MARGIN
         dataset = build_features(data, settings, recent if has_champion(settings) else None)
-        model, model_info, warnings = load_champion(dataset, data, settings)
+        model, model_info = load_champion(dataset, data, settings)
         ledger = open_ledger(settings)
-        return run_session(
-            session.date, data, dataset, model, model_info, warnings, ledger, settings
-        )
+        return run_session(session.date, data, dataset, model, model_info, ledger, settings)
 
 
 def run_session(
     session: date,
     data: MarketData,
     dataset: Dataset,
-    model,
-    model_info: dict,
-    warnings: list[str],
+    model: Scorer,
+    model_info: ModelInfo,
     ledger: Ledger,
     settings: Settings,
     alerts: bool = True,
@@ -103,7 +102,7 @@ def run_session(
     regime = detect_regime(data, settings)
     positions = load_positions(ledger, session)
     data, delisted = close_delisted(data, positions, settings)
-    target = build_portfolio(scores, data, regime, positions, settings, model_info.get("optimizer"))
+    target = build_portfolio(scores, data, regime, positions, settings, model_info.optimizer)
     guard_splits(data, target, positions, settings)  # before anything is recorded
     trades = generate_trades(target, positions, data, settings, delisted)
     curve = account_equity(ledger, session, positions, data)
@@ -111,8 +110,9 @@ def run_session(
     kill = apply_kill_switch(ledger, session, judged, settings)
     verdict = run_safety_checks(target, trades, data, positions, judged, kill, session, settings)
     monitoring, ic_series = monitor_model(
-        model, dataset, model_info["trained_through"], session, settings
+        model, dataset, model_info.trained_through, session, settings
     )
+    warnings = list(model_info.warnings)
     if kill.halted:
         warnings = [*warnings, kill.message]
     if not data.has_volume:
@@ -135,7 +135,7 @@ def run_session(
         positions=positions,
         trades=trades,
         verdict=verdict,
-        model=model_info,
+        model_info=model_info,
         monitoring=monitoring,
         ic_series=ic_series,
         warnings=warnings,

@@ -68,7 +68,7 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
         raise ConfigError(f"no stored session from {start} to {data.last_date:%Y-%m-%d}")
     dataset = build_features(data, settings)
     first = days[0]
-    model, model_info, warnings = load_champion(
+    model, model_info = load_champion(
         dataset.as_of(first), data.as_of(first), settings, before=first.date()
     )
     ledger = open_ledger(settings)
@@ -83,7 +83,6 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
                     dataset.as_of(day),
                     model,
                     model_info,
-                    warnings,
                     ledger,
                     settings,
                     alerts=False,  # one failure alert at the end names the blocked days

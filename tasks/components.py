@@ -1,7 +1,8 @@
 """Settings -> core objects: the one place that maps configuration onto the pure core's classes.
 
 The daily run and the backtests build their regime detector, portfolio policy, cost model and
-backtester here, so the two can never be configured differently.
+backtester here, so the two can never be configured differently; the selection flow and the CLI's
+`rollback` open the production store here, so both act on the same champion.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import pandas as pd
 from settings import Settings
 from trading_core.backtest.engine import VectorizedBacktester
 from trading_core.costs import CostModel
+from trading_core.home import Home
 from trading_core.home_lock import HomeLock
 from trading_core.live.safety_checks import SafetyValidator
 from trading_core.live.trade_generator import TradeGenerator
 from trading_core.portfolio.policy import PortfolioPolicy
 from trading_core.regime import KEYS, RegimeDetector
+from trading_core.selection.production import ProductionStore
 
 
 def detector_for(settings: Settings) -> RegimeDetector:
@@ -93,6 +96,11 @@ def trade_generator_for(settings: Settings) -> TradeGenerator:
         max_volume_pct=live.max_volume_pct,
         max_turnover=settings.portfolio.max_turnover,
     )
+
+
+def production_store(settings: Settings) -> ProductionStore:
+    """The champion and its history under the home's production/ folder."""
+    return ProductionStore(Home(settings.home).production)
 
 
 def home_lock(

@@ -23,13 +23,14 @@ from trading_core.live.positions import Positions
 from trading_core.live.safety_checks import Check, SafetyVerdict
 from trading_core.live.trade_generator import turnover
 from trading_core.ml.dataset import Dataset
+from trading_core.ml.scorer import Scorer
 from trading_core.portfolio.construct import PortfolioResult
 from trading_core.regime import RegimeState
 from trading_core.reporting.daily import DailyRun
 
 
 @step("score-universe")
-def score_universe(model, dataset: Dataset, session: date) -> pd.Series:
+def score_universe(model: Scorer, dataset: Dataset, session: date) -> pd.Series:
     """Model scores for every symbol priced on `session` (index: symbol)."""
     rows = dataset.rows.xs(pd.Timestamp(session), level="date", drop_level=False)
     scores = model.predict(rows).droplevel("date").rename_axis("symbol")
@@ -274,7 +275,7 @@ def record_in_ledger(ledger: Ledger, run: DailyRun, settings: Settings) -> RunRe
         status="proposed" if passed else "blocked",
         apply=passed and not settings.live.require_manual_approval,
         summary=run.summary(),
-        model_id=str(run.model.get("model_name") or ""),
+        model_id=run.model_info.name,
         data_fingerprint=run.data.fingerprint(),
         reason="; ".join(run.verdict.violations),
         basis=run.positions,
@@ -288,7 +289,7 @@ def record_in_ledger(ledger: Ledger, run: DailyRun, settings: Settings) -> RunRe
 
 @step("monitor-model")
 def monitor_model(
-    model, dataset: Dataset, trained_through: str, session: date, settings: Settings
+    model: Scorer, dataset: Dataset, trained_through: date, session: date, settings: Settings
 ) -> tuple[dict, pd.Series]:
     """Live rank IC of the published signals and of the model since its cutoff; feature coverage."""
     ops = settings.ops

@@ -22,8 +22,9 @@ from trading_core.features.library import Feature, feature_set, skipped
 from trading_core.home import Home
 from trading_core.io import atomic_write_text, replace_directory, to_csv
 from trading_core.ml.dataset import Dataset, build_dataset
+from trading_core.ml.model_info import ModelInfo
 from trading_core.ml.optuna_search import tune
-from trading_core.ml.registry import RegisteredModel, load_model, read_metadata, save_model
+from trading_core.ml.registry import load_model, read_metadata, save_model
 from trading_core.ml.research import (
     CandidateResult,
     ResearchPlan,
@@ -36,7 +37,8 @@ from trading_core.ml.research import (
     research_history,
     run_candidate,
 )
-from trading_core.ml.train import ModelTrainer, TrainedModel
+from trading_core.ml.scorer import Scorer
+from trading_core.ml.train import ModelTrainer
 from trading_core.reporting.factor_report import (
     TRAINING_FACTOR_FILE,
     FactorEvidence,
@@ -376,11 +378,12 @@ def candidate_factors(
 @step("load-champion")
 def load_champion(
     dataset: Dataset, data: MarketData, settings: Settings, before: date | None = None
-) -> tuple[RegisteredModel | TrainedModel, dict, list[str]]:
+) -> tuple[Scorer, ModelInfo]:
     """The production model; else the latest candidate; else a LightGBM trained on the spot.
 
-    Every fallback is said in the report. With `before` (a replay of past sessions), a model whose
-    training labels reach `before` or later has seen the replayed period and is not used.
+    Every fallback is said in the report: the warnings of the returned `ModelInfo`. With `before`
+    (a replay of past sessions), a model whose training labels reach `before` or later has seen
+    the replayed period and is not used.
     """
     logger = get_run_logger()
     home = Home(settings.home)
@@ -393,7 +396,7 @@ def load_champion(
         trained_through = model.metadata["trained_through"]
         if _known_before(trained_through, before):
             logger.info("scoring with champion %s trained through %s", model.name, trained_through)
-            return model, model.metadata, []
+            return model, ModelInfo.from_record(model.metadata)
         warning = (
             f"the production model was trained through {trained_through}, after {before}: a "
             "LightGBM was trained on the spot on the labels known by then, so the replay never "
@@ -407,7 +410,7 @@ def load_champion(
             "not promoted (run `alphapilot select`)"
         )
         logger.warning(note)
-        return model, {**model.metadata, "model_name": model.name}, [note]
+        return model, ModelInfo.from_record(model.metadata, [note])
     logger.warning(warning)
     known = fit_history(dataset.horizon, dataset.known_after - dataset.horizon)
     require_history(data.dates, known, "a model trained on the spot")
@@ -416,9 +419,9 @@ def load_champion(
         trainer_for(settings), "lightgbm", dataset, dates, settings.modeling.sample_stride
     )
     missing = skipped(feature_set(**settings.features.model_dump()), data)
-    metadata = {
+    record = {
         **provenance(data, dataset, settings, dates, missing),
         "model_name": model.name,
         "features": model.features,
     }
-    return model, metadata, [warning]
+    return model, ModelInfo.from_record(record, [warning])

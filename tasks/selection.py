@@ -17,7 +17,7 @@ from prefect import get_run_logger
 from prefect.artifacts import create_link_artifact, create_table_artifact
 
 from settings import Settings
-from tasks.components import backtester_for
+from tasks.components import backtester_for, production_store
 from tasks.notify import current_run_link
 from tasks.options import step
 from tasks.research import provenance, trainer_for
@@ -33,6 +33,7 @@ from trading_core.ml.dataset import Dataset
 from trading_core.ml.research import CandidateResult, refit
 from trading_core.reporting.factor_report import FactorEvidence, factor_evidence
 from trading_core.reporting.leaderboard import TOP, leaderboard
+from trading_core.reporting.selection_files import HTML_FILE, REPORT_FILE, selection_outputs
 from trading_core.selection.evaluate import (
     GridEvaluation,
     champion_reason,
@@ -40,8 +41,6 @@ from trading_core.selection.evaluate import (
     evaluate_grid,
 )
 from trading_core.selection.grid import BacktestGrid
-from trading_core.selection.outputs import HTML_FILE, REPORT_FILE, selection_outputs
-from trading_core.selection.production import ProductionStore
 from trading_core.selection.scoring import Thresholds, Weights
 from trading_core.turnover import DEFINITION as TURNOVER_DEFINITION
 
@@ -110,7 +109,7 @@ def write_selection_reports(
 ) -> str:
     """The matrix, detailed results, regime table, figures and report in reports/model_selection/."""
     ms = settings.model_selection
-    store = ProductionStore(Home(settings.home).production)
+    store = production_store(settings)
     incumbent = None
     if store.has_champion():
         meta = store.metadata()
@@ -219,6 +218,6 @@ def promote_champion(
         "deflated_sharpe": asdict(evaluation.deflated[name]),
         "test_metrics": winner.test_metrics,
     }
-    path = ProductionStore(Home(settings.home).production).promote(model, metadata)
+    path = production_store(settings).promote(model, metadata)
     get_run_logger().info("champion %s (%s) saved to %s", name, reason, path)
     return {"metadata_path": str(path), **metadata}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from flows.cli import app
+from app.cli import app
 from trading_core.data.folder import write_folder
 from trading_core.data.market import MarketData
 from trading_core.data.synthetic import generate_synthetic_market

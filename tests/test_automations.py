@@ -21,6 +21,7 @@ from server_process import PrefectServer, running_prefect_server, stop, wait_for
 from test_notifications import TOKEN, Webhook
 from typer.testing import CliRunner
 
+from app.cli import app
 from deployments.automations import (
     BLOCK_NAME,
     NOT_COMPLETED,
@@ -33,7 +34,6 @@ from deployments.automations import (
     notification_block,
     save_notification_block,
 )
-from flows.cli import app
 from settings import Settings
 
 runner = CliRunner()

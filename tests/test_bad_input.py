@@ -20,7 +20,7 @@ import pytest
 from homes import FAST, build_small_home
 from typer.testing import CliRunner
 
-from flows.cli import app
+from app.cli import app
 from trading_core.data.folder import write_folder
 from trading_core.data.market import MarketData
 from trading_core.home import Home

@@ -93,8 +93,8 @@ def test_rollback_from_the_command_line_restores_the_previous_champion_exactly(s
 
     from typer.testing import CliRunner
 
+    from app.cli import app
     from flows.champion_selection import champion_selection
-    from flows.cli import app
 
     base, config, _ = selected
     home = tmp_path / "home"

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from app.cli import app
 
 runner = CliRunner()
 
@@ -100,7 +100,7 @@ def test_the_temporary_prefect_server_gets_time_to_start_on_a_busy_machine():
     import sys
 
     read = (
-        "import flows.cli; from prefect.settings import get_current_settings; "
+        "import app.cli; from prefect.settings import get_current_settings; "
         "print(get_current_settings().server.ephemeral.startup_timeout_seconds)"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_SERVER_EPHEMERAL")}
@@ -123,11 +123,11 @@ def test_the_temporary_server_started_early_is_the_one_the_flows_use():
     import subprocess
     import sys
 
-    from flows.early_server import answers
+    from app.early_server import answers
 
     script = """
 import os, sys
-from flows.early_server import start_early
+from app.early_server import start_early
 wait = start_early()
 from prefect import flow
 wait()
@@ -147,7 +147,7 @@ print(probe(), os.environ["PREFECT_API_URL"], "prefect.server.api.server" in sys
     assert not answers(f"{started}/health"), "the temporary server outlived its command"
 
     configured = (
-        "import os; from flows.early_server import start_early; start_early()(); "
+        "import os; from app.early_server import start_early; start_early()(); "
         "print(os.environ['PREFECT_API_URL'])"
     )
     done = subprocess.run(

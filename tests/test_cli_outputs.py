@@ -17,8 +17,9 @@ import pytest
 from homes import SELECTION, SmallHome, build_small_home
 from typer.testing import CliRunner
 
-from flows.cli import ExitCode, app, exit_code
-from flows.logfile import stop_logging
+from app.cli import app
+from app.errors import ExitCode, exit_code
+from app.logfile import stop_logging
 from trading_core.data.folder import write_folder
 from trading_core.data.synthetic import generate_synthetic_market
 from trading_core.errors import ConfigError, DataError, ModelError, SafetyViolation

@@ -20,7 +20,7 @@ from server_process import wait_for
 from test_crash_recovery import PRELOAD, Ended, _redirected, applied_trades, cli, copy_home
 from typer.testing import CliRunner
 
-from flows.cli import app
+from app.cli import app
 from trading_core.faults import HOLD_AT, RELEASE_FILE
 from trading_core.home import Home
 from trading_core.home_lock import LOCK_FILE

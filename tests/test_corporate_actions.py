@@ -18,7 +18,7 @@ import pytest
 from homes import FAST, SmallHome, build_small_home
 from typer.testing import CliRunner
 
-from flows.cli import app
+from app.cli import app
 from settings.model import LiveSettings
 from trading_core.costs import CostModel
 from trading_core.data.folder import write_folder

@@ -71,7 +71,7 @@ PROMOTION_POINTS = [
 ]
 
 
-PRELOAD = ["flows.cli", "flows.daily_live", "trading_core.selection.production", "homes"]
+PRELOAD = ["app.cli", "flows.daily_live", "trading_core.selection.production", "homes"]
 
 
 def cli(small: SmallHome, *args: str) -> list[str]:
@@ -87,7 +87,7 @@ def _child(command: list[str] | str, env: dict[str, str]) -> None:
     if isinstance(command, str):
         exec(compile(command, "<script>", "exec"), {"__name__": "__main__"})
         return
-    from flows.cli import app
+    from app.cli import app
 
     # Prefect read its settings when the server imported it: point it at the test server now
     with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):

@@ -23,7 +23,7 @@ DEFERRED = ("scipy", "matplotlib")
 
 def test_importing_the_daily_command_leaves_scipy_and_matplotlib_for_later():
     script = (
-        "import sys, flows.cli, flows.daily_live; "
+        "import sys, app.cli, flows.daily_live; "
         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({DEFERRED!r})))"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

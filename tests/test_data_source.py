@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from app.cli import app
 from settings import load_settings
 from tasks.data import choose_data_source
 from trading_core.data.folder import write_folder

@@ -28,8 +28,8 @@ from server_process import (
 )
 from typer.testing import CliRunner
 
+from app.cli import app
 from deployments.schedules import CRON, PARAMETERS, TIMEZONE, WORK_POOL
-from flows.cli import app
 
 NEW_YORK = ZoneInfo(TIMEZONE)
 runner = CliRunner()

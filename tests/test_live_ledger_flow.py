@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from app.cli import app
 from trading_core.data.calendar import sessions_between
 from trading_core.data.folder import write_folder
 from trading_core.data.providers import BundledProvider

@@ -20,8 +20,8 @@ import pytest
 from homes import SmallHome, build_small_home
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.logfile import stop_logging
+from app.cli import app
+from app.logfile import stop_logging
 from trading_core.home import Home
 from trading_core.live.ledger import Ledger
 

@@ -27,11 +27,13 @@ from trading_core.backtest.walk_forward import backtest_scores
 from trading_core.costs import CostModel
 from trading_core.data.synthetic import generate_synthetic_market
 from trading_core.io import atomic_write_bytes, atomic_write_text
+from trading_core.live.safety_checks import Check, SafetyVerdict
+from trading_core.ml.model_info import ModelInfo
 from trading_core.performance.statistics import LABELS
 from trading_core.portfolio.policy import PortfolioPolicy
-from trading_core.reporting import DailyReportData, render_daily_report
+from trading_core.reporting.html import DailyReportData, render_daily_report
+from trading_core.reporting.selection_files import HTML_FILE
 from trading_core.selection.grid import BacktestGrid
-from trading_core.selection.outputs import HTML_FILE
 from trading_core.selection.scoring import Thresholds
 
 sync_api = pytest.importorskip(
@@ -167,16 +169,15 @@ def daily_report_data() -> DailyReportData:
         regime="Normal",
         regime_source="benchmark",
         exposure=0.85,
-        model={"name": "lgbm-ranker", "trained_through": date(2023, 12, 29), "features": 12},
+        model_info=ModelInfo(
+            "lgbm-ranker", date(2023, 12, 29), [f"feature_{i}" for i in range(12)]
+        ),
         scores=pd.Series(rng.normal(size=len(SYMBOLS)), index=SYMBOLS),
         weights=pd.DataFrame({"current_weight": current, "target_weight": target}, SYMBOLS),
         trades=trades,
-        safety={"passed": True, "violations": [], "checks": [{"name": "turnover", "passed": True}]},
-        monitoring={
-            "live_ic": 0.02,
-            "live_ic_sessions": 40,
-            "ic_series": pd.Series(rng.normal(0.02, 0.1, 40), index=dates[-40:]),
-        },
+        verdict=SafetyVerdict([Check("turnover", True, "")]),
+        monitoring={"live_ic": 0.02, "live_ic_sessions": 40},
+        ic_series=pd.Series(rng.normal(0.02, 0.1, 40), index=dates[-40:]),
         warnings=[WARNING],
         benchmark=benchmark,
         regime_history=pd.Series(np.repeat([1, 0, 1, 2], 65), index=dates),

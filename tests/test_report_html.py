@@ -13,35 +13,39 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trading_core.live.kill_switch import KillSwitchState, KillSwitchStatus
+from trading_core.live.safety_checks import Check, SafetyVerdict
+from trading_core.ml.model_info import ModelInfo
 from trading_core.performance.statistics import LABELS
-from trading_core.reporting import DailyReportData, plots, render_daily_report
+from trading_core.reporting import plots
+from trading_core.reporting.html import DailyReportData, render_daily_report
 
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 PNG_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 EQUITY_ALT = 'alt="Account value and drawdown"'
-KILL_SWITCH_CLEAR = {
-    "triggered": False,
-    "reason": None,
-    "daily_return": 0.0042,
-    "rolling_sharpe": 1.37,
-    "detail": "last daily return +0.42%; 63-session Sharpe 1.37 (limits: daily loss 5.00%, Sharpe -1)",
-    "engaged": False,
-    "engaged_since": None,
-    "engaged_reason": None,
-}
-KILL_SWITCH_HALTED = {
-    **KILL_SWITCH_CLEAR,
-    "triggered": True,
-    "reason": "daily_loss",
-    "daily_return": -0.0731,
-    "detail": "TRIPPED on daily_loss: last daily return -7.31%; 12 of 63 returns for the rolling "
-    "Sharpe (limits: daily loss 5.00%, Sharpe -1)",
-    "rolling_sharpe": None,
-    "engaged": True,
-    "engaged_since": "2024-02-21",
-    "engaged_reason": "daily_loss",
-}
+KILL_SWITCH_CLEAR = KillSwitchStatus(
+    KillSwitchState(
+        triggered=False,
+        reason=None,
+        daily_return=0.0042,
+        rolling_sharpe=1.37,
+        detail="last daily return +0.42%; 63-session Sharpe 1.37 "
+        "(limits: daily loss 5.00%, Sharpe -1)",
+    )
+)
+KILL_SWITCH_HALTED = KillSwitchStatus(
+    KillSwitchState(
+        triggered=True,
+        reason="daily_loss",
+        daily_return=-0.0731,
+        rolling_sharpe=None,
+        detail="TRIPPED on daily_loss: last daily return -7.31%; 12 of 63 returns for the rolling "
+        "Sharpe (limits: daily loss 5.00%, Sharpe -1)",
+    ),
+    engaged_since=date(2024, 2, 21),
+    engaged_reason="daily_loss",
+)
 
 
 @pytest.fixture(scope="module")
@@ -81,27 +85,24 @@ def report_data() -> DailyReportData:
         regime="Normal",
         regime_source="benchmark",
         exposure=0.8,
-        model={
-            "name": "lgbm-ranker",
-            "trained_through": date(2023, 12, 29),
-            "features": ["mom_252_21", "rev_5", "vol_63"],
-            "metadata": {"notes": HOSTILE, "cv_ic": 0.031},
-        },
+        model_info=ModelInfo(
+            name="lgbm-ranker",
+            trained_through=date(2023, 12, 29),
+            features=["mom_252_21", "rev_5", "vol_63"],
+            metadata={"train_start": "2015-01-02", "data_source": HOSTILE, "seed": 42},
+        ),
         scores=pd.Series([0.9, -0.4, 0.7, 0.1, -0.8], index=symbols),
         weights=weights,
         trades=trades,
-        safety={
-            "passed": True,
-            "violations": [],
-            "checks": [
-                {"name": "max position", "passed": True, "detail": "largest 25.0% <= 25%"},
-                {"name": "turnover", "passed": True, "detail": "30.0% <= 60%"},
-            ],
-        },
+        verdict=SafetyVerdict(
+            [
+                Check("max position", True, "largest 25.0% <= 25%"),
+                Check("turnover", True, "30.0% <= 60%"),
+            ]
+        ),
         monitoring={
             "live_ic": 0.021,
             "live_ic_sessions": 40,
-            "ic_series": ic_series,
             "drift": {
                 "window": 20,
                 "threshold": 0.0,
@@ -111,6 +112,7 @@ def report_data() -> DailyReportData:
                 "since": None,
             },
         },
+        ic_series=ic_series,
         warnings=["no volume in data: liquidity checks skipped", HOSTILE],
         benchmark=benchmark,
         regime_history=regime_history,
@@ -176,47 +178,32 @@ def test_hostile_text_appears_only_escaped(html):
 
 
 def test_hostile_violation_and_check_name_are_escaped(report_data):
-    safety = {
-        "passed": False,
-        "violations": [f"position {HOSTILE} above limit"],
-        "checks": [{"name": HOSTILE, "passed": False, "detail": f"detail {HOSTILE}"}],
-    }
-    html = render_daily_report(dataclasses.replace(report_data, safety=safety))
+    verdict = SafetyVerdict([Check(HOSTILE, False, f"detail {HOSTILE}")])
+    html = render_daily_report(dataclasses.replace(report_data, verdict=verdict))
 
     assert HOSTILE not in html
-    assert f"position {HOSTILE_ESCAPED} above limit" in html
-    assert f"detail {HOSTILE_ESCAPED}" in html
+    assert f"{HOSTILE_ESCAPED}: detail {HOSTILE_ESCAPED}" in verdict_banner(html)
+    assert f"detail {HOSTILE_ESCAPED}" in section(html, "Safety checks")
 
 
 def test_blocked_verdict_shows_blocked_and_every_violation(report_data):
-    violations = ["position AAPL 31.0% above max 25%", "turnover 140% above max 60%"]
-    safety = {
-        "passed": False,
-        "violations": violations,
-        "checks": [
-            {"name": "max position", "passed": False, "detail": "AAPL 31.0%"},
-            {"name": "turnover", "passed": False, "detail": "140%"},
-            {"name": "cash", "passed": True, "detail": "20% >= 2%"},
-        ],
-    }
-    html = render_daily_report(dataclasses.replace(report_data, safety=safety))
+    verdict = SafetyVerdict(
+        [
+            Check("max position", False, "AAPL 31.0% above max 25%"),
+            Check("turnover", False, "140% above max 60%"),
+            Check("cash", True, "20% >= 2%"),
+        ]
+    )
+    html = render_daily_report(dataclasses.replace(report_data, verdict=verdict))
 
     banner = html[html.index('<section class="verdict') : html.index("</section>")]
     assert "verdict blocked" in banner
     assert "BLOCKED" in banner
-    for violation in violations:
-        assert violation in banner
+    assert "max position: AAPL 31.0% above max 25%" in banner
+    assert "turnover: 140% above max 60%" in banner
     assert "ready" not in banner
     assert html.count('class="mark fail"') == 2
     assert html.count('class="mark ok"') == 1
-
-
-def test_missing_safety_verdict_is_blocked_not_ready(report_data):
-    html = render_daily_report(dataclasses.replace(report_data, safety={}))
-
-    banner = html[html.index('<section class="verdict') : html.index("</section>")]
-    assert "BLOCKED" in banner
-    assert "ready" not in banner
 
 
 def test_passed_verdict_says_trades_are_ready(html):
@@ -257,8 +244,9 @@ def test_a_run_awaiting_approval_names_the_command_that_applies_it(report_data):
 
 
 def test_a_blocked_run_says_nothing_was_applied_to_the_paper_account(report_data):
-    safety = {**report_data.safety, "passed": False, "violations": ["turnover 140% above 60%"]}
-    blocked = dataclasses.replace(report_data, safety=safety, ledger_status="blocked")
+    failed = Check("turnover", False, "140% above 60%")
+    verdict = SafetyVerdict([*report_data.verdict.checks, failed])
+    blocked = dataclasses.replace(report_data, verdict=verdict, ledger_status="blocked")
     html = render_daily_report(blocked)
 
     assert "Nothing was applied to the paper account" in verdict_banner(html)
@@ -342,8 +330,10 @@ def test_without_benchmark_the_report_says_why_there_is_no_regime_chart(report_d
 
 
 def test_without_ic_history_the_report_says_why_the_live_ic_is_unknown(report_data):
-    monitoring = {"live_ic": None, "live_ic_sessions": 0, "ic_series": None}
-    html = render_daily_report(dataclasses.replace(report_data, monitoring=monitoring))
+    monitoring = {"live_ic": None, "live_ic_sessions": 0}
+    html = render_daily_report(
+        dataclasses.replace(report_data, monitoring=monitoring, ic_series=None)
+    )
 
     assert "not known yet" in html
     assert "No chart: there is no daily IC history yet." in html
@@ -401,14 +391,6 @@ def test_dollar_signs_in_symbols_do_not_break_the_charts():
     )
 
     assert plots.weights_chart(weights).startswith(b"\x89PNG")
-
-
-@pytest.mark.parametrize("passed", ["False", "yes", 1, None])
-def test_only_a_real_true_counts_as_passed(report_data, passed):
-    safety = {"passed": passed, "violations": [], "checks": []}
-    html = render_daily_report(dataclasses.replace(report_data, safety=safety))
-
-    assert "BLOCKED" in html
 
 
 # ----------------------------------------------------------------------------- account value
@@ -499,27 +481,25 @@ def test_safety_section_shows_todays_kill_switch_reading(report_data, html):
 
 
 def test_infinite_rolling_sharpe_is_shown_as_infinity(report_data):
-    kill = {**KILL_SWITCH_CLEAR, "rolling_sharpe": float("-inf")}
+    today = dataclasses.replace(KILL_SWITCH_CLEAR.today, rolling_sharpe=float("-inf"))
+    kill = dataclasses.replace(KILL_SWITCH_CLEAR, today=today)
     html = render_daily_report(dataclasses.replace(report_data, kill_switch=kill))
 
     assert "\u2212\u221e" in section(html, "Safety checks")
 
 
 def test_hostile_kill_switch_reason_and_symbol_are_escaped(report_data):
-    kill = {
-        **KILL_SWITCH_HALTED,
-        "engaged_reason": HOSTILE,
-        "reason": HOSTILE,
-        "detail": f"detail {HOSTILE}",
-        "engaged_since": HOSTILE,
-    }
+    today = dataclasses.replace(
+        KILL_SWITCH_HALTED.today, reason=HOSTILE, detail=f"detail {HOSTILE}"
+    )
+    kill = dataclasses.replace(KILL_SWITCH_HALTED, today=today, engaged_reason=HOSTILE)
     html = render_daily_report(dataclasses.replace(report_data, kill_switch=kill))
     banner = html[html.index('id="kill-switch-banner"') :]
     banner = banner[: banner.index("</section>")]
 
     assert HOSTILE not in html
     assert "<script" not in html.lower()
-    assert banner.count(HOSTILE_ESCAPED) == 2  # since and why
+    assert banner.count(HOSTILE_ESCAPED) == 1  # why
     assert f"detail {HOSTILE_ESCAPED}" in section(html, "Safety checks")
     assert [row[1] for row in tables(html)["trades"] if row[1] == HOSTILE] == [HOSTILE]
 
@@ -573,8 +553,9 @@ def test_same_inputs_give_identical_bytes_with_every_section(report_data):
     second = render_daily_report(copy.deepcopy(full)).encode()
 
     assert first == second
-    assert plots.equity_chart(full.equity_curve, "2024-02-21") == plots.equity_chart(
-        full.equity_curve.copy(), "2024-02-21"
+    since = KILL_SWITCH_HALTED.engaged_since
+    assert plots.equity_chart(full.equity_curve, since) == plots.equity_chart(
+        full.equity_curve.copy(), since
     )
 
 
@@ -595,26 +576,26 @@ def test_monitoring_and_model_print_words_not_keys_or_booleans(report_data):
         "feature_coverage": 1.0,
         "signal_ic": None,
         "top_quantile": {"hit_rate": 0.6},
+        "model_ic_days": 12,
     }
-    model = {
-        **report_data.model,
-        "metadata": {
-            "train_start": "2015-01-02",
-            "data_source": "bundled",
-            "seed": 42,
-            "cv_ic": 0.03,
-        },
-    }
-    html = render_daily_report(dataclasses.replace(report_data, monitoring=monitoring, model=model))
+    model = dataclasses.replace(
+        report_data.model_info,
+        metadata={"data_source": "bundled", "seed": 42, "cv_ic": 0.03, "members": [{"a": 1}]},
+    )
+    html = render_daily_report(
+        dataclasses.replace(report_data, monitoring=monitoring, model_info=model)
+    )
     pairs = listed(section(html, "Monitoring")) + listed(section(html, "Model"))
 
     assert ("Live IC measured on", "published signals") in pairs
     assert ("Live IC below the alert threshold", "No") in pairs
     assert ("Rolling IC below the drift threshold", "Yes") in pairs
     assert ("Symbols with every feature today", "100.0%") in pairs
-    assert ("Training data from", "2015-01-02") in pairs
+    assert ("Training data from", "\u2014") in pairs  # not recorded
+    assert ("Data source", "bundled") in pairs
     assert ("Random seed", "42") in pairs
-    assert ("CV IC", "0.03") in pairs  # an unknown key spelled out
+    assert ("Model IC days", "12") in pairs  # an unknown key spelled out
+    assert "CV IC" not in [term for term, _ in pairs]  # the model lists its provenance only
     for term, value in pairs:
         assert "_" not in term and not term[:1].islower(), term
         assert value not in ("True", "False", "None", "nan"), (term, value)
@@ -684,3 +665,17 @@ def test_a_first_run_says_what_each_part_of_the_tear_sheet_needs(report_data):
     calendar = "Monthly returns, yearly returns and daily-return histogram: needs 1 more session"
     assert calendar in sheet
     assert "<img" not in sheet and 'id="tear-headline"' not in sheet
+
+
+def test_safety_checks_are_named_in_words(report_data):
+    verdict = SafetyVerdict(
+        [
+            Check("weights_defined", True, "every weight is a number"),
+            Check("kill_switch", True, "last daily return -0.9%"),
+            Check("liquidity_floor", True, "a check the page has no title for"),
+        ]
+    )
+    page = render_daily_report(dataclasses.replace(report_data, verdict=verdict))
+    names = re.findall(r'<span class="name wrap">([^<]*)</span>', section(page, "Safety checks"))
+
+    assert names == ["Every weight defined", "Kill switch", "Liquidity floor"]

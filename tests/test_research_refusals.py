@@ -26,7 +26,7 @@ import pytest
 from homes import FAST
 from typer.testing import CliRunner
 
-from flows.cli import app
+from app.cli import app
 from trading_core.data.calendar import market_today, sessions
 from trading_core.data.folder import read_folder, write_folder
 from trading_core.data.market import MarketData

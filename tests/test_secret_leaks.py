@@ -26,7 +26,7 @@ from test_security import (  # noqa: F401  (clean_environment: an autouse fixtur
 )
 from typer.testing import CliRunner
 
-from flows.cli import app
+from app.cli import app
 from flows.daily_live import daily_live  # noqa: F401  (Prefect sets up its logging now)
 from trading_core.alerts import NotificationError, post_slack
 from trading_core.redaction import REDACTED, redact

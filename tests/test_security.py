@@ -29,7 +29,7 @@ from aiosmtpd.smtp import AuthResult
 from test_notifications import Inbox, Webhook, free_port
 from typer.testing import CliRunner
 
-from flows.cli import app
+from app.cli import app
 from flows.daily_live import daily_live  # Prefect sets up its logging now, not in a CliRunner
 from flows.data_update import data_update
 from trading_core.data.folder import write_folder

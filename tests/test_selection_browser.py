@@ -24,7 +24,7 @@ from trading_core.reporting.factor_report import (
     factor_evidence,
     training_factor_html,
 )
-from trading_core.selection.outputs import DETAILS_FILE, HTML_FILE
+from trading_core.reporting.selection_files import DETAILS_FILE, HTML_FILE
 from trading_core.selection.scoring import Thresholds
 
 pytestmark = browsing.pytestmark  # skipped, as there, without Chromium

@@ -211,7 +211,7 @@ def test_same_history_gives_the_same_figures_byte_for_byte(two_years, sheet):
 
 def drawn(monkeypatch, draw):
     """The Figure a tear-sheet chart function draws, instead of its PNG."""
-    monkeypatch.setattr(tear_sheet_plots, "_png", lambda fig: fig)
+    monkeypatch.setattr(tear_sheet_plots, "png", lambda fig: fig)
     return draw()
 
 

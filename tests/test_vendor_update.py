@@ -204,7 +204,7 @@ def test_the_cli_updates_from_tiingo_with_the_key_from_the_environment(
 ):
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from app.cli import app
 
     tiingo.last = DAYS[50]
     sectors = tmp_path / "sectors.csv"

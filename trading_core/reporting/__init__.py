@@ -1,17 +1,16 @@
-"""Reports for people: the daily HTML report and its charts.
+"""Reports for people: the daily page, the selection and training pages, their files and charts.
 
-- `DailyReportData`, `render_daily_report` (html.py): one self-contained HTML page per session,
-  every untrusted string escaped, byte-identical for identical input.
-- plots.py: the charts as PNG bytes (`weights_chart`, `regime_chart`, `ic_chart`).
-- selection_plots.py: the champion selection's equity charts as PNG bytes.
-- markdown.py: `markdown_text`, untrusted text shown literally in markdown (and its tables).
-- formatting.py: money, percentages, share counts and plain numbers as every report shows them.
-- trades_table.py: the day's trades as the report's rows; `trades_table` for a Prefect artifact.
-- leaderboard.py: the champion selection's top combinations as rows, with pass/fail and why.
+Presentation only, on top of the domain: nothing under `trading_core` outside this package imports
+it, and importing the package imports none of its modules (the selection side never loads the
+daily report's dependencies). Rendering returns strings or bytes; writing them is the caller's job.
 
-Rendering returns a string; writing it to disk is the caller's job.
+Daily report: `html.py` (`DailyReportData`, `render_daily_report`), its sections (`daily_safety`,
+`daily_sections`, `daily_tables`), the paper-account tear sheet (`tear_sheet`,
+`tear_sheet_plots`), `daily.py` (`DailyRun` and the day's files), `trades_table.py`.
+Selection: `selection_outcome.py` (one selection as the reports read it), `selection_files.py`
+(the files of reports/model_selection/), `selection_markdown.py`, `selection_html.py`,
+`selection_text.py`, `selection_plots.py`, `leaderboard.py`; the factor tear sheet of the
+selection and training pages: `factor_report.py`, `factor_plots.py`.
+Shared: `templating.py` (the jinja2 environment, autoescaped), `chart_style.py` and `plots.py`
+(charts as deterministic PNG bytes), `formatting.py`, `markdown.py`.
 """
-
-from trading_core.reporting.html import DailyReportData, render_daily_report
-
-__all__ = ["DailyReportData", "render_daily_report"]

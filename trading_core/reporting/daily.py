@@ -17,6 +17,7 @@ from trading_core.live.kill_switch import KillSwitchStatus
 from trading_core.live.positions import Positions
 from trading_core.live.safety_checks import SafetyVerdict
 from trading_core.live.trade_generator import PROPOSED, turnover
+from trading_core.ml.model_info import ModelInfo
 from trading_core.portfolio.construct import PortfolioResult
 from trading_core.regime import RegimeState
 from trading_core.reporting.html import DailyReportData, render_daily_report
@@ -40,8 +41,8 @@ class DailyRun:
     positions: Positions
     trades: pd.DataFrame
     verdict: SafetyVerdict
-    model: dict
-    monitoring: dict
+    model_info: ModelInfo
+    monitoring: dict  # the figures of `OpsMonitor.report`
     ic_series: pd.Series
     warnings: list[str]
     notes: list[str]
@@ -126,8 +127,8 @@ def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
     weights = run.weights_table()
     signals = {
         "date": f"{run.session:%Y-%m-%d}",
-        "model": run.model.get("model_name"),
-        "trained_through": run.model.get("trained_through"),
+        "model": run.model_info.name,
+        "trained_through": f"{run.model_info.trained_through:%Y-%m-%d}",
         "regime": {"code": run.regime.code, "label": run.regime.label, "source": run.regime.source},
         "exposure": run.portfolio.exposure,
         "optimizer": run.portfolio.optimizer,
@@ -140,8 +141,10 @@ def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
         "safety": run.verdict.to_dict(),
         "kill_switch": run.kill_switch.to_dict() if run.kill_switch else None,
         "monitoring": run.monitoring,
-        "model": {k: v for k, v in run.model.items() if k not in ("features", "candidates")},
-        "feature_count": len(run.model.get("features", [])),
+        "model": {
+            k: v for k, v in run.model_info.to_dict().items() if k not in ("features", "candidates")
+        },
+        "feature_count": len(run.model_info.features),
         "data": {
             "source": run.data.source,
             "fingerprint": run.data.fingerprint(),
@@ -161,23 +164,19 @@ def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
         regime=run.regime.label,
         regime_source=run.regime.source,
         exposure=run.portfolio.exposure,
-        model={
-            "name": run.model.get("model_name"),
-            "trained_through": run.model.get("trained_through"),
-            "features": len(run.model.get("features", [])),
-            "metadata": {k: run.model.get(k) for k in ("train_start", "data_source", "seed")},
-        },
+        model_info=run.model_info,
         scores=run.scores,
         weights=weights[["current_weight", "target_weight"]],
         trades=run.final_trades,
-        safety=run.verdict.to_dict(),
-        monitoring={**run.monitoring, "ic_series": run.ic_series if len(run.ic_series) else None},
+        verdict=run.verdict,
+        monitoring=run.monitoring,
+        ic_series=run.ic_series,
         warnings=[w for w in run.warnings if w != halted],  # the kill-switch banner says it
         benchmark=run.regime.index_close.reindex(history.index),
         regime_history=history,
         portfolio_value=run.portfolio_value,
         notes=run.notes,
-        kill_switch=run.kill_switch.to_dict() if run.kill_switch else None,
+        kill_switch=run.kill_switch,
         equity_curve=run.equity_curve,
         ledger_status=run.ledger_status,
         benchmark_history=run.regime.index_close,  # the tear sheet reads it on the run dates

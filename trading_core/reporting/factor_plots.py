@@ -13,7 +13,7 @@ Implements:
 
 Both read a `trading_core.performance.factor.FactorTearSheet` and compute nothing themselves;
 every title and axis is worded with `factor.LABELS`. Sizes are fixed (`RETURNS_SIZE`,
-`RANK_IC_SIZE` at `plots.DPI`: 800 x 300 and 800 x 580 pixels), margins are set in inches and the
+`RANK_IC_SIZE` at `chart_style.DPI`: 800 x 300 and 800 x 580 pixels), margins are set in inches and the
 PNG has no metadata, so the same sheet gives the same bytes. A panel with nothing to draw says so.
 """
 
@@ -23,21 +23,21 @@ import numpy as np
 import pandas as pd
 
 from trading_core.performance.factor import LABELS, FactorTearSheet
-from trading_core.reporting.formatting import fixed
-from trading_core.reporting.plots import (
-    _INK,
-    _MUTED,
-    _NEGATIVE,
-    _POSITIVE,
-    _TARGET,
+from trading_core.reporting.chart_style import (
+    INK,
+    MUTED,
+    NEGATIVE,
+    POSITIVE,
+    TARGET,
     WIDTH_IN,
-    _date_axis,
-    _png,
-    _style,
-    clean_series,
+    date_axis,
     date_numbers,
     figure,
+    png,
+    style,
 )
+from trading_core.reporting.formatting import fixed
+from trading_core.reporting.plots import clean_series
 
 RETURNS_SIZE = (WIDTH_IN, 3.0)
 RANK_IC_SIZE = (WIDTH_IN, 5.8)
@@ -53,7 +53,7 @@ def returns_chart(sheet: FactorTearSheet) -> bytes:
     _quintile_bars(bars, sheet)
     _cumulative_spread(spread, sheet)
     _margins(fig, wspace=0.32, hspace=0.0)
-    return _png(fig)
+    return png(fig)
 
 
 def rank_ic_chart(sheet: FactorTearSheet) -> bytes:
@@ -65,7 +65,7 @@ def rank_ic_chart(sheet: FactorTearSheet) -> bytes:
     _ic_decay(decay, sheet)
     _rank_autocorrelation(autocorrelation, sheet.rank_autocorrelation)
     _margins(fig, wspace=0.28, hspace=0.55)
-    return _png(fig)
+    return png(fig)
 
 
 def _quintile_bars(ax, sheet: FactorTearSheet) -> None:
@@ -75,14 +75,14 @@ def _quintile_bars(ax, sheet: FactorTearSheet) -> None:
         return _nothing(ax, title, "no quintile had a return")
     means = frame["mean_return"].to_numpy() * 100
     errors = np.nan_to_num(frame["std_err"].to_numpy() * 100)
-    colors = np.where(means >= 0, _POSITIVE, _NEGATIVE)
+    colors = np.where(means >= 0, POSITIVE, NEGATIVE)
     x = frame.index.to_numpy()
     ax.bar(x, means, width=0.65, color=colors, alpha=0.8, linewidth=0)
-    ax.errorbar(x, means, yerr=errors, fmt="none", ecolor=_INK, elinewidth=0.9, capsize=3)
-    ax.axhline(0, color=_INK, linewidth=0.6)
+    ax.errorbar(x, means, yerr=errors, fmt="none", ecolor=INK, elinewidth=0.9, capsize=3)
+    ax.axhline(0, color=INK, linewidth=0.6)
     ax.set_xticks(x, labels=[str(q) for q in x])
-    ax.set_ylabel(f"% over {sheet.horizon} sessions, vs the day's mean", fontsize=8, color=_MUTED)
-    _style(ax, title)
+    ax.set_ylabel(f"% over {sheet.horizon} sessions, vs the day's mean", fontsize=8, color=MUTED)
+    style(ax, title)
     _caption(ax, f"{LABELS['quantile']}; whiskers: 1 standard error")
 
 
@@ -93,13 +93,13 @@ def _cumulative_spread(ax, sheet: FactorTearSheet) -> None:
         return _nothing(ax, title, "no top-minus-bottom return")
     x = date_numbers(values.index)
     y = values.to_numpy() * 100
-    ax.plot(x, y, color=_TARGET, linewidth=1.4)
-    ax.fill_between(x, y, 0.0, color=_TARGET, alpha=0.12, linewidth=0)
-    ax.axhline(0, color=_INK, linewidth=0.6)
+    ax.plot(x, y, color=TARGET, linewidth=1.4)
+    ax.fill_between(x, y, 0.0, color=TARGET, alpha=0.12, linewidth=0)
+    ax.axhline(0, color=INK, linewidth=0.6)
     ax.set_xlim(x[0], x[-1])
-    ax.set_ylabel("% (long top, short bottom quintile)", fontsize=8, color=_MUTED)
-    _date_axis(ax, minticks=3)
-    _style(ax, title)
+    ax.set_ylabel("% (long top, short bottom quintile)", fontsize=8, color=MUTED)
+    date_axis(ax, minticks=3)
+    style(ax, title)
     every = "every session" if sheet.horizon == 1 else f"every {sheet.horizon} sessions"
     _caption(ax, f"rebalanced {every}; {sheet.annualized_spread:+.1%} a year on average")
 
@@ -112,11 +112,11 @@ def _ic_by_month(ax, monthly: pd.Series) -> None:
     starts = pd.PeriodIndex(values.index, freq="M").to_timestamp()
     x = date_numbers(starts) + 14  # the middle of each month
     y = values.to_numpy()
-    ax.bar(x, y, width=24, color=np.where(y >= 0, _POSITIVE, _NEGATIVE), alpha=0.8, linewidth=0)
-    ax.axhline(0, color=_INK, linewidth=0.6)
+    ax.bar(x, y, width=24, color=np.where(y >= 0, POSITIVE, NEGATIVE), alpha=0.8, linewidth=0)
+    ax.axhline(0, color=INK, linewidth=0.6)
     ax.set_xlim(x[0] - 20, x[-1] + 20)
-    _date_axis(ax, minticks=3)
-    _style(ax, title)
+    date_axis(ax, minticks=3)
+    style(ax, title)
 
 
 def _ic_histogram(ax, sheet: FactorTearSheet) -> None:
@@ -125,11 +125,11 @@ def _ic_histogram(ax, sheet: FactorTearSheet) -> None:
     if len(values) == 0:
         return _nothing(ax, title, "no day had a rank IC")
     mean, t_stat = sheet.ic_table["ic_mean"], sheet.ic_table["ic_t_stat"]
-    ax.hist(values, bins=HISTOGRAM_BINS, color=_TARGET, alpha=0.55, linewidth=0)
-    ax.axvline(0, color=_INK, linewidth=0.6)
-    ax.axvline(mean, color=_INK, linewidth=1.4, linestyle="--")
-    ax.set_ylabel(LABELS["dates"], fontsize=8, color=_MUTED)
-    _style(ax, title)
+    ax.hist(values, bins=HISTOGRAM_BINS, color=TARGET, alpha=0.55, linewidth=0)
+    ax.axvline(0, color=INK, linewidth=0.6)
+    ax.axvline(mean, color=INK, linewidth=1.4, linestyle="--")
+    ax.set_ylabel(LABELS["dates"], fontsize=8, color=MUTED)
+    style(ax, title)
     _caption(ax, f"dashed: mean {mean:+.3f}, t-statistic {fixed(t_stat, 2)}, {len(values)} days")
 
 
@@ -141,9 +141,9 @@ def _ic_decay(ax, sheet: FactorTearSheet) -> None:
     horizons = decay.index.to_numpy()
     means = decay["ic_mean"].to_numpy()
     x = np.arange(len(horizons))
-    colors = [_TARGET if h == sheet.horizon else _LIGHT for h in horizons]
+    colors = [TARGET if h == sheet.horizon else _LIGHT for h in horizons]
     ax.bar(x, means, width=0.6, color=colors, linewidth=0)
-    ax.axhline(0, color=_INK, linewidth=0.6)
+    ax.axhline(0, color=INK, linewidth=0.6)
     for xi, mean, t_stat in zip(x, means, decay["ic_t_stat"].to_numpy(), strict=True):
         ax.annotate(
             f"t {fixed(t_stat, 1)}",
@@ -153,13 +153,13 @@ def _ic_decay(ax, sheet: FactorTearSheet) -> None:
             ha="center",
             va="bottom" if mean >= 0 else "top",
             fontsize=7,
-            color=_INK,
+            color=INK,
         )
     low, high = min(0.0, float(means.min())), max(0.0, float(means.max()))
     pad = (high - low) * 0.18 or 0.01
     ax.set_ylim(low - (pad if low < 0 else 0), high + pad)
     ax.set_xticks(x, labels=[str(h) for h in horizons])
-    _style(ax, title)
+    style(ax, title)
     _caption(ax, f"{LABELS['horizon']}; the report's horizon darker")
 
 
@@ -170,26 +170,26 @@ def _rank_autocorrelation(ax, autocorrelation: pd.Series) -> None:
         return _nothing(ax, title, "fewer than two scored dates")
     x = date_numbers(values.index)
     mean = float(values.mean())
-    ax.plot(x, values.to_numpy(), color=_TARGET, linewidth=1.1)
-    ax.axhline(mean, color=_INK, linewidth=0.9, linestyle="--")
+    ax.plot(x, values.to_numpy(), color=TARGET, linewidth=1.1)
+    ax.axhline(mean, color=INK, linewidth=0.9, linestyle="--")
     ax.set_ylim(min(0.0, float(values.min()) - 0.05), 1.05)
     ax.set_xlim(x[0], x[-1])
-    _date_axis(ax, minticks=3)
-    _style(ax, title)
+    date_axis(ax, minticks=3)
+    style(ax, title)
     _caption(ax, f"dashed: mean {mean:.2f}")
 
 
 def _caption(ax, text: str) -> None:
     """What the panel shows, in words, under its x axis (where it never covers the data) and
     low enough to clear the year a date axis may print at its right end."""
-    ax.set_xlabel(text, fontsize=8, color=_MUTED, labelpad=CAPTION_PAD)
+    ax.set_xlabel(text, fontsize=8, color=MUTED, labelpad=CAPTION_PAD)
 
 
 def _nothing(ax, title: str, why: str) -> None:
     """An empty panel that says why it is empty."""
     ax.set_axis_off()
-    ax.text(0.5, 0.5, f"Nothing to draw: {why}", ha="center", va="center", color=_MUTED)
-    _style(ax, title)
+    ax.text(0.5, 0.5, f"Nothing to draw: {why}", ha="center", va="center", color=MUTED)
+    style(ax, title)
 
 
 def _margins(fig, wspace: float, hspace: float) -> None:

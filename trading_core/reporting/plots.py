@@ -11,13 +11,10 @@ Implements:
 - `clean_series`: the finite values of a date-indexed series, sorted, one per date (shared with
   the report's equity figures).
 - `png_data_uri`: a PNG as a `data:image/png;base64,...` URI for embedding in HTML.
-- `figure`, `date_numbers`: an empty figure and dates as x values (shared with the selection's
-  charts).
 
 Each chart function returns None when there is nothing to draw (input None or empty), so the
-caller can say why there is no chart. Figures are explicit `Figure` objects (no pyplot state, safe
-to call from worker threads) drawn with the Agg backend; the PNG carries no software or time
-metadata, so the same input gives the same bytes.
+caller can say why there is no chart. The look and the drawing steps every chart shares (sizes,
+colours, margins, metadata-free PNG bytes) are `chart_style`'s.
 
 matplotlib is imported inside the functions that draw, not with this module: the report
 imports it, and with it every command that may write a report, and matplotlib costs 1-2 s of
@@ -28,31 +25,36 @@ should not pay.
 from __future__ import annotations
 
 import base64
-import io
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from trading_core.reporting.chart_style import (
+    CURRENT,
+    INK,
+    MUTED,
+    NARROW_IN,
+    NEGATIVE,
+    POSITIVE,
+    TARGET,
+    WIDTH_IN,
+    date_axis,
+    date_numbers,
+    figure,
+    finish,
+    label,
+    legend_above,
+    percent_axis,
+    png,
+    two_panels_png,
+)
 
-DPI = 100
-WIDTH_IN = 8.0  # full-width charts
-NARROW_IN = 5.5  # charts shown beside a table
 MAX_WEIGHT_BARS = 30
 IC_ROLLING_WINDOW = 20
 
 REGIME_NAMES = {0: "Risk-Off", 1: "Normal", 2: "Risk-On"}
 REGIME_COLORS = {0: "#f4c7c3", 1: "#e3e5e8", 2: "#c8e6c9"}
 _REGIME_CODES = {name.lower(): code for code, name in REGIME_NAMES.items()}
-
-_INK = "#1f2933"
-_MUTED = "#7b8794"
-_CURRENT = "#9aa5b1"
-_TARGET = "#2f6fde"
-_POSITIVE = "#2e7d32"
-_NEGATIVE = "#c62828"
 
 
 def weights_chart(weights: pd.DataFrame | None) -> bytes | None:
@@ -78,20 +80,20 @@ def weights_chart(weights: pd.DataFrame | None) -> bytes | None:
     ax = fig.add_subplot()
     y = np.arange(n)[::-1]
     height = 0.38
-    ax.barh(y + height / 2, shown["current_weight"] * 100, height, color=_CURRENT, label="current")
-    ax.barh(y - height / 2, shown["target_weight"] * 100, height, color=_TARGET, label="target")
-    labels = [_label(s) for s in shown.index]
+    ax.barh(y + height / 2, shown["current_weight"] * 100, height, color=CURRENT, label="current")
+    ax.barh(y - height / 2, shown["target_weight"] * 100, height, color=TARGET, label="target")
+    labels = [label(s) for s in shown.index]
     ax.set_yticks(y, labels=labels, fontsize=8)
-    ax.axvline(0, color=_INK, linewidth=0.6)
+    ax.axvline(0, color=INK, linewidth=0.6)
     xlabel = "weight (% of portfolio value)"
     if len(frame) > n:
         xlabel += f"; largest {n} of {len(frame)} positions"
-    ax.set_xlabel(xlabel, fontsize=8, color=_MUTED)
+    ax.set_xlabel(xlabel, fontsize=8, color=MUTED)
     ax.set_ylim(-0.7, n - 0.3)
     title = "Weights: current vs target"
-    _finish(ax, title, left_in=0.25 + 0.075 * max(len(label) for label in labels))
-    _legend_above(ax, ncols=2)
-    return _png(fig)
+    finish(ax, title, left_in=0.25 + 0.075 * max(len(text) for text in labels))
+    legend_above(ax, ncols=2)
+    return png(fig)
 
 
 def regime_chart(
@@ -125,13 +127,13 @@ def regime_chart(
                     label=REGIME_NAMES[code],
                     zorder=0,
                 )
-        _legend_above(ax, ncols=3)
-    ax.plot(x, closes.to_numpy(), color=_INK, linewidth=1.2, zorder=2)
+        legend_above(ax, ncols=3)
+    ax.plot(x, closes.to_numpy(), color=INK, linewidth=1.2, zorder=2)
     ax.set_xlim(x[0], x[-1])
-    _date_axis(ax, minticks=4)
+    date_axis(ax, minticks=4)
     title = "Benchmark and market regime" if codes is not None else "Benchmark"
-    _finish(ax, title)
-    return _png(fig)
+    finish(ax, title)
+    return png(fig)
 
 
 def ic_chart(
@@ -165,26 +167,26 @@ def ic_chart(
             label="below threshold",
             zorder=0,
         )
-    colors = np.where(values >= 0, _POSITIVE, _NEGATIVE)
+    colors = np.where(values >= 0, POSITIVE, NEGATIVE)
     ax.bar(x, values, width=step * 0.8, color=colors, alpha=0.55, linewidth=0)
     rolling = ic.rolling(window, min_periods=min(5, window)).mean()
     if rolling.notna().any():
-        ax.plot(x, rolling.to_numpy(), color=_INK, linewidth=1.4, label=f"{window}-session mean")
+        ax.plot(x, rolling.to_numpy(), color=INK, linewidth=1.4, label=f"{window}-session mean")
     if threshold is not None and np.isfinite(threshold):
         ax.axhline(
             threshold,
-            color=_NEGATIVE,
+            color=NEGATIVE,
             linewidth=1.0,
             linestyle="--",
             label=f"alert threshold {threshold:+.3f}",
         )
     if ax.get_legend_handles_labels()[1]:
-        _legend_above(ax, ncols=3)
-    ax.axhline(0, color=_INK, linewidth=0.6)
+        legend_above(ax, ncols=3)
+    ax.axhline(0, color=INK, linewidth=0.6)
     ax.set_xlim(x[0] - step, x[-1] + step)
-    _date_axis(ax, minticks=3)
-    _finish(ax, "Daily rank IC of the live model")
-    return _png(fig)
+    date_axis(ax, minticks=3)
+    finish(ax, "Daily rank IC of the live model")
+    return png(fig)
 
 
 def equity_chart(equity: pd.Series | None, halted_since: object = None) -> bytes | None:
@@ -208,57 +210,27 @@ def equity_chart(equity: pd.Series | None, halted_since: object = None) -> bytes
     top.plot(
         x,
         values.to_numpy(),
-        color=_TARGET,
+        color=TARGET,
         linewidth=1.4,
         marker=None if many else "o",
         markersize=3,
     )
     top.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    bottom.fill_between(x, drawdown, 0.0, color=_NEGATIVE, alpha=0.25, linewidth=0)
-    bottom.plot(x, drawdown, color=_NEGATIVE, linewidth=1.0)
+    bottom.fill_between(x, drawdown, 0.0, color=NEGATIVE, alpha=0.25, linewidth=0)
+    bottom.plot(x, drawdown, color=NEGATIVE, linewidth=1.0)
     bottom.set_ylim(min(-0.5, float(drawdown.min()) * 1.15), 0.0)
     percent_axis(bottom)
-    bottom.set_ylabel("drawdown", fontsize=8, color=_MUTED)
+    bottom.set_ylabel("drawdown", fontsize=8, color=MUTED)
     since = _date_number(halted_since)
     if since is not None and x[0] <= since <= x[-1]:
         for ax in (top, bottom):
-            ax.axvline(since, color=_NEGATIVE, linewidth=1.0, linestyle="--")
-        top.plot([], [], color=_NEGATIVE, linewidth=1.0, linestyle="--", label="kill switch")
-        _legend_above(top, ncols=1)
+            ax.axvline(since, color=NEGATIVE, linewidth=1.0, linestyle="--")
+        top.plot([], [], color=NEGATIVE, linewidth=1.0, linestyle="--", label="kill switch")
+        legend_above(top, ncols=1)
     pad = (x[-1] - x[0]) * 0.02
     bottom.set_xlim(x[0] - pad, x[-1] + pad)
-    _date_axis(bottom, minticks=2)
-    return _two_panels_png(fig, top, bottom, "Account value and drawdown from peak", 0.12)
-
-
-def figure(size: tuple[float, float]) -> Figure:
-    """An empty `Figure` of `size` inches at `DPI`, matplotlib imported on first use (Agg)."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless: never open a window, even if pyplot is imported later
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=size, dpi=DPI)
-
-
-def date_numbers(dates: pd.DatetimeIndex | pd.Timestamp) -> np.ndarray | float:
-    """Dates (or one date) as matplotlib date numbers, the x values of every dated chart."""
-    import matplotlib.dates as mdates
-
-    return mdates.date2num(dates.to_pydatetime())
-
-
-def percent_axis(ax) -> None:
-    """Y tick labels of values already in percent: "-2.5%", "0%", "12%"."""
-    from matplotlib.ticker import FuncFormatter
-
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: percent_tick(v)))
-
-
-def percent_tick(value: float, sign: str = "") -> str:
-    """A tick in percent with the decimals it has ("-2.5%", not "-2%"); `sign` "+" shows gains."""
-    rounded = round(value, 6)  # 0.975 - 1 is -2.4999999...%
-    return "0%" if rounded == 0 else f"{rounded:{sign},g}%"
+    date_axis(bottom, minticks=2)
+    return two_panels_png(fig, top, bottom, "Account value and drawdown from peak", 0.12)
 
 
 def png_data_uri(png: bytes | None) -> str | None:
@@ -298,14 +270,6 @@ def _date_number(value: object) -> float | None:
     if pd.isna(stamp):
         return None
     return float(date_numbers(stamp))
-
-
-def _date_axis(ax, minticks: int) -> None:
-    import matplotlib.dates as mdates
-
-    locator = mdates.AutoDateLocator(minticks=minticks, maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def clean_weights(weights: pd.DataFrame) -> pd.DataFrame:
@@ -349,72 +313,3 @@ def _runs(mask: np.ndarray, edges: np.ndarray) -> list[tuple[float, float]]:
     return [
         (float(edges[a]), float(edges[b] - edges[a])) for a, b in zip(starts, stops, strict=False)
     ]
-
-
-def _label(text: object, width: int = 16) -> str:
-    """A label drawn as typed and at most `width` characters: `$` would start math mode."""
-    label = str(text)
-    if len(label) > width:
-        label = label[: width - 1] + "\u2026"
-    return label.replace("$", r"\$")
-
-
-def _legend_above(ax, ncols: int) -> None:
-    """Legend on the title line, right-aligned, so it never covers the data."""
-    ax.legend(
-        fontsize=8,
-        frameon=False,
-        loc="lower right",
-        bbox_to_anchor=(1.0, 1.0),
-        ncols=ncols,
-        borderaxespad=0.1,
-    )
-
-
-def _finish(ax, title: str, left_in: float = 0.7) -> None:
-    """Title, quiet spines and fixed margins (in inches; cheaper than tight_layout's extra draw)."""
-    _style(ax, title)
-    fig = ax.figure
-    width, height = fig.get_size_inches()
-    fig.subplots_adjust(
-        left=min(0.5, left_in / width),
-        right=1 - 0.2 / width,
-        bottom=0.5 / height,
-        top=1 - 0.4 / height,
-    )
-
-
-def _style(ax, title: str | None, fontsize: float = 10) -> None:
-    """Title (if any) and quiet spines.
-
-    The title sits at the top of the axes (`y=1.0`): matplotlib otherwise measures every shared
-    axis's tick labels at each draw to move it clear of ticks on top, which these charts never have.
-    """
-    if title:
-        ax.set_title(title, fontsize=fontsize, color=_INK, loc="left", y=1.0)
-    ax.tick_params(labelsize=8, colors=_INK)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_color(_MUTED)
-
-
-def _two_panels_png(fig: Figure, top, bottom, title: str, hspace: float) -> bytes:
-    """A curve over its drawdown: styled, with fixed margins in inches, as PNG bytes."""
-    _style(top, title)
-    _style(bottom, None)
-    width, height = fig.get_size_inches()
-    fig.subplots_adjust(
-        left=0.8 / width,
-        right=1 - 0.2 / width,
-        bottom=0.45 / height,
-        top=1 - 0.4 / height,
-        hspace=hspace,
-    )
-    return _png(fig)
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return buffer.getvalue()

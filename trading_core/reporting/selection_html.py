@@ -1,6 +1,6 @@
 """The model selection report as one self-contained HTML page.
 
-Implements `selection_report_html`: the selection's outcome (`selection.outputs.SelectionOutcome`)
+Implements `selection_report_html`: the selection's outcome (`reporting.selection_outcome`)
 laid out by the jinja2 template `templates/selection_report.html`, in the daily report's style and
 through the same environment (`reporting.templating`: autoescape, so every model, optimizer and
 error text is shown as text). Reading order: the outcome, with each ranked combination's verdict
@@ -15,10 +15,10 @@ markdown report's words), and the same input gives the same bytes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from trading_core.reporting.factor_report import FactorEvidence, factor_context
 from trading_core.reporting.plots import png_data_uri
+from trading_core.reporting.selection_outcome import SelectionOutcome
 from trading_core.reporting.selection_text import (
     CRITERION_TITLES,
     DSR_MEANING,
@@ -26,6 +26,7 @@ from trading_core.reporting.selection_text import (
     against_baseline,
     deflated_facts,
     fills,
+    matrix_sharpe,
     number,
     same_targets,
     scored_lower,
@@ -33,9 +34,6 @@ from trading_core.reporting.selection_text import (
 from trading_core.reporting.templating import environment
 from trading_core.selection.scoring import CRITERIA
 from trading_core.turnover import DEFINITION as TURNOVER_DEFINITION
-
-if TYPE_CHECKING:  # the outcome's module builds this page: a runtime import would be circular
-    from trading_core.selection.outputs import SelectionOutcome
 
 TEMPLATE_NAME = "selection_report.html"
 
@@ -159,21 +157,13 @@ def _matrix(outcome: SelectionOutcome) -> dict[str, object]:
     for model in models:
         cells = [
             {
-                "text": _two(outcome.matrix_cell((model, optimizer))),
+                "text": matrix_sharpe(outcome.matrix_cell((model, optimizer))),
                 "champion": champion is not None and outcome.key(model, optimizer) == champion.name,
             }
             for optimizer in optimizers
         ]
         rows.append({"model": model, "cells": cells})
     return {"optimizers": optimizers, "rows": rows}
-
-
-def _two(text: str) -> str:
-    """A matrix Sharpe to two decimals; a word (failed, undefined, missing) stays as it is."""
-    try:
-        return number(float(text), ".2f")
-    except ValueError:
-        return text
 
 
 def _ranking(outcome: SelectionOutcome) -> dict[str, object]:

@@ -9,7 +9,7 @@ Implements:
 
 Inputs are daily equity Series indexed by date (non-finite values are dropped); the caller picks
 which curves to show, so this module knows nothing of grids or scores. The figure size is fixed
-(`EQUITY_SIZE`, `CHAMPION_SIZE` at `plots.DPI`: 800 x 500 and 800 x 420 pixels) and the PNG has
+(`EQUITY_SIZE`, `CHAMPION_SIZE` at `chart_style.DPI`: 800 x 500 and 800 x 420 pixels) and the PNG has
 no software or time metadata, so the same input gives the same bytes. With no curve to draw the
 chart still renders, saying so, so a report's figure link never dangles.
 """
@@ -21,17 +21,17 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from trading_core.reporting.plots import (
+from trading_core.reporting.chart_style import (
     WIDTH_IN,
-    _date_axis,
-    _label,
-    _png,
-    _style,
-    _two_panels_png,
-    clean_series,
+    date_axis,
     date_numbers,
     figure,
+    label,
+    png,
+    style,
+    two_panels_png,
 )
+from trading_core.reporting.plots import clean_series
 
 EQUITY_SIZE = (WIDTH_IN, 5.0)
 CHAMPION_SIZE = (WIDTH_IN, 4.2)
@@ -98,15 +98,15 @@ def _equity_figure(
         ax = fig.add_subplot()
         ax.set_axis_off()
         ax.text(0.5, 0.5, "No equity curve to draw", ha="center", va="center", color=BASELINE_COLOR)
-        _style(ax, title)
-        return _png(fig)
+        style(ax, title)
+        return png(fig)
 
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.4, 1.0])
     deepest = 0.0
     colors = iter(COLORS * (len(lines) // len(COLORS) + 1))
     for name, values in lines.items():
         is_baseline = baseline is not None and name == BASELINE_LABEL
-        style = {
+        line_style = {
             "color": BASELINE_COLOR if is_baseline else next(colors),
             "linewidth": 1.3 if is_baseline else 1.2,
             "linestyle": "--" if is_baseline else "-",
@@ -115,10 +115,12 @@ def _equity_figure(
         x = date_numbers(values.index)
         drawdown = (values / values.cummax() - 1.0).to_numpy() * 100
         deepest = min(deepest, float(drawdown.min()))
-        top.plot(x, values.to_numpy(), label=_label(name, LABEL_WIDTH), **style)
-        bottom.plot(x, drawdown, **style)
+        top.plot(x, values.to_numpy(), label=label(name, LABEL_WIDTH), **line_style)
+        bottom.plot(x, drawdown, **line_style)
         if len(lines) == 2 and not is_baseline:  # one combination: shade its drawdown
-            bottom.fill_between(x, drawdown, 0.0, color=style["color"], alpha=0.15, linewidth=0)
+            bottom.fill_between(
+                x, drawdown, 0.0, color=line_style["color"], alpha=0.15, linewidth=0
+            )
     start = next(iter(lines.values())).index[0]
     top.axhline(1.0, color=BASELINE_COLOR, linewidth=0.5, zorder=1)
     top.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2f}"))
@@ -129,5 +131,5 @@ def _equity_figure(
     bottom.set_ylabel("drawdown", fontsize=8, color=BASELINE_COLOR)
     x_all = np.concatenate([date_numbers(v.index) for v in lines.values()])
     bottom.set_xlim(float(x_all.min()), float(x_all.max()))
-    _date_axis(bottom, minticks=3)
-    return _two_panels_png(fig, top, bottom, title, 0.1)
+    date_axis(bottom, minticks=3)
+    return two_panels_png(fig, top, bottom, title, 0.1)

@@ -3,6 +3,7 @@
 Implements:
 
 - `number`: a figure to a format spec, `n/a` when missing (None or NaN).
+- `matrix_sharpe`: a comparison-matrix cell to two decimals, or its word as it is.
 - `CRITERION_TITLES`, `RAW_FORMATS`: the score criteria as the ranking shows them.
 - `threshold_rules`: what a champion needs, in one clause.
 - `against_baseline`: the champion's Sharpe beside the equal-weight baseline's.
@@ -52,6 +53,14 @@ def number(value: object, spec: str) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     return format(value, spec)
+
+
+def matrix_sharpe(cell: str) -> str:
+    """A matrix Sharpe to two decimals; a word (failed, undefined, missing) stays as it is."""
+    try:
+        return number(float(cell), ".2f")
+    except ValueError:
+        return cell
 
 
 def threshold_rules(

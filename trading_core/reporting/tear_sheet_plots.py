@@ -15,11 +15,11 @@ with many panels are cheaper than many figures):
 Inputs are daily simple returns indexed by session date (`benchmark`: the benchmark's on the same
 sessions, or None, which leaves out its lines and the beta panel); every number drawn comes from
 `trading_core.performance`. The caller draws a figure only once
-`performance.statistics.enough_history` says it has the sessions it needs. As in `plots`, figures
-are explicit Agg `Figure` objects with fixed margins (no tight_layout) and PNGs without metadata:
-the same input gives the same bytes, and matplotlib is imported on the first draw. Each panel is
-named by a small title above it rather than a y-axis label, which costs a measure of every
-shared axis's tick labels at each draw.
+`performance.statistics.enough_history` says it has the sessions it needs. As every chart drawn
+with `chart_style`, figures are explicit Agg `Figure` objects with fixed margins (no tight_layout)
+and PNGs without metadata: the same input gives the same bytes, and matplotlib is imported on the
+first draw. Each panel is named by a small title above it rather than a y-axis label, which costs
+a measure of every shared axis's tick labels at each draw.
 """
 
 from __future__ import annotations
@@ -28,16 +28,16 @@ import numpy as np
 import pandas as pd
 
 from trading_core.performance import drawdowns, periods, rolling
-from trading_core.reporting.plots import (
+from trading_core.reporting.chart_style import (
     WIDTH_IN,
-    _date_axis,
-    _legend_above,
-    _png,
-    _style,
+    date_axis,
     date_numbers,
     figure,
+    legend_above,
     percent_axis,
     percent_tick,
+    png,
+    style,
 )
 
 LOG_RANGE = 2.0  # highest over lowest growth of 1 beyond which the growth axis is logarithmic
@@ -72,9 +72,9 @@ def growth_chart(
     log = max(g.max() for g in growth.values()) / min(g.min() for g in growth.values()) > LOG_RANGE
     _growth_axis(top, log)
     versus = " vs the benchmark" if benchmark is not None else ""
-    _style(top, f"Cumulative return{versus}" + (" (log scale)" if log else ""))
+    style(top, f"Cumulative return{versus}" + (" (log scale)" if log else ""))
     if benchmark is not None:
-        _legend_above(top, ncols=2)
+        legend_above(top, ncols=2)
 
     under = drawdowns.underwater(returns) * 100
     x = date_numbers(under.index)
@@ -84,12 +84,12 @@ def growth_chart(
     if worst is not None:
         _number_drawdowns(bottom, worst, under.index[-1])
     percent_axis(bottom)
-    _style(bottom, "Drawdown from the peak (worst periods shaded, numbered by depth)", PANEL_FONT)
+    style(bottom, "Drawdown from the peak (worst periods shaded, numbered by depth)", PANEL_FONT)
     pad = max((x[-1] - x[0]) * 0.01, 1.0)  # a day at least: a few sessions get daily ticks
     bottom.set_xlim(x[0] - pad, x[-1] + pad)
-    _date_axis(bottom, minticks=3)
+    date_axis(bottom, minticks=3)
     _margins(fig, hspace=0.22)
-    return _png(fig)
+    return png(fig)
 
 
 def rolling_chart(returns: pd.Series, benchmark: pd.Series | None) -> bytes:
@@ -104,16 +104,16 @@ def rolling_chart(returns: pd.Series, benchmark: pd.Series | None) -> bytes:
     axes[0].axhline(0.0, color=INK, linewidth=0.6)
     percent_axis(axes[1])
     months = ROLLING_MONTHS
-    _style(axes[0], f"Rolling {months}-month Sharpe ratio ({rolling.WINDOW} sessions)")
-    _style(axes[1], f"Rolling {months}-month volatility (annualized)", PANEL_FONT)
+    style(axes[0], f"Rolling {months}-month Sharpe ratio ({rolling.WINDOW} sessions)")
+    style(axes[1], f"Rolling {months}-month volatility (annualized)", PANEL_FONT)
     if benchmark is not None:
         _line(axes[2], rolling.rolling_beta(returns, benchmark), ACCOUNT, "account")
         axes[2].axhline(1.0, color=BENCHMARK, linewidth=0.8, linestyle=":")
-        _style(axes[2], f"Rolling {months}-month beta of the account on the benchmark", PANEL_FONT)
-        _legend_above(axes[0], ncols=2)
-    _date_axis(axes[-1], minticks=3)
+        style(axes[2], f"Rolling {months}-month beta of the account on the benchmark", PANEL_FONT)
+        legend_above(axes[0], ncols=2)
+    date_axis(axes[-1], minticks=3)
     _margins(fig, hspace=0.35)
-    return _png(fig)
+    return png(fig)
 
 
 def calendar_chart(returns: pd.Series, benchmark: pd.Series | None) -> bytes:
@@ -128,7 +128,7 @@ def calendar_chart(returns: pd.Series, benchmark: pd.Series | None) -> bytes:
     _yearly(fig.add_subplot(grid[1, 0]), sides)
     _histogram(fig.add_subplot(grid[1, 1]), sides)
     _margins(fig, hspace=gap_in / ((heat_in + below_in) / 2), wspace=0.22)  # of the mean height
-    return _png(fig)
+    return png(fig)
 
 
 def _sides(returns: pd.Series, benchmark: pd.Series | None) -> dict[str, tuple[pd.Series, str]]:
@@ -194,7 +194,7 @@ def _heatmap(ax, monthly: pd.DataFrame) -> None:
     ax.set_xticks(range(12), labels=MONTHS)
     ax.set_yticks(range(len(monthly)), labels=[str(year) for year in monthly.index])
     ax.tick_params(length=0)
-    _style(ax, "Monthly returns (%)")
+    style(ax, "Monthly returns (%)")
     for spine in ax.spines.values():
         spine.set_visible(False)
 
@@ -219,9 +219,9 @@ def _yearly(ax, sides: dict[str, tuple[pd.Series, str]]) -> None:
     spare = max(0.0, (MIN_YEAR_SLOTS - len(years)) / 2)  # one year is a bar, not a wall
     ax.set_xlim(-0.5 - spare, len(years) - 0.5 + spare)
     percent_axis(ax)
-    _style(ax, "Yearly returns", PANEL_FONT + 1)
+    style(ax, "Yearly returns", PANEL_FONT + 1)
     if len(yearly) > 1:
-        _legend_above(ax, ncols=2)
+        legend_above(ax, ncols=2)
 
 
 def _histogram(ax, sides: dict[str, tuple[pd.Series, str]]) -> None:
@@ -240,7 +240,7 @@ def _histogram(ax, sides: dict[str, tuple[pd.Series, str]]) -> None:
         ax.legend(fontsize=8, frameon=False, loc="best")  # where the bars leave room
     ax.axvline(0.0, color=INK, linewidth=0.6)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
-    _style(ax, "Sessions by daily return", PANEL_FONT + 1)
+    style(ax, "Sessions by daily return", PANEL_FONT + 1)
 
 
 def _line(ax, series: pd.Series, color: str, label: str, width: float = 1.2) -> None:
