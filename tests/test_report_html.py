@@ -296,8 +296,27 @@ def test_turnover_is_one_way_over_the_trades_not_skipped(report_data):
     skipped = report_data.trades.assign(status=["proposed", "proposed", "skipped: max_turnover"])
     page = render_daily_report(dataclasses.replace(report_data, trades=skipped))
 
-    card = re.search(r'<div class="label">Turnover</div>\s*<div class="value">([^<]*)</div>', page)
-    assert card is not None and card.group(1) == "10.0%"  # (0.15 + 0.05) / 2
+    assert card(page, "Turnover") == "10.0%"  # (0.15 + 0.05) / 2
+
+
+def card(page: str, label: str) -> str:
+    """The value of one key-figure card."""
+    found = re.search(rf'<div class="label">{label}</div>\s*<div class="value">([^<]*)</div>', page)
+    assert found is not None, label
+    return found.group(1)
+
+
+def test_a_skipped_trade_moves_no_money_in_the_counts_costs_and_totals(report_data):
+    skipped = report_data.trades.assign(status=["proposed", "proposed", "skipped: max_turnover"])
+    page = render_daily_report(dataclasses.replace(report_data, trades=skipped))
+
+    assert re.search(
+        r'<div class="value">2</div>\s*<div class="sub">1 buy · 1 sell · 1 skipped', page
+    )
+    assert card(page, "Estimated costs") == "$120.00"  # 15 + 75 + 5 + 25: not the skipped 60
+    total = page[page.index("<tfoot>") : page.index("</tfoot>")]
+    assert "Total without the skipped (1 buy, 1 sell)" in total
+    assert "$199,999.20" in total and "$120.00" in total
 
 
 def test_rendering_twice_gives_identical_html(report_data, html):

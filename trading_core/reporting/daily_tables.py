@@ -34,8 +34,9 @@ class TradesView:
     """Formatted trade rows (the caller's order) with their counts and totals."""
 
     rows: list[dict[str, str]]
-    n_buy: int
+    n_buy: int  # the counts and totals are of the rows not skipped (traded or blocked)
     n_sell: int
+    n_skipped: int
     turnover: float | None
     notional_total: float | None
     cost_total: float | None
@@ -86,18 +87,20 @@ def trades_view(trades: pd.DataFrame | None) -> TradesView:
         change = finite_number(record.get("weight_change")) or 0.0
         side_css = {"BUY": "buy", "SELL": "sell"}.get(row["side"], "other")
         rows.append({**row, "side_css": side_css, "weight_change_css": sign_css(change)})
-    sides = frame["side"].astype(str).str.upper() if "side" in frame.columns else pd.Series()
+    counted = _not_skipped(frame)
+    sides = counted["side"].astype(str).str.upper() if "side" in counted.columns else pd.Series()
     return TradesView(
         rows=rows,
         n_buy=int((sides == "BUY").sum()),
         n_sell=int((sides == "SELL").sum()),
-        turnover=_turnover(frame),
-        notional_total=_column_sum(frame, "notional", absolute=True),
-        cost_total=_cost_total(frame),
+        n_skipped=len(frame) - len(counted),
+        turnover=_turnover(counted),
+        notional_total=_column_sum(counted, "notional", absolute=True),
+        cost_total=_cost_total(counted),
         totals={
-            "notional": money(_column_sum(frame, "notional", absolute=True), 2),
-            "weight_change": percent(_column_sum(frame, "weight_change", absolute=True), 2),
-            "cost": money(_cost_total(frame), 2),
+            "notional": money(_column_sum(counted, "notional", absolute=True), 2),
+            "weight_change": percent(_column_sum(counted, "weight_change", absolute=True), 2),
+            "cost": money(_cost_total(counted), 2),
         },
     )
 
@@ -221,16 +224,20 @@ def _column_sum(frame: pd.DataFrame, column: str, absolute: bool = False) -> flo
     return float((values.abs() if absolute else values).sum())
 
 
+def _not_skipped(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows that trade or were blocked: a skipped trade moves no money and costs nothing."""
+    if "status" not in frame.columns:
+        return frame
+    return frame[~frame["status"].astype(str).str.startswith("skipped")]
+
+
 def _turnover(frame: pd.DataFrame) -> float | None:
-    """One-way turnover (½ Σ|weight change|) of the rows that trade or were blocked, not skipped."""
+    """One-way turnover (½ Σ|weight change|) of `frame`'s rows (the caller leaves out skipped)."""
     if frame.empty:
         return 0.0
     if "weight_change" not in frame.columns:
         return None
-    traded = frame
-    if "status" in frame.columns:
-        traded = frame[~frame["status"].astype(str).str.startswith("skipped")]
-    changes = pd.to_numeric(traded["weight_change"], errors="coerce")
+    changes = pd.to_numeric(frame["weight_change"], errors="coerce")
     if len(changes) and changes.isna().all():
         return None
     return one_way_turnover(changes.dropna())

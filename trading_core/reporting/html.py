@@ -153,9 +153,10 @@ def _key_figures(
         },
         {
             "label": "Trades",
-            "value": f"{len(trades.rows):,}",
+            "value": f"{trades.n_buy + trades.n_sell:,}",
             "css": "",
-            "sub": f"{trades.n_buy:,} buy \u00b7 {trades.n_sell:,} sell",
+            "sub": f"{trades.n_buy:,} buy \u00b7 {trades.n_sell:,} sell"
+            + (f" \u00b7 {trades.n_skipped:,} skipped" if trades.n_skipped else ""),
             "sub2": f"positions {portfolio.n_current:,} \u2192 {portfolio.n_target:,}",
         },
         {
