@@ -1,7 +1,8 @@
-"""The options most commands share: the home, the settings file, JSON output."""
+"""The options most commands share: the home, the settings file, JSON output, an as-of date."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,6 +21,10 @@ ConfigOption = Annotated[
     typer.Option(
         "--config", help="YAML settings file layered over the defaults (env ALPHAPILOT_CONFIG)."
     ),
+]
+AsOfOption = Annotated[
+    Optional[datetime],
+    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Use data up to this date only."),
 ]
 JsonOption = Annotated[
     bool,

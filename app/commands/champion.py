@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from app.answers import reply
 from app.invocation import Invocation
-from app.options import ConfigOption, HomeOption, JsonOption, path_str
+from app.options import AsOfOption, ConfigOption, HomeOption, JsonOption, path_str
 from app.steps import check_settings, locked, run, run_flow, start_prefect_early
 
 if TYPE_CHECKING:
@@ -32,53 +32,47 @@ COMPARED = [
 
 
 def select_cmd(
-    as_of: Annotated[
-        Optional[datetime],
-        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Use data up to this date only."),
-    ] = None,
+    as_of: AsOfOption = None,
     home: HomeOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Champion selection: train the candidates, compare out of sample, promote the best."""
-    Invocation.json = as_json
-    check_settings(config, home)
-    start_prefect_early(*RESEARCH_LIBRARIES)
     from flows.champion_selection import champion_selection
 
-    result = run_flow(
-        lambda: champion_selection(
-            as_of=as_of.date() if as_of else None, home=path_str(home), config=path_str(config)
-        )
-    )
+    result = _research(champion_selection, as_of, home, config, as_json)
     reply(_selection_outcome(result), lambda: print_champion(result))
 
 
 def train_cmd(
-    as_of: Annotated[
-        Optional[datetime],
-        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Use data up to this date only."),
-    ] = None,
+    as_of: AsOfOption = None,
     home: HomeOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train, tune and evaluate every candidate out of sample; print the comparison table."""
-    Invocation.json = as_json
-    check_settings(config, home)
-    start_prefect_early(*RESEARCH_LIBRARIES)
     from flows.training import train_candidates_flow
     from trading_core.io import read_csv
 
-    path = run_flow(
-        lambda: train_candidates_flow(
-            as_of=as_of.date() if as_of else None, home=path_str(home), config=path_str(config)
-        )
-    )
+    path = _research(train_candidates_flow, as_of, home, config, as_json)
     table = read_csv(path).set_index("model")
     reply(
         {"status": "ok", "comparison": path, "models": table[COMPARED].to_dict(orient="index")},
         lambda: _print_comparison(table, path),
+    )
+
+
+def _research(
+    flow: Any, as_of: datetime | None, home: Path | None, config: Path | None, as_json: bool
+) -> Any:
+    """Run a research flow (training or selection) as of `as_of`, its libraries loading early."""
+    Invocation.json = as_json
+    check_settings(config, home)
+    start_prefect_early(*RESEARCH_LIBRARIES)
+    return run_flow(
+        lambda: flow(
+            as_of=as_of.date() if as_of else None, home=path_str(home), config=path_str(config)
+        )
     )
 
 
