@@ -40,12 +40,13 @@ GOAL_WORK_SECONDS = 2.0  # the daily work: the command minus a market-closed day
 def prepare(home: Path, symbols: int, years: float) -> str:
     """A home with a synthetic store and a LightGBM champion; returns the last session."""
     from settings import load_settings
-    from tasks.research import CHAMPION_METADATA, dataset_for, provenance, trainer_for
+    from tasks.research import dataset_for, provenance, trainer_for
     from trading_core.data.store import MarketStore
     from trading_core.data.synthetic import generate_synthetic_market
     from trading_core.home import Home
     from trading_core.ml.registry import save_model
     from trading_core.ml.research import fit_on
+    from trading_core.selection.production import CHAMPION_METADATA
 
     settings = load_settings(home=str(home))
     data = generate_synthetic_market(symbols=symbols, years=years, seed=7).data

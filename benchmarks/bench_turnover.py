@@ -51,7 +51,8 @@ def main() -> None:
     from tasks.backtest import regimes_for
     from tasks.components import backtester_for, policy_for
     from trading_core.backtest.walk_forward import target_weights
-    from trading_core.data.synthetic import generate_synthetic_market, rank_ic
+    from trading_core.data.planted_signal import rank_ic
+    from trading_core.data.synthetic import generate_synthetic_market
     from trading_core.features.labels import EXECUTIONS, forward_returns
 
     settings = load_settings(portfolio={"top_k": args.top_k, "max_weight": 0.05})

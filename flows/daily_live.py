@@ -6,6 +6,7 @@ from datetime import date
 from prefect import flow, get_run_logger
 
 from settings import Settings, load_settings
+from tasks.champion import has_champion, load_champion
 from tasks.components import home_lock
 from tasks.data import load_market_data, preflight
 from tasks.live import (
@@ -26,7 +27,7 @@ from tasks.live import (
 )
 from tasks.notify import alert_on_failure, current_run_link, mark_alerted, notify
 from tasks.reporting import publish_daily
-from tasks.research import build_features, has_champion, load_champion
+from tasks.research import build_features
 from trading_core.alerts import Alert, daily_summary_alert, kill_switch_alert, safety_block_alert
 from trading_core.data.calendar import market_today
 from trading_core.data.market import MarketData

@@ -15,12 +15,13 @@ from prefect import flow, get_run_logger
 
 from flows.daily_live import run_session
 from settings import Settings, load_settings
+from tasks.champion import load_champion
 from tasks.components import home_lock
 from tasks.data import load_market_data
 from tasks.live import open_ledger
 from tasks.notify import alert_on_failure
 from tasks.progress import ProgressTracker
-from tasks.research import build_features, load_champion
+from tasks.research import build_features
 from trading_core.data.calendar import sessions_between
 from trading_core.data.store import MarketStore
 from trading_core.errors import ConfigError, DataError, SafetyViolation

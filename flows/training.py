@@ -7,6 +7,7 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import TaskRunner
 
 from settings import Settings, load_settings
+from tasks.champion import save_candidates
 from tasks.components import home_lock
 from tasks.data import load_market_data
 from tasks.notify import alert_on_failure
@@ -16,7 +17,6 @@ from tasks.research import (
     check_trainable,
     ensemble,
     plan,
-    save_candidates,
     train_candidate,
     tune_candidate,
 )

@@ -19,7 +19,7 @@ from homes import FAST, SmallHome, build_small_home
 from typer.testing import CliRunner
 
 from app.cli import app
-from settings.model import LiveSettings
+from settings.trading import LiveSettings
 from trading_core.costs import CostModel
 from trading_core.data.folder import write_folder
 from trading_core.errors import DataError

@@ -173,7 +173,7 @@ def test_the_training_page_shows_the_featured_sheet_and_every_candidate_as_text(
 
 
 def test_the_training_comparison_gains_the_factor_figures_it_lacked(evidence):
-    from tasks.research import FACTOR_COLUMNS, with_factor_columns
+    from tasks.champion import FACTOR_COLUMNS, with_factor_columns
 
     table = pd.DataFrame({"model": list(reversed(CANDIDATES)), "rank_ic": [0.1, 0.0, 0.2]})
     extended = with_factor_columns(table, evidence)

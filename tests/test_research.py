@@ -20,11 +20,11 @@ import pytest
 
 from settings import Settings, load_settings
 from tasks.research import dataset_for, plan_for, trainer_for
+from trading_core.data.planted_signal import rank_ic
 from trading_core.data.synthetic import (
     SyntheticMarket,
     ceiling_predictor,
     generate_synthetic_market,
-    rank_ic,
 )
 from trading_core.errors import DataError
 from trading_core.features.guard import assert_point_in_time

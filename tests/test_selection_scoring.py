@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from settings.model import SelectionThresholds, SelectionWeights
+from settings.selection import SelectionThresholds, SelectionWeights
 from trading_core.backtest import metrics
 from trading_core.errors import ConfigError
 from trading_core.selection import scoring

@@ -7,15 +7,8 @@ import pandas as pd
 import pytest
 
 from trading_core.data.calendar import sessions
-from trading_core.data.synthetic import (
-    EXECUTIONS,
-    OVERNIGHT_SHARE,
-    SyntheticMarket,
-    alpha_weights,
-    generate_synthetic_market,
-    planted_signal,
-    rank_ic,
-)
+from trading_core.data.planted_signal import EXECUTIONS, alpha_weights, planted_signal, rank_ic
+from trading_core.data.synthetic import OVERNIGHT_SHARE, SyntheticMarket, generate_synthetic_market
 from trading_core.features.labels import forward_returns
 
 

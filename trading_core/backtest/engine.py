@@ -57,6 +57,13 @@ import numpy as np
 import pandas as pd
 
 from trading_core.backtest import metrics
+from trading_core.backtest.inputs import (
+    align_targets,
+    carried_closes,
+    check_close,
+    check_targetable,
+    refuse_nonpositive,
+)
 from trading_core.costs import CostModel
 from trading_core.errors import ConfigError, DataError
 from trading_core.features.labels import effective_execution, execution_delay, execution_prices
@@ -160,17 +167,17 @@ class VectorizedBacktester:
         like `close`; either may be None). `members` (booleans like `close`: a point-in-time
         universe) limits the benchmark to the names that are members at its first fill.
         """
-        _check_close(close)
+        check_close(close)
         raw = np.ascontiguousarray(close.to_numpy("float64"))  # rows contiguous: one per session
         valid = raw > 0
-        rows, weights = _align_targets(target_weights, close)
+        rows, weights = align_targets(target_weights, close)
         execution = effective_execution(self.execution, open_)
         if execution == "same_close":
-            _check_targetable(weights, rows, valid, raw, close)
+            check_targetable(weights, rows, valid, raw, close)
         prices, missing = raw, None
         if not valid.all():
-            _refuse_nonpositive(raw, close)
-            prices, missing = _carried_closes(close), ~valid
+            refuse_nonpositive(raw, close)
+            prices, missing = carried_closes(close), ~valid
         fills = self._fills(execution, rows, weights, close, prices, open_, volume)
         path = self._simulate(prices, fills, missing)
         first = fills.rows[:1]
@@ -213,7 +220,7 @@ class VectorizedBacktester:
     def _simulate(self, prices: np.ndarray, fills: _Fills, missing: np.ndarray | None) -> _Path:
         """Loop over rebalance periods: trade at each fill, then hold to the next.
 
-        `prices` (closes) is positive and finite everywhere (see `_carried_closes`), so every step
+        `prices` (closes) is positive and finite everywhere (see `carried_closes`), so every step
         is a dense vector operation across symbols. Products use einsum rather than BLAS: the sums
         run in one fixed order (bit-identical results whatever the BLAS thread count) and no BLAS
         threads compete with other work.
@@ -330,75 +337,3 @@ def _share(part: np.ndarray, whole: np.ndarray) -> float:
 def _equal_weights(listed: np.ndarray) -> np.ndarray:
     """One target row: equal weight in every listed symbol (1 x symbols)."""
     return (listed / max(listed.sum(), 1)).reshape(1, -1).astype("float64")
-
-
-def _carried_closes(close: pd.DataFrame) -> np.ndarray:
-    """Closes with each gap filled by the last close, and 1.0 before a symbol's first close.
-
-    The placeholder 1.0 only keeps the arithmetic finite: a symbol cannot be targeted before its
-    first close, so it holds no shares there.
-    """
-    return np.ascontiguousarray(close.ffill().fillna(1.0).to_numpy("float64"))
-
-
-def _refuse_nonpositive(raw: np.ndarray, close: pd.DataFrame) -> None:
-    """A close that is a number must be positive (NaN is a missing close, handled separately)."""
-    bad = raw <= 0
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise DataError(
-            f"close is {raw[i, j]:g} (must be positive) for {close.columns[j]} on "
-            f"{_day(close.index[i])}"
-        )
-
-
-def _check_close(close: pd.DataFrame) -> None:
-    """Closes must be indexed by strictly increasing, unique session dates."""
-    if close.empty:
-        raise DataError("close is empty: nothing to backtest")
-    if not close.index.is_monotonic_increasing or not close.index.is_unique:
-        raise DataError("close index must be unique, increasing session dates")
-
-
-def _align_targets(
-    target_weights: pd.DataFrame, close: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray]:
-    """Row positions of the rebalance dates in `close`, and the weights on `close`'s columns."""
-    if len(target_weights.index) == 0:
-        raise DataError("target_weights has no rebalance date")
-    if not target_weights.index.is_unique:
-        duplicated = target_weights.index[target_weights.index.duplicated()][0]
-        raise DataError(f"rebalance date {_day(duplicated)} appears twice in target_weights")
-    unknown = target_weights.columns.difference(close.columns)
-    if len(unknown):
-        raise DataError(f"target_weights names symbols without closes: {', '.join(unknown)}")
-    targets = target_weights.sort_index()
-    rows = close.index.get_indexer(targets.index)
-    if (rows < 0).any():
-        missing = targets.index[rows < 0][0]
-        raise DataError(f"rebalance date {_day(missing)} is not a session of close")
-    weights = targets.reindex(columns=close.columns).fillna(0.0).to_numpy("float64")
-    if not np.isfinite(weights).all():
-        k, j = np.argwhere(~np.isfinite(weights))[0]
-        raise DataError(
-            f"target weight of {close.columns[j]} on {_day(targets.index[k])} is infinite"
-        )
-    return rows.astype(np.intp), weights
-
-
-def _check_targetable(
-    weights: np.ndarray, rows: np.ndarray, valid: np.ndarray, raw: np.ndarray, close: pd.DataFrame
-) -> None:
-    """Refuse a non-zero target in a symbol without a positive close on its rebalance date."""
-    bad = (weights != 0) & ~valid[rows]
-    if bad.any():
-        k, j = np.argwhere(bad)[0]
-        raise DataError(
-            f"close is {raw[rows[k], j]:g} for {close.columns[j]} on {_day(close.index[rows[k]])}: "
-            "it cannot be targeted"
-        )
-
-
-def _day(value: object) -> str:
-    """A date as YYYY-MM-DD for messages (other labels as they are)."""
-    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)

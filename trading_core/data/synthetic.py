@@ -4,12 +4,12 @@ Implements:
 
 - `generate_synthetic_market`: a seeded market (close, open, high, low, volume, sectors,
   benchmark) on real NYSE sessions, for tests and benchmarks (up to 500 stocks x 10 years).
-- `planted_signal`: the planted signal s_t recomputed from closes and volumes alone, the same
-  formula the generator uses, so anyone can check it needs nothing beyond the close of t.
-- `alpha_weights`: how the alpha of one signal spreads over the following sessions.
-- `rank_ic`: mean over dates of the cross-sectional Spearman correlation of two wide frames.
 - `SyntheticMarket`: the generated data, the signal and its oracle information coefficients,
   one per execution convention, so the oracle is a ceiling for a model judged on that convention.
+- `ceiling_predictor`: the best linear prediction of a label from what is known at t.
+
+The signal's formula, its alpha weights and the rank IC it is measured by are in
+`trading_core.data.planted_signal`; this module simulates the market around them.
 
 Model (daily, simple returns; i = stock, t = session):
 
@@ -49,24 +49,17 @@ is close to `ic`. The alpha feeds back into the signal (a positive alpha makes t
 reversal leg turn sooner), so the autocorrelation is measured on a pilot path over the first 500
 sessions, again with each new k (`_calibrated_scale`).
 
-The planted signal, known at the close of t, uses each stock's own past closes and volumes only:
-
-    s_t = zcs( -0.6 * zcs(ret5_t) + 0.4 * zcs(ret60_t) + 0.3 * zcs(vr_t) * sign(ret1_t) )
-    retN_t = close_t / close_{t-N} - 1
-    vr_t = log(volume_t / mean(volume_{t-19..t}))
-
-where zcs is the cross-sectional z-score on date t (mean 0, population std 1 across stocks):
-short-term reversal, medium-term momentum and a volume-confirmed daily move. Volume on t is
-drawn before s_t, as base_i * exp(0.25 * N(0, 1)) * (1 + 2 * |r_t| / sigma_i) rounded to whole
+The planted signal s_t (`planted_signal`), known at the close of t, uses each stock's own past
+closes and volumes only: short-term reversal, medium-term momentum and a volume-confirmed daily
+move, z-scored across stocks. Volume on t is drawn before s_t, as base_i * exp(0.25 * N(0, 1)) * (1 + 2 * |r_t| / sigma_i) rounded to whole
 shares (base_i lognormal, 1e5 to 1e7). Because s_t depends on past returns, which depend on
 past s, the path is generated one session at a time (vectorised across stocks) after 60 warm-up
 sessions of signal-free history, which are then discarded; s is therefore defined from the first
 date, but recomputing it from the returned frames is possible from the 61st date on.
 
-Oracle IC per execution convention, over `horizon` sessions (the label conventions of
-trading_core.features.labels, recomputed here by `_forward_return` because the data layer does
-not import features): `same_close` s_t against close t -> close t+h, `next_close` close t+1 ->
-close t+1+h, `next_open` open t+1 -> open t+1+h.
+Oracle IC per execution convention: the rank IC of s_t against the `horizon`-session return from
+that convention's fill (`forward_return`: `same_close` close t -> close t+h, `next_close` close
+t+1 -> close t+1+h, `next_open` open t+1 -> open t+1+h).
 
 The ceiling (`ceiling_predictor`). Over h > 1 sessions s_t alone is not the best a model can do:
 the label also carries the alpha of s_{t+1}, ..., s_{t+h-1}, and much of those signals is known at
@@ -87,6 +80,15 @@ import pandas as pd
 
 from trading_core.data.calendar import sessions
 from trading_core.data.market import MarketData
+from trading_core.data.planted_signal import (
+    EXECUTIONS,
+    FILLS,
+    alpha_weights,
+    forward_return,
+    rank_ic,
+    signal_today,
+    zscore_frame,
+)
 
 WARMUP = 60
 SESSIONS_PER_YEAR = 252
@@ -99,17 +101,9 @@ PRICE_RANGE = (20.0, 200.0)
 VOLUME_RANGE = (1e5, 1e7)
 VOLUME_NOISE = 0.25
 VOLUME_SHOCK = 2.0
-SIGNAL_WEIGHTS = {"ret5": -0.6, "ret60": 0.4, "volume": 0.3}
-ALPHA_HALF_LIFE = 2.0
 OVERNIGHT_SHARE = 0.3
 CALIBRATION_SESSIONS = 500
 CALIBRATION_ROUNDS = 3
-FILLS = {  # execution convention: (price field a fill gets, sessions after the signal)
-    "same_close": ("close", 0),
-    "next_close": ("close", 1),
-    "next_open": ("open", 1),
-}
-EXECUTIONS = tuple(FILLS)
 
 
 @dataclass(frozen=True)
@@ -135,76 +129,6 @@ class SyntheticMarket:
                 f"unknown execution {execution!r}: choose from {', '.join(EXECUTIONS)}"
             )
         return self.oracle_ic_by_execution[execution]
-
-
-def _zscore_rows(values: np.ndarray) -> np.ndarray:
-    """Cross-sectional z-score along the last axis (population std); a flat row becomes zeros."""
-    centred = values - values.mean(axis=-1, keepdims=True)
-    std = np.sqrt((centred * centred).mean(axis=-1, keepdims=True))
-    return centred / np.where(std > 0, std, 1.0)
-
-
-def _signal_today(
-    close_now: np.ndarray,
-    close_1: np.ndarray,
-    close_5: np.ndarray,
-    close_60: np.ndarray,
-    volume_now: np.ndarray,
-    volume_mean: np.ndarray,
-) -> np.ndarray:
-    """The planted signal on one date from the closes 0/1/5/60 sessions back, the day's volume and
-    its 20-session mean (one value per stock)."""
-    ret1 = close_now / close_1 - 1
-    ret5 = close_now / close_5 - 1
-    ret60 = close_now / close_60 - 1
-    volume_ratio = np.log(volume_now / volume_mean)
-    raw = (
-        SIGNAL_WEIGHTS["ret5"] * _zscore_rows(ret5)
-        + SIGNAL_WEIGHTS["ret60"] * _zscore_rows(ret60)
-        + SIGNAL_WEIGHTS["volume"] * _zscore_rows(volume_ratio) * np.sign(ret1)
-    )
-    return _zscore_rows(raw)
-
-
-def planted_signal(close: pd.DataFrame, volume: pd.DataFrame) -> pd.DataFrame:
-    """The planted signal s_t from closes and volumes up to t (NaN until 60 sessions of history)."""
-    ret1 = close / close.shift(1) - 1
-    ret5 = close / close.shift(5) - 1
-    ret60 = close / close.shift(60) - 1
-    volume_ratio = np.log(volume / volume.rolling(20).mean())
-
-    def zcs(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.sub(frame.mean(axis=1), axis=0).div(frame.std(axis=1, ddof=0), axis=0)
-
-    raw = (
-        SIGNAL_WEIGHTS["ret5"] * zcs(ret5)
-        + SIGNAL_WEIGHTS["ret60"] * zcs(ret60)
-        + SIGNAL_WEIGHTS["volume"] * zcs(volume_ratio) * np.sign(ret1)
-    )
-    return zcs(raw)
-
-
-def alpha_weights(horizon: int) -> np.ndarray:
-    """Weights w_0..w_{horizon-1} of s_t, s_{t-1}, ... in the alpha of r_{t+1}: halving every
-    `ALPHA_HALF_LIFE` sessions, summing to 1."""
-    weights = 0.5 ** (np.arange(horizon) / ALPHA_HALF_LIFE)
-    return weights / weights.sum()
-
-
-def rank_ic(signal: pd.DataFrame, outcome: pd.DataFrame) -> float:
-    """Mean over dates of the Spearman correlation across symbols (dates with any NaN skipped)."""
-    outcome = outcome.reindex(index=signal.index, columns=signal.columns)
-    usable = signal.notna().all(axis=1) & outcome.notna().all(axis=1)
-    if not usable.any():
-        return float("nan")
-    left = signal.loc[usable].rank(axis=1).to_numpy()
-    right = outcome.loc[usable].rank(axis=1).to_numpy()
-    left = left - left.mean(axis=1, keepdims=True)
-    right = right - right.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((left * left).sum(axis=1) * (right * right).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        correlation = (left * right).sum(axis=1) / denominator
-    return float(np.nanmean(correlation)) if np.isfinite(correlation).any() else float("nan")
 
 
 @dataclass(frozen=True)
@@ -258,7 +182,7 @@ def _simulate(draws: _Draws, k: float, weights: np.ndarray, total: int) -> _Path
         if t >= WARMUP:
             volume_mean = volume[t - 19 : t + 1].mean(axis=0)
             closes = close[t], close[t - 1], close[t - 5], close[t - 60]
-            signal[t] = _signal_today(*closes, volume[t], volume_mean)
+            signal[t] = signal_today(*closes, volume[t], volume_mean)
     return _Path(close, volume, returns, overnight, signal)
 
 
@@ -314,16 +238,10 @@ def _calibrated_scale(
     return k
 
 
-def _forward_return(prices: pd.DataFrame, horizon: int, delay: int) -> pd.DataFrame:
-    """Return from the price `delay` sessions after t to the price `horizon` sessions later (the
-    formula of trading_core.features.labels.forward_returns, which the data layer cannot import)."""
-    return prices.shift(-(delay + horizon)) / prices.shift(-delay) - 1
-
-
 def _oracle_by_execution(signal: pd.DataFrame, data: MarketData, horizon: int) -> dict[str, float]:
     """The rank IC of the signal against each convention's `horizon`-session forward return."""
     return {
-        execution: rank_ic(signal, _forward_return(getattr(data, field), horizon, delay))
+        execution: rank_ic(signal, forward_return(getattr(data, field), horizon, delay))
         for execution, (field, delay) in FILLS.items()
     }
 
@@ -429,7 +347,7 @@ def generate_synthetic_market(
     return SyntheticMarket(
         data=data,
         signal=signal_frame,
-        oracle_ic=rank_ic(signal_frame, _forward_return(data.close, 1, 0)),
+        oracle_ic=rank_ic(signal_frame, forward_return(data.close, 1, 0)),
         oracle_ic_horizon=by_execution["same_close"],
         horizon=horizon,
         oracle_ic_by_execution=by_execution,
@@ -446,18 +364,12 @@ def ceiling_predictor(market: SyntheticMarket, execution: str = "next_open") -> 
     """
     field, delay = FILLS[execution]
     close = market.data.close
-    label = _zscore_frame(_forward_return(getattr(market.data, field), market.horizon, delay))
+    label = zscore_frame(forward_return(getattr(market.data, field), market.horizon, delay))
     inputs = [market.signal.shift(j) for j in range(market.horizon)]
-    inputs += [_zscore_frame(close / close.shift(n) - 1) for n in (1, 2, 3, 4, 56, 57, 58, 59)]
+    inputs += [zscore_frame(close / close.shift(n) - 1) for n in (1, 2, 3, 4, 56, 57, 58, 59)]
     x = np.stack([frame.to_numpy() for frame in inputs], axis=-1)
     y = label.to_numpy()
     usable = np.isfinite(x).all(axis=-1) & np.isfinite(y)
     beta, *_ = np.linalg.lstsq(x[usable], y[usable], rcond=None)
     predicted = np.where(np.isfinite(x).all(axis=-1), x @ beta, np.nan)
     return pd.DataFrame(predicted, index=close.index, columns=close.columns)
-
-
-def _zscore_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cross-sectional z-score per date (population std), NaN kept."""
-    centred = frame.sub(frame.mean(axis=1), axis=0)
-    return centred.div(frame.std(axis=1, ddof=0), axis=0)

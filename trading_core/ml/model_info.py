@@ -1,6 +1,6 @@
 """ModelInfo: what the daily run knows about the model that scored it, typed to the report.
 
-Built where the model is loaded (`tasks.research.load_champion`) from its registry record
+Built where the model is loaded (`tasks.champion.load_champion`) from its registry record
 (`trading_core.ml.registry`: `model_name`, `trained_through`, `features`, and whatever training and
 promotion wrote beside them: provenance, optimizer, metrics, member files), with the warnings that
 say why this model scores when it is not a promoted champion. The daily path reads its attributes;
