@@ -13,7 +13,6 @@ one unit in the last place apart on some rows (and importing XGBoost costs as mu
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +86,7 @@ def _native_scores(kind: str, native: Any, matrix: np.ndarray, trees: int | None
 def _scores(model: Any, matrix: np.ndarray) -> np.ndarray:
     import treelite
 
-    # rows are scored independently, so the threads change the time, never a score
-    values = treelite.gtil.predict(model, matrix, nthread=os.cpu_count() or 1)
+    # every core OpenMP allows (OMP_NUM_THREADS; a larger count is an error): rows are scored
+    # independently, so the threads change the time, never a score
+    values = treelite.gtil.predict(model, matrix, nthread=-1)
     return np.asarray(values, dtype="float64").reshape(len(matrix))
