@@ -101,6 +101,50 @@ def test_a_hand_edited_price_file_is_refused_by_fingerprint(data, store):
         store.load()
 
 
+def test_the_files_checksums_vouch_for_the_fingerprint_so_loading_hashes_no_content(
+    data, store, monkeypatch
+):
+    store.update(data)
+    manifest = store.manifest()
+    assert set(manifest["checksums"]) == set(manifest["files"])
+
+    def no_hashing(self):
+        raise AssertionError("the content was hashed")
+
+    monkeypatch.setattr(MarketData, "_content_hash", no_hashing)
+    loaded = store.load()
+
+    assert loaded.fingerprint() == manifest["fingerprint"] == data.fingerprint()
+
+
+def test_a_hand_edited_file_is_refused_by_its_checksum_naming_it(data, store):
+    store.update(data)
+    sectors_file = store.root / store.manifest()["files"]["sectors"]
+    sectors = pd.read_parquet(sectors_file)
+    sectors.loc[0, "sector"] = "Edited"
+    sectors.to_parquet(sectors_file, index=False)
+
+    with pytest.raises(
+        DataError, match=f"{sectors_file.name} does not match its manifest checksum"
+    ):
+        store.load()
+
+
+def test_a_manifest_from_before_checksums_is_checked_by_fingerprint(data, store):
+    store.update(data)
+    manifest = store.manifest()
+    del manifest["checksums"]
+    store.manifest_path.write_text(json.dumps(manifest))
+    assert store.load().fingerprint() == data.fingerprint()
+    prices_file = store.root / manifest["files"]["prices"]
+    prices = pd.read_parquet(prices_file)
+    prices.loc[5, "close"] *= 1.001
+    prices.to_parquet(prices_file, index=False)
+
+    with pytest.raises(DataError, match="does not match its manifest fingerprint"):
+        store.load()
+
+
 def test_a_missing_price_file_is_a_data_error(data, store):
     store.update(data)
     (store.root / store.manifest()["files"]["prices"]).unlink()

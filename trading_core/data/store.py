@@ -5,10 +5,17 @@ Layout: `manifest.json` names the current Parquet files (`prices-<fp>.parquet`, 
 trading_core.data.source). New files are written first and the manifest is replaced atomically
 last, so a crash leaves the previous version readable and nothing partial, and the recorded source
 always describes the data beside it.
+
+The manifest also records each file's SHA-256 (`checksums`). Loading checks the files' bytes
+against them, which also vouches for the recorded fingerprint (the same bytes parse to the same
+content), so the content is not hashed again on every load; a manifest without checksums (written
+before they were recorded) is checked by hashing the loaded content against its fingerprint.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +31,7 @@ from trading_core.errors import DataError
 from trading_core.io import atomic_write_bytes
 
 MANIFEST = "manifest.json"
+LOADED = ("prices", "sectors", "benchmark", "universe")  # the files `load` reads
 SOURCE_RECORD = "provider"  # the manifest's record of the data's source
 
 
@@ -91,16 +99,14 @@ class MarketStore:
         manifest = self.manifest()
         files = manifest["files"]
         try:
-            prices = pd.read_parquet(self.root / files["prices"])
-            sectors = pd.read_parquet(self.root / files["sectors"])
-            bench = (
-                pd.read_parquet(self.root / files["benchmark"]) if files.get("benchmark") else None
-            )
-            universe = (
-                pd.read_parquet(self.root / files["universe"]) if files.get("universe") else None
-            )
+            payloads = {k: (self.root / files[k]).read_bytes() for k in LOADED if files.get(k)}
+            vouched = self._check_files(payloads, manifest)
+            frames = {k: pd.read_parquet(io.BytesIO(payload)) for k, payload in payloads.items()}
+        except DataError:
+            raise
         except Exception as exc:  # missing or truncated Parquet
             raise DataError(f"market data store {self.root} is damaged: {exc}") from None
+        sectors, bench = frames["sectors"], frames.get("benchmark")
         sector_series = pd.Series(  # "str" even when empty, as `normalized` makes it
             sectors["sector"].astype("str").to_numpy(),
             index=pd.Index(sectors["symbol"].astype("str"), name="symbol"),
@@ -115,13 +121,15 @@ class MarketStore:
                 name="benchmark",
             )
         data = MarketData.from_long(
-            prices,
+            frames["prices"],
             sectors=sector_series,
             benchmark=benchmark,
             source=manifest["source"],
-            universe=universe,
+            universe=frames.get("universe"),
         )
-        if data.fingerprint() != manifest["fingerprint"]:
+        if vouched:
+            data = data.with_fingerprint(manifest["fingerprint"])
+        elif data.fingerprint() != manifest["fingerprint"]:
             raise DataError(
                 f"market data in {self.root} does not match its manifest fingerprint "
                 f"({manifest['fingerprint']}): the store was modified outside alphapilot"
@@ -134,6 +142,21 @@ class MarketStore:
                 f"{data.first_date:%Y-%m-%d}..{data.last_date:%Y-%m-%d}"
             )
         return data.as_of(as_of)
+
+    def _check_files(self, payloads: dict[str, bytes], manifest: dict) -> bool:
+        """Whether the manifest's checksums vouch for `payloads` (False: it records none);
+        DataError naming the first file whose bytes differ from the recorded ones."""
+        checksums = manifest.get("checksums")
+        if not checksums:
+            return False
+        for kind, payload in payloads.items():
+            if hashlib.sha256(payload).hexdigest() != checksums.get(kind):
+                raise DataError(
+                    f"market data file {self.root / manifest['files'][kind]} does not match its "
+                    "manifest checksum (and so its fingerprint): the store was modified outside "
+                    "alphapilot"
+                )
+        return True
 
     def raw(self) -> RawHistory | None:
         """The vendor's bars as traded and its corporate actions, when the source gave them."""
@@ -316,5 +339,9 @@ class MarketStore:
             "has_volume": data.has_volume,
             "has_benchmark": data.benchmark is not None,
             "files": files,
+            "checksums": {
+                kind: hashlib.sha256((self.root / name).read_bytes()).hexdigest()
+                for kind, name in files.items()
+            },
         }
         atomic_write_bytes(self.manifest_path, json.dumps(manifest, indent=2).encode())
