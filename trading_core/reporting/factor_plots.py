@@ -30,14 +30,18 @@ from trading_core.reporting.chart_style import (
     POSITIVE,
     TARGET,
     WIDTH_IN,
+    Margins,
     date_axis,
     date_numbers,
     figure,
+    margins,
     png,
     style,
 )
 from trading_core.reporting.formatting import fixed
 from trading_core.reporting.plots import clean_series
+
+MARGINS = Margins(left=0.75, right=0.2, bottom=0.6, top=0.35)  # inches
 
 RETURNS_SIZE = (WIDTH_IN, 3.0)
 RANK_IC_SIZE = (WIDTH_IN, 5.8)
@@ -52,7 +56,7 @@ def returns_chart(sheet: FactorTearSheet) -> bytes:
     bars, spread = fig.subplots(1, 2, width_ratios=[1.0, 1.35])
     _quintile_bars(bars, sheet)
     _cumulative_spread(spread, sheet)
-    _margins(fig, wspace=0.32, hspace=0.0)
+    margins(fig, MARGINS, hspace=0.0, wspace=0.32)
     return png(fig)
 
 
@@ -64,7 +68,7 @@ def rank_ic_chart(sheet: FactorTearSheet) -> bytes:
     _ic_histogram(histogram, sheet)
     _ic_decay(decay, sheet)
     _rank_autocorrelation(autocorrelation, sheet.rank_autocorrelation)
-    _margins(fig, wspace=0.28, hspace=0.55)
+    margins(fig, MARGINS, hspace=0.55, wspace=0.28)
     return png(fig)
 
 
@@ -190,16 +194,3 @@ def _nothing(ax, title: str, why: str) -> None:
     ax.set_axis_off()
     ax.text(0.5, 0.5, f"Nothing to draw: {why}", ha="center", va="center", color=MUTED)
     style(ax, title)
-
-
-def _margins(fig, wspace: float, hspace: float) -> None:
-    """Fixed margins in inches (cheaper and steadier than tight_layout)."""
-    width, height = fig.get_size_inches()
-    fig.subplots_adjust(
-        left=0.75 / width,
-        right=1 - 0.2 / width,
-        bottom=0.6 / height,
-        top=1 - 0.35 / height,
-        wspace=wspace,
-        hspace=hspace,
-    )

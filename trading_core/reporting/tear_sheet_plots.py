@@ -30,10 +30,12 @@ import pandas as pd
 from trading_core.performance import drawdowns, periods, rolling
 from trading_core.reporting.chart_style import (
     WIDTH_IN,
+    Margins,
     date_axis,
     date_numbers,
     figure,
     legend_above,
+    margins,
     percent_axis,
     percent_tick,
     png,
@@ -51,7 +53,7 @@ INK = "#1f2933"
 PANEL_FONT = 9
 ROLLING_MONTHS = rolling.WINDOW // 21  # the rolling window in months, as the titles name it
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MARGINS_IN = {"left": 0.7, "right": 0.2, "top": 0.45, "bottom": 0.45}
+MARGINS = Margins(left=0.7, right=0.2, bottom=0.45, top=0.45)  # inches
 
 
 def growth_chart(
@@ -88,7 +90,7 @@ def growth_chart(
     pad = max((x[-1] - x[0]) * 0.01, 1.0)  # a day at least: a few sessions get daily ticks
     bottom.set_xlim(x[0] - pad, x[-1] + pad)
     date_axis(bottom, minticks=3)
-    _margins(fig, hspace=0.22)
+    margins(fig, MARGINS, hspace=0.22, wspace=0.2)
     return png(fig)
 
 
@@ -112,7 +114,7 @@ def rolling_chart(returns: pd.Series, benchmark: pd.Series | None) -> bytes:
         style(axes[2], f"Rolling {months}-month beta of the account on the benchmark", PANEL_FONT)
         legend_above(axes[0], ncols=2)
     date_axis(axes[-1], minticks=3)
-    _margins(fig, hspace=0.35)
+    margins(fig, MARGINS, hspace=0.35, wspace=0.2)
     return png(fig)
 
 
@@ -120,14 +122,16 @@ def calendar_chart(returns: pd.Series, benchmark: pd.Series | None) -> bytes:
     """Monthly-returns heatmap across the top; yearly returns and the daily histogram below."""
     monthly = periods.monthly_returns(returns)
     heat_in, below_in, gap_in = 0.3 * len(monthly) + 0.3, 2.2, 0.7  # a row of cells per year
-    margins_in = _MARGINS_IN["top"] + _MARGINS_IN["bottom"]
+    margins_in = MARGINS.top + MARGINS.bottom
     fig = figure((WIDTH_IN, heat_in + gap_in + below_in + margins_in))
     grid = fig.add_gridspec(2, 2, height_ratios=[heat_in, below_in])
     sides = _sides(returns, benchmark)
     _heatmap(fig.add_subplot(grid[0, :]), monthly)
     _yearly(fig.add_subplot(grid[1, 0]), sides)
     _histogram(fig.add_subplot(grid[1, 1]), sides)
-    _margins(fig, hspace=gap_in / ((heat_in + below_in) / 2), wspace=0.22)  # of the mean height
+    margins(
+        fig, MARGINS, hspace=gap_in / ((heat_in + below_in) / 2), wspace=0.22
+    )  # of the mean height
     return png(fig)
 
 
@@ -248,17 +252,4 @@ def _line(ax, series: pd.Series, color: str, label: str, width: float = 1.2) -> 
     values = series.dropna()
     ax.plot(
         date_numbers(values.index), values.to_numpy(), color=color, linewidth=width, label=label
-    )
-
-
-def _margins(fig, hspace: float, wspace: float = 0.2) -> None:
-    """Fixed margins in inches (cheaper than tight_layout's extra draw)."""
-    width, height = fig.get_size_inches()
-    fig.subplots_adjust(
-        left=_MARGINS_IN["left"] / width,
-        right=1 - _MARGINS_IN["right"] / width,
-        bottom=_MARGINS_IN["bottom"] / height,
-        top=1 - _MARGINS_IN["top"] / height,
-        hspace=hspace,
-        wspace=wspace,
     )
