@@ -37,9 +37,11 @@ test: $(STAMP)  ## set up, then run the test suite
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	$(BIN)/python -m pytest $(TEST_ARGS)
 
+# mypy reads its settings from pyproject.toml ([tool.mypy]); tasks/ and flows/ are to join
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy trading_core settings
 
 format: $(STAMP)
 	$(BIN)/ruff format .

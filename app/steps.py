@@ -80,7 +80,12 @@ def locked(config: Path | None, home: Path | None, command: str) -> Iterator[Set
             f"no alphapilot home at {settings.home}: nothing to {command.split()[0]}",
             ExitCode.INPUT,
         )
-    lock = home_lock(settings, command, on_wait=lambda message: typer.echo(message, err=True))
+    lock = home_lock(
+        settings.home,
+        settings.orchestration,
+        command,
+        on_wait=lambda message: typer.echo(message, err=True),
+    )
     run(lock.__enter__)
     try:
         yield settings

@@ -45,7 +45,9 @@ def main() -> None:
 
     from settings import load_settings
     from tasks.research import build_features
+    from tasks.sections import ModelSetup
     from trading_core.data.synthetic import generate_synthetic_market
+    from trading_core.home import Home
 
     data = generate_synthetic_market(symbols=args.symbols, years=args.years, seed=7).data
     home = Path(tempfile.mkdtemp(prefix="bench-cache-home-"))
@@ -55,7 +57,8 @@ def main() -> None:
     @flow(name="bench-features")
     def features(sessions: int | None):
         start = time.perf_counter()
-        dataset = build_features(data, settings, sessions)
+        setup, cache = ModelSetup.of(settings), settings.orchestration
+        dataset = build_features(data, setup, cache, Home(settings.home), sessions)
         return time.perf_counter() - start, dataset.rows.shape
 
     with prefect_test_harness(server_startup_timeout=120):

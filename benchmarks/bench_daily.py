@@ -41,6 +41,7 @@ def prepare(home: Path, symbols: int, years: float) -> str:
     """A home with a synthetic store and a LightGBM champion; returns the last session."""
     from settings import load_settings
     from tasks.research import dataset_for, provenance, trainer_for
+    from tasks.sections import ModelSetup
     from trading_core.data.store import MarketStore
     from trading_core.data.synthetic import generate_synthetic_market
     from trading_core.home import Home
@@ -52,10 +53,15 @@ def prepare(home: Path, symbols: int, years: float) -> str:
     data = generate_synthetic_market(symbols=symbols, years=years, seed=7).data
     MarketStore(Home(home).data).update(data)
     m = settings.modeling
-    dataset = dataset_for(data, settings)
+    dataset = dataset_for(data, ModelSetup.of(settings))
     dates = dataset.labeled_dates
-    model = fit_on(trainer_for(settings), "lightgbm", dataset, dates, m.sample_stride)
-    metadata = {**provenance(data, dataset, settings, dates, []), "model_name": "lightgbm"}
+    model = fit_on(
+        trainer_for(ModelSetup.of(settings)), "lightgbm", dataset, dates, m.sample_stride
+    )
+    metadata = {
+        **provenance(data, dataset, ModelSetup.of(settings), dates, []),
+        "model_name": "lightgbm",
+    }
     save_model(
         model,
         Home(home).production,

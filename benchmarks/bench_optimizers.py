@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from settings import load_settings  # noqa: E402
 from tasks.components import detector_for, policy_for  # noqa: E402
+from tasks.sections import TradingRules
 from trading_core.backtest.walk_forward import target_weights  # noqa: E402
 from trading_core.data.providers import make_provider  # noqa: E402
 from trading_core.portfolio.optimizers import OPTIMIZERS  # noqa: E402
@@ -54,7 +55,7 @@ def main() -> None:
 
     settings = load_settings()
     data = make_provider("bundled").fetch()
-    detector = detector_for(settings)
+    detector = detector_for(settings.regime)
     regimes = detector.history(detector.index_of(data)[0])
     scores = weekly_scores(data.close, args.years)
     rebalances = scores.index.get_level_values("date").nunique()
@@ -63,7 +64,7 @@ def main() -> None:
 
     total = 0.0
     for optimizer in OPTIMIZERS:
-        policy = policy_for(settings, data.sectors, optimizer)
+        policy = policy_for(TradingRules.of(settings), data.sectors, optimizer)
         target_weights(warm_up, data.close, regimes, policy)  # imports, compiled problems
         best = np.inf
         for _ in range(args.repeats):

@@ -84,6 +84,7 @@ def step_setup(home: Path, size: int, years: float, trials: int) -> dict:
 def step_features(home: Path) -> dict:
     """The look-ahead guard, then the full feature build with labels, as training runs them."""
     from tasks.research import dataset_for
+    from tasks.sections import ModelSetup
     from trading_core.features.guard import assert_point_in_time
     from trading_core.features.library import feature_set
 
@@ -92,7 +93,7 @@ def step_features(home: Path) -> dict:
     assert_point_in_time(data, feature_set(**settings.features.model_dump()))
     guard = time.perf_counter() - t
     t = time.perf_counter()
-    dataset = dataset_for(data, settings)
+    dataset = dataset_for(data, ModelSetup.of(settings))
     build = time.perf_counter() - t
     rows = dataset.rows
     return {
@@ -135,6 +136,7 @@ def step_walk_forward(home: Path) -> dict:
 
     from tasks.backtest import walk_forward_candidate
     from tasks.research import dataset_for, trainer_for
+    from tasks.sections import ModelSetup, TradingRules
 
     settings, data = _load(
         home,
@@ -142,11 +144,14 @@ def step_walk_forward(home: Path) -> dict:
         backtest={"rebalance_sessions": 5, "retrain": "folds"},
     )
     t = time.perf_counter()
-    dataset = dataset_for(data, settings)
+    setup, rules = ModelSetup.of(settings), TradingRules.of(settings)
+    dataset = dataset_for(data, setup)
     build = time.perf_counter() - t
-    template = SimpleNamespace(name="lightgbm", params=trainer_for(settings).params("lightgbm"))
+    template = SimpleNamespace(name="lightgbm", params=trainer_for(setup).params("lightgbm"))
     t = time.perf_counter()
-    result = walk_forward_candidate(template, dataset, data, settings, ["max_sharpe"])
+    result = walk_forward_candidate(
+        template, dataset, data, setup, rules, settings.backtest, ["max_sharpe"]
+    )
     result = result["max_sharpe"]
     return {
         "note": f"features {build:.1f} s + walk-forward {time.perf_counter() - t:.1f} s: "

@@ -50,6 +50,7 @@ def main() -> None:
     from settings import load_settings
     from tasks.backtest import regimes_for
     from tasks.components import backtester_for, policy_for
+    from tasks.sections import TradingRules
     from trading_core.backtest.walk_forward import target_weights
     from trading_core.data.planted_signal import rank_ic
     from trading_core.data.synthetic import generate_synthetic_market
@@ -64,8 +65,8 @@ def main() -> None:
     dates = data.dates[260::5]  # weekly, after a year of covariance history
     scores = wide.loc[dates].stack().rename("score").rename_axis(["date", "symbol"])
     label = forward_returns(data.close, 5, open_=data.open, execution="next_open")
-    regimes = regimes_for(data, settings)
-    policy = policy_for(settings, data.sectors, args.optimizer)
+    regimes = regimes_for(data, settings.regime)
+    policy = policy_for(TradingRules.of(settings), data.sectors, args.optimizer)
     p = settings.portfolio
     print(
         f"synthetic {args.symbols} x {len(data.dates)} sessions, ic 0.05 (seed 7); scores = planted"
@@ -77,7 +78,9 @@ def main() -> None:
 
     def run(policy_used, execution: str) -> dict[str, float]:
         weights, _ = target_weights(scores, data.close, regimes, policy_used)
-        backtester = backtester_for(settings).with_execution(execution)
+        backtester = backtester_for(settings.backtest, TradingRules.of(settings)).with_execution(
+            execution
+        )
         since = data.since(weights.index[0])
         result = backtester.run(weights, since.close, open_=since.open, volume=since.volume).metrics
         return result

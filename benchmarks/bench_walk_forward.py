@@ -34,6 +34,7 @@ def main() -> None:
     from settings import load_settings
     from tasks.backtest import walk_forward_candidate
     from tasks.research import dataset_for, trainer_for
+    from tasks.sections import ModelSetup, TradingRules
     from trading_core.data.synthetic import generate_synthetic_market
 
     trees = {} if args.trees is None else {"n_estimators": args.trees}
@@ -44,18 +45,27 @@ def main() -> None:
     )
     market = generate_synthetic_market(symbols=args.symbols, years=args.years, seed=7)
     t = time.perf_counter()
-    dataset = dataset_for(market.data, settings)
+    dataset = dataset_for(market.data, ModelSetup.of(settings))
     print(f"features + labels: {time.perf_counter() - t:.1f} s (not part of the budget)")
 
     # fit_like needs only the candidate's name and parameters
-    template = SimpleNamespace(name=args.model, params=trainer_for(settings).params(args.model))
+    template = SimpleNamespace(
+        name=args.model, params=trainer_for(ModelSetup.of(settings)).params(args.model)
+    )
     start = time.perf_counter()
 
     def log(message: str) -> None:
         print(f"  [{time.perf_counter() - start:5.1f} s] {message}", flush=True)
 
     result = walk_forward_candidate(
-        template, dataset, market.data, settings, [args.optimizer], progress=log
+        template,
+        dataset,
+        market.data,
+        ModelSetup.of(settings),
+        TradingRules.of(settings),
+        settings.backtest,
+        [args.optimizer],
+        progress=log,
     )[args.optimizer]
     total = time.perf_counter() - start
     metrics, bench = result.backtest.metrics, result.backtest.benchmark_metrics

@@ -91,6 +91,7 @@ def step_breakdown() -> list[tuple[str, float]]:
     """The demo's compute steps without Prefect, on the bundled data."""
     from settings import load_settings
     from tasks.research import plan_for, trainer_for
+    from tasks.sections import ModelSetup
     from trading_core.data.providers import BundledProvider
     from trading_core.data.store import MarketStore
     from trading_core.features.library import feature_set
@@ -111,8 +112,8 @@ def step_breakdown() -> list[tuple[str, float]]:
         lambda: build_dataset(data, features, m.label_horizon, m.label_transform, tuple(m.inputs)),
         rows,
     )
-    plan = plan_for(dataset, settings)
-    trainer = trainer_for(settings)
+    plan = plan_for(dataset, settings.modeling)
+    trainer = trainer_for(ModelSetup.of(settings))
     for name in ("lightgbm", "xgboost_default", "random_forest"):
         timed(
             f"{m.cv.folds} folds + test fit: {name}",

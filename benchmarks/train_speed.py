@@ -29,13 +29,11 @@ def main() -> None:
 
     from settings import load_settings
     from tasks.research import dataset_for, plan_for, trainer_for
+    from tasks.sections import ModelSetup
     from trading_core.data.synthetic import generate_synthetic_market
+    from trading_core.ml import training_plan as steps
     from trading_core.ml.optuna_search import tune
-    from trading_core.ml.research import (
-        combine_ensemble,
-        run_candidate,
-        train_candidates,
-    )
+    from trading_core.ml.research import combine_ensemble, run_candidate
 
     settings = load_settings()
     m, selection = settings.modeling, settings.model_selection
@@ -47,13 +45,13 @@ def main() -> None:
         f"at {market.horizon} sessions"
     )
     t = time.perf_counter()
-    dataset = dataset_for(market.data, settings)
+    dataset = dataset_for(market.data, ModelSetup.of(settings))
     print(
         f"features + labels: {time.perf_counter() - t:.1f} s, {dataset.rows.shape[0]:,} rows x "
         f"{dataset.rows.shape[1]} columns"
     )
-    plan = plan_for(dataset, settings)
-    trainer = trainer_for(settings)
+    plan = plan_for(dataset, settings.modeling)
+    trainer = trainer_for(ModelSetup.of(settings))
     timings: dict[str, float] = {}
 
     def log(message: str) -> None:
@@ -85,13 +83,15 @@ def main() -> None:
             timings[f"{name} (Optuna, {args.trials} trials)"] = time.perf_counter() - t
             return result.to_dict()
 
-        results = train_candidates(
-            list(selection.candidates),
-            list(selection.ensemble_members),
-            lambda calls: [run(name, params) for name, params in calls],
-            lambda names: [tune_step(name) for name in names],
-            lambda members: combine_ensemble("ensemble", members, dataset),
+        names, members = selection.candidates, selection.ensemble_members
+        base = steps.base_candidates(names, members)
+        tunings = {name: tune_step(name) for name in steps.tuning_plan(base)}
+        trained = steps.with_tuning(
+            base, [run(*call) for call in steps.training_calls(base, tunings)], tunings
         )
+        inputs = steps.ensemble_inputs(names, members, trained)
+        ensemble = combine_ensemble("ensemble", inputs, dataset) if inputs else None
+        results = steps.named_results(names, trained, ensemble)
     for step, seconds in timings.items():
         print(f"  {step:<40} {seconds:7.1f} s")
     for r in results:

@@ -152,8 +152,12 @@ def daily_automations(settings: Settings, block_id: UUID) -> list[Automation]:
 
 def require_alert_channel(settings: Settings) -> None:
     """NoAlertChannel unless a Slack webhook (URL or Prefect Secret block name) is configured."""
-    if "slack" not in channels(settings):
-        email = " (Prefect automations cannot send email)" if "email" in channels(settings) else ""
+    if "slack" not in channels(settings.notifications):
+        email = (
+            " (Prefect automations cannot send email)"
+            if "email" in channels(settings.notifications)
+            else ""
+        )
         raise NoAlertChannel(
             "the daily-run automations alert through Slack: set notifications.slack_webhook_url "
             "(or ALPHAPILOT__NOTIFICATIONS__SLACK_WEBHOOK_URL) or "
@@ -164,7 +168,7 @@ def require_alert_channel(settings: Settings) -> None:
 def slack_webhook(settings: Settings) -> str:
     """The Slack webhook URL the automations post to (a Secret block is read from the server)."""
     require_alert_channel(settings)
-    url = webhook_url(settings)
+    url = webhook_url(settings.notifications)
     if not url:
         raise NoAlertChannel("notifications.slack_webhook_url is empty")
     return url

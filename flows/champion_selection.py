@@ -7,19 +7,23 @@ from prefect.task_runners import TaskRunner
 
 from flows.training import TrainingRun, train_all
 from settings import Settings, load_settings
+from settings.trading import BacktestSettings
 from tasks.backtest import backtest_combination, regimes_for, score_candidate
 from tasks.components import home_lock
-from tasks.notify import alert_on_failure, notify
+from tasks.notify import alert_on_failure, current_run_link, notify
 from tasks.runners import fan_out, share, task_runner_for
+from tasks.sections import Alerting, ModelSetup, TradingRules
 from tasks.selection import (
     evaluate,
-    no_champion_alert,
     promote_champion,
     selection_factors,
     write_selection_reports,
 )
+from trading_core.data.calendar import market_today
+from trading_core.home import Home
 from trading_core.ml.research import research_fits
 from trading_core.selection.grid import BacktestGrid
+from trading_core.selection.promotion import no_champion_alert
 
 
 @flow(name="champion-selection", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
@@ -41,27 +45,44 @@ def champion_selection(
         config: a YAML settings file layered over the defaults.
     """
     settings = load_settings(config, home)
-    with home_lock(settings, f"champion-selection {as_of or 'all data'}", get_run_logger().info):
+    command = f"champion-selection {as_of or 'all data'}"
+    with home_lock(settings.home, settings.orchestration, command, get_run_logger().info):
         return select_champion(settings, as_of)
 
 
 def select_champion(settings: Settings, as_of: date | None) -> dict:
     """Train, backtest the grid, evaluate, write the reports, promote (the home is locked)."""
-    with task_runner_for(settings) as runner:
+    home, selection = Home(settings.home), settings.model_selection
+    rules, backtest = TradingRules.of(settings), settings.backtest
+    with task_runner_for(settings.orchestration, settings.modeling.n_jobs) as runner:
         run = train_all(settings, as_of, runner)
-        grid = backtest_grid(run, settings, runner)
-    evaluation = evaluate(grid, settings)
+        grid = backtest_grid(run, selection.optimizers, rules, backtest, runner)
+    selected_on = market_today()  # the day of the selection, once: the reports and the record
+    evaluation = evaluate(grid, selection, backtest.cash_rate)
     factors = selection_factors(run.factors, run.results, grid, evaluation, run.dataset, run.data)
-    report = write_selection_reports(grid, evaluation, factors, run.data, settings)
+    report = write_selection_reports(
+        grid, evaluation, factors, run.data, selection, backtest, rules, home, selected_on
+    )
     champion = None
     if evaluation.champion is None:
         get_run_logger().warning("no combination passed: the current champion stays (%s)", report)
-        notify(no_champion_alert(evaluation, report), settings)
+        alert = no_champion_alert(evaluation, report, current_run_link())
+        notify(alert, Alerting.of(settings))
     else:
         model, optimizer = evaluation.champion
         winner = next(r for r in run.results if r.name == model)
+        setup = ModelSetup.of(settings)
         champion = promote_champion(
-            winner, optimizer, grid, evaluation, run.dataset, run.data, settings
+            winner,
+            optimizer,
+            grid,
+            evaluation,
+            run.dataset,
+            run.data,
+            selection,
+            setup,
+            home,
+            selected_on,
         )
     return {
         "champion": champion,
@@ -77,13 +98,21 @@ def select_champion(settings: Settings, as_of: date | None) -> dict:
     }
 
 
-def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> BacktestGrid:
-    """Walk-forward backtests of every trained candidate under every optimizer in settings.
+def backtest_grid(
+    run: TrainingRun,
+    optimizers: list[str],
+    rules: TradingRules,
+    backtest: BacktestSettings,
+    runner: TaskRunner,
+) -> BacktestGrid:
+    """Walk-forward backtests of every trained candidate under every optimizer given
+    (`model_selection.optimizers`), with the trading rules and backtest settings.
 
     Each candidate's models are fitted once (one task), or taken from research where the
     windows coincide; its scores then feed one backtest task per optimizer. A failure is recorded against its combinations and the rest go on.
     """
-    optimizers = list(settings.model_selection.optimizers)
+    optimizers = list(optimizers)
+    setup = ModelSetup.of(run.settings)
     grid = BacktestGrid([r.name for r in run.results], optimizers)
     dataset, data, close = (
         share(runner, run.dataset),
@@ -98,7 +127,8 @@ def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> B
                 "template": r.model,
                 "dataset": dataset,
                 "close": close,
-                "settings": settings,
+                "setup": setup,
+                "backtest": backtest,
                 "reuse": research_fits(r.model, run.results),
             }
             for r in run.results
@@ -106,7 +136,7 @@ def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> B
         "walk-forward scores",
         raise_on_failure=False,
     )
-    regimes = share(runner, regimes_for(run.data, settings))
+    regimes = share(runner, regimes_for(run.data, rules.regime))
     calls = []
     for result, outcome in zip(run.results, scored, strict=True):
         if isinstance(outcome, BaseException):
@@ -122,7 +152,8 @@ def backtest_grid(run: TrainingRun, settings: Settings, runner: TaskRunner) -> B
                 "models": models,
                 "data": data,
                 "regimes": regimes,
-                "settings": settings,
+                "rules": rules,
+                "backtest": backtest,
             }
             for optimizer in optimizers
         ]

@@ -28,12 +28,13 @@ from tasks.live import (
 from tasks.notify import alert_on_failure, current_run_link, mark_alerted, notify
 from tasks.reporting import publish_daily
 from tasks.research import build_features
-from trading_core.alerts import Alert, daily_summary_alert, kill_switch_alert, safety_block_alert
+from tasks.sections import Alerting, ModelSetup, TradingRules
 from trading_core.data.calendar import market_today
 from trading_core.data.market import MarketData
 from trading_core.data.providers import survivorship_note
-from trading_core.data.quality import recent_gaps
 from trading_core.errors import ConfigError, SafetyViolation
+from trading_core.home import Home
+from trading_core.live.day_outcome import day_alert, day_warnings
 from trading_core.live.ledger import Ledger
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.model_info import ModelInfo
@@ -63,23 +64,26 @@ def daily_live(
     if not (dry_run and settings.live.dry_run):
         raise ConfigError("live order placement is not available: no broker adapter is configured")
     logger = get_run_logger()
+    folder, setup = Home(settings.home), ModelSetup.of(settings)  # `home` is the user's path
     today = market_today()
-    with home_lock(settings, f"daily-live {run_date or today}", logger.info):
-        session = preflight(settings, run_date or today, today)
-        if session.market_closed:
-            logger.info("%s: nothing to do", session.reason)
+    session = run_date or today  # the user's `run_date` is the session from here on
+    with home_lock(settings.home, settings.orchestration, f"daily-live {session}", logger.info):
+        checked = preflight(folder, session, today)
+        if checked.market_closed:
+            logger.info("%s: nothing to do", checked.reason)
             return {
-                "date": f"{session.date:%Y-%m-%d}",
+                "date": f"{checked.date:%Y-%m-%d}",
                 "market_closed": True,
-                "reason": session.reason,
+                "reason": checked.reason,
             }
-        data = load_market_data(settings, session.date)
+        data = load_market_data(folder, checked.date)
         # scoring and monitoring need only recent rows; a model trained on the spot needs them all
         recent = settings.ops.ic_lookback_days + settings.modeling.label_horizon + MONITOR_MARGIN
-        dataset = build_features(data, settings, recent if has_champion(settings) else None)
-        model, model_info = load_champion(dataset, data, settings)
-        ledger = open_ledger(settings)
-        return run_session(session.date, data, dataset, model, model_info, ledger, settings)
+        span = recent if has_champion(folder) else None
+        dataset = build_features(data, setup, settings.orchestration, folder, span)
+        model, model_info = load_champion(dataset, data, setup, folder)
+        ledger = open_ledger(folder, settings.live)
+        return run_session(checked.date, data, dataset, model, model_info, ledger, settings)
 
 
 def run_session(
@@ -99,32 +103,22 @@ def run_session(
     `alerts`, the day's event (kill switch engaged, trades blocked) or summary is sent; the replay
     turns them off and reports its blocked days once at the end.
     """
+    home, rules = Home(settings.home), TradingRules.of(settings)
     scores = score_universe(model, dataset, session)
-    regime = detect_regime(data, settings)
+    regime = detect_regime(data, settings.regime)
     positions = load_positions(ledger, session)
-    data, delisted = close_delisted(data, positions, settings)
-    target = build_portfolio(scores, data, regime, positions, settings, model_info.optimizer)
-    guard_splits(data, target, positions, settings)  # before anything is recorded
-    trades = generate_trades(target, positions, data, settings, delisted)
+    data, delisted = close_delisted(data, positions, settings.live)
+    target = build_portfolio(scores, data, regime, positions, rules, model_info.optimizer)
+    guard_splits(data, target, positions, settings.live)  # before anything is recorded
+    trades = generate_trades(target, positions, data, rules, delisted)
     curve = account_equity(ledger, session, positions, data)
     judged = since_release(ledger, curve)
-    kill = apply_kill_switch(ledger, session, judged, settings)
-    verdict = run_safety_checks(target, trades, data, positions, judged, kill, session, settings)
+    kill = apply_kill_switch(ledger, session, judged, rules)
+    verdict = run_safety_checks(target, trades, data, positions, judged, kill, session, rules)
     monitoring, ic_series = monitor_model(
-        model, dataset, model_info.trained_through, session, settings
+        model, dataset, model_info.trained_through, session, settings.ops, home
     )
-    warnings = list(model_info.warnings)
-    if kill.halted:
-        warnings = [*warnings, kill.message]
-    if not data.has_volume:
-        warnings = [*warnings, "liquidity check skipped: no volume in the data"]
-    if target.fallback_reason:
-        warnings = [*warnings, f"optimizer fallback: {target.fallback_reason}"]
-    warnings = [*warnings, *(f"forced exit of {name}: {why}" for name, why in delisted.items())]
-    involved = positions.shares[positions.shares != 0].index.union(
-        target.weights[target.weights > 0].index
-    )
-    warnings = [*warnings, *recent_gaps(data.close, involved)]
+    warnings = day_warnings(model_info.warnings, kill, data, target, positions, delisted)
     caveat = survivorship_note(data)
     run = DailyRun(
         session=session,
@@ -145,12 +139,24 @@ def run_session(
         kill_switch=kill,
         equity_curve=curve,
     )
-    record = record_in_ledger(ledger, run, settings)  # the ledger first: files are derived from it
+    record = record_in_ledger(ledger, run, settings.live)  # the ledger first: files derive from it
     run = replace(run, ledger_status=record.status)  # the report says what the account did
-    published = {**publish_daily(run, settings), "ledger_status": record.status}
+    published = {**publish_daily(run, home), "ledger_status": record.status}
     report = published["files"]["report.html"]
-    alert = day_alert(run, report, settings.notifications.daily_summary) if alerts else None
-    delivered = notify(alert, settings) if alert else False
+    alert = (
+        day_alert(
+            session,
+            kill,
+            verdict,
+            run.summary(),
+            report,
+            settings.notifications.daily_summary,
+            current_run_link(),
+        )
+        if alerts
+        else None
+    )
+    delivered = notify(alert, Alerting.of(settings)) if alert else False
     if not verdict.passed:
         error = SafetyViolation(
             f"trades for {session} BLOCKED, nothing applied to the paper account: "
@@ -158,30 +164,3 @@ def run_session(
         )
         raise mark_alerted(error) if delivered else error  # alerted: the failure hook stays quiet
     return published
-
-
-def day_alert(run: DailyRun, report: str, summary: bool) -> Alert | None:
-    """The session's one message, if any: kill switch engaged, trades blocked, or the summary.
-
-    The kill switch engaging blocks the day too; its alert lists the violations, so one event
-    makes one message. An alert carries the day's figures, so no summary follows it, the report's
-    path and, when the run has a page in the Prefect UI, its link.
-    """
-    kill, verdict, figures = run.kill_switch, run.verdict, run.summary()
-    link = current_run_link()
-    if kill is not None and kill.halted and kill.engaged_since == run.session:
-        today = kill.today
-        return kill_switch_alert(
-            run.session,
-            kill.engaged_reason,
-            today.daily_return,
-            today.rolling_sharpe,
-            today.detail,
-            verdict.violations,
-            report,
-            link,
-        )
-    if not verdict.passed:
-        key = {k: figures[k] for k in ("turnover", "estimated_cost", "exposure", "portfolio_value")}
-        return safety_block_alert(run.session, verdict.violations, key, report, link)
-    return daily_summary_alert(figures, report, link) if summary else None

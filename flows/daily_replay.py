@@ -22,6 +22,7 @@ from tasks.live import open_ledger
 from tasks.notify import alert_on_failure
 from tasks.progress import ProgressTracker
 from tasks.research import build_features
+from tasks.sections import ModelSetup
 from trading_core.data.calendar import sessions_between
 from trading_core.data.store import MarketStore
 from trading_core.errors import ConfigError, DataError, SafetyViolation
@@ -41,14 +42,15 @@ def daily_replay(
         config: a YAML settings file layered over the defaults.
     """
     settings = load_settings(config, home, live={"require_manual_approval": False})
-    with home_lock(settings, f"daily-replay {start}..{end or 'last'}", get_run_logger().info):
+    command = f"daily-replay {start}..{end or 'last'}"
+    with home_lock(settings.home, settings.orchestration, command, get_run_logger().info):
         return replay(start, end, settings)
 
 
-def check_range(start: date, end: date | None, settings: Settings) -> None:
+def check_range(start: date, end: date | None, home: Home) -> None:
     """DataError naming the range when it ends before it starts, or starts before the stored data
     (its first sessions would have no history to run on)."""
-    first, last = MarketStore(Home(settings.home).data).span()
+    first, last = MarketStore(home.data).span()
     if f"{start:%Y-%m-%d}" < first:
         raise DataError(
             f"replay {start}..{end or last} starts before the stored market data "
@@ -61,27 +63,28 @@ def check_range(start: date, end: date | None, settings: Settings) -> None:
 def replay(start: date, end: date | None, settings: Settings) -> dict:
     """The replay's sessions in order, each a daily run as of its date (the home is locked)."""
     logger = get_run_logger()
-    check_range(start, end, settings)
-    data = load_market_data(settings, end)
-    days = sessions_between(start, data.last_date)
-    days = days[days.isin(data.dates)]
-    if days.empty:
+    home, setup = Home(settings.home), ModelSetup.of(settings)
+    check_range(start, end, home)
+    data = load_market_data(home, end)
+    sessions = sessions_between(start, data.last_date)
+    sessions = sessions[sessions.isin(data.dates)]
+    if sessions.empty:
         raise ConfigError(f"no stored session from {start} to {data.last_date:%Y-%m-%d}")
-    dataset = build_features(data, settings)
-    first = days[0]
+    dataset = build_features(data, setup, settings.orchestration, home)
+    first = sessions[0]
     model, model_info = load_champion(
-        dataset.as_of(first), data.as_of(first), settings, before=first.date()
+        dataset.as_of(first), data.as_of(first), setup, home, session=first.date()
     )
-    ledger = open_ledger(settings)
+    ledger = open_ledger(home, settings.live)
     blocked = []
-    described = f"daily replay {days[0]:%Y-%m-%d}..{days[-1]:%Y-%m-%d}"
-    with ProgressTracker(described, len(days), unit="sessions") as progress:
-        for day in days:
+    described = f"daily replay {sessions[0]:%Y-%m-%d}..{sessions[-1]:%Y-%m-%d}"
+    with ProgressTracker(described, len(sessions), unit="sessions") as progress:
+        for session in sessions:
             try:
                 run_session(
-                    day.date(),
-                    data.as_of(day),
-                    dataset.as_of(day),
+                    session.date(),
+                    data.as_of(session),
+                    dataset.as_of(session),
                     model,
                     model_info,
                     ledger,
@@ -89,18 +92,18 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
                     alerts=False,  # one failure alert at the end names the blocked days
                 )
             except SafetyViolation as exc:
-                blocked.append({"date": f"{day:%Y-%m-%d}", "reason": str(exc)})
+                blocked.append({"date": f"{session:%Y-%m-%d}", "reason": str(exc)})
             progress.advance()
-    logger.info("replayed %d sessions; %d blocked", len(days), len(blocked))
+    logger.info("replayed %d sessions; %d blocked", len(sessions), len(blocked))
     summary = {
-        "sessions": len(days),
-        "first": f"{days[0]:%Y-%m-%d}",
-        "last": f"{days[-1]:%Y-%m-%d}",
+        "sessions": len(sessions),
+        "first": f"{sessions[0]:%Y-%m-%d}",
+        "last": f"{sessions[-1]:%Y-%m-%d}",
         "blocked": blocked,
     }
     if blocked:
         raise SafetyViolation(
-            f"replay {summary['first']}..{summary['last']}: {len(blocked)} of {len(days)} "
+            f"replay {summary['first']}..{summary['last']}: {len(blocked)} of {len(sessions)} "
             f"sessions blocked, first {blocked[0]['date']}: {blocked[0]['reason']}"
         )
     return summary

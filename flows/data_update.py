@@ -36,5 +36,5 @@ def data_update(
         config: a YAML settings file layered over the defaults.
     """
     settings = load_settings(config, home)
-    with home_lock(settings, "data-update", get_run_logger().info):
+    with home_lock(settings.home, settings.orchestration, "data-update", get_run_logger().info):
         return update_market_data(settings, provider, path, replace)

@@ -21,9 +21,19 @@ from tasks.research import (
     tune_candidate,
 )
 from tasks.runners import fan_out, share, task_runner_for
+from tasks.sections import ModelSetup
 from trading_core.data.market import MarketData
+from trading_core.home import Home
 from trading_core.ml.dataset import Dataset
-from trading_core.ml.research import CandidateResult, require_defined_metrics, train_candidates
+from trading_core.ml.research import CandidateResult, require_defined_metrics
+from trading_core.ml.training_plan import (
+    base_candidates,
+    ensemble_inputs,
+    named_results,
+    training_calls,
+    tuning_plan,
+    with_tuning,
+)
 from trading_core.reporting.factor_report import FactorEvidence
 
 
@@ -44,32 +54,31 @@ def train_all(settings: Settings, as_of: date | None, runner: TaskRunner) -> Tra
 
     Tuning and then candidate training fan out through `runner` (threads or Dask).
     """
-    data = load_market_data(settings, as_of)
-    check_trainable(data, settings)
-    dataset = build_features(data, settings)
-    research = plan(dataset, settings)
-    common = {"dataset": share(runner, dataset), "research": research, "settings": settings}
-    selection = settings.model_selection
-    results = train_candidates(
-        list(selection.candidates),
-        list(selection.ensemble_members),
-        run=lambda calls: fan_out(
-            runner,
-            train_candidate,
-            [{"name": name, "params": params, **common} for name, params in calls],
-            "train candidates",
-        ),
-        tune=lambda names: fan_out(
-            runner,
-            tune_candidate,
-            [{"name": name, "data": share(runner, data), **common} for name in names],
-            "tune candidates",
-        ),
-        combine=lambda members: ensemble(members, dataset),
+    home, setup = Home(settings.home), ModelSetup.of(settings)
+    data = load_market_data(home, as_of)
+    check_trainable(data, setup)
+    dataset = build_features(data, setup, settings.orchestration, home)
+    research = plan(dataset, settings.modeling)
+    common = {"dataset": share(runner, dataset), "research": research, "setup": setup}
+    names, members = settings.model_selection.candidates, settings.model_selection.ensemble_members
+    base = base_candidates(names, members)
+    tuned = tuning_plan(base)
+    tuning_calls = [
+        {"name": name, "data": share(runner, data), "home": settings.home, **common}
+        for name in tuned
+    ]
+    tunings = dict(
+        zip(tuned, fan_out(runner, tune_candidate, tuning_calls, "tune candidates"), strict=True)
     )
+    calls = [{"name": n, "params": p, **common} for n, p in training_calls(base, tunings)]
+    trained = with_tuning(
+        base, fan_out(runner, train_candidate, calls, "train candidates"), tunings
+    )
+    inputs = ensemble_inputs(names, members, trained)
+    results = named_results(names, trained, ensemble(inputs, dataset) if inputs else None)
     require_defined_metrics(results, dataset)
     factors = candidate_factors(results, dataset, data)
-    comparison = save_candidates(results, research, dataset, data, factors, settings)
+    comparison = save_candidates(results, research, dataset, data, factors, setup, home)
     return TrainingRun(settings, data, dataset, results, str(comparison), factors)
 
 
@@ -86,6 +95,7 @@ def train_candidates_flow(
         config: a YAML settings file layered over the defaults.
     """
     settings = load_settings(config, home)
-    lock = home_lock(settings, f"train-candidates {as_of or 'all data'}", get_run_logger().info)
-    with lock, task_runner_for(settings) as runner:
+    command = f"train-candidates {as_of or 'all data'}"
+    lock = home_lock(settings.home, settings.orchestration, command, get_run_logger().info)
+    with lock, task_runner_for(settings.orchestration, settings.modeling.n_jobs) as runner:
         return train_all(settings, as_of, runner).comparison

@@ -18,6 +18,8 @@ def windows(*default: int) -> Any:
 
 
 Window = Annotated[int, Field(ge=1)]
+InputForm = Literal["raw", "rank", "z"]
+DEFAULT_INPUTS: tuple[InputForm, ...] = ("z",)  # the default, typed so its literal is checked
 Window2 = Annotated[int, Field(ge=2)]
 Window3 = Annotated[int, Field(ge=3)]
 
@@ -95,7 +97,7 @@ class TuningSettings(Section):
 class ModelingSettings(Section):
     label_horizon: int = Field(5, ge=1)
     label_transform: Literal["raw", "excess", "zscore", "rank"] = "zscore"
-    inputs: list[Literal["raw", "rank", "z"]] = Field(default_factory=lambda: ["z"], min_length=1)
+    inputs: list[InputForm] = Field(default_factory=lambda: list(DEFAULT_INPUTS), min_length=1)
     sample_stride: int = Field(5, ge=1)
     test_sessions: int = Field(252, ge=20)
     n_jobs: int = Field(2, ge=1)

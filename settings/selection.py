@@ -13,6 +13,26 @@ from settings.portfolio import OptimizerName
 from settings.section import Section, fraction
 
 CandidateName = Literal["lightgbm", "xgboost_default", "xgboost_tuned", "random_forest", "ensemble"]
+# the defaults, typed so that each list's literals are checked against the names above
+DEFAULT_CANDIDATES: tuple[CandidateName, ...] = (
+    "lightgbm",
+    "xgboost_default",
+    "xgboost_tuned",
+    "random_forest",
+    "ensemble",
+)
+DEFAULT_ENSEMBLE_MEMBERS: tuple[CandidateName, ...] = (
+    "lightgbm",
+    "xgboost_default",
+    "random_forest",
+)
+DEFAULT_OPTIMIZERS: tuple[OptimizerName, ...] = (
+    "max_sharpe",
+    "min_volatility",
+    "hrp",
+    "inverse_vol",
+    "equal_weight",
+)
 
 
 class SelectionWeights(Section):
@@ -40,27 +60,13 @@ class SelectionThresholds(Section):
 
 class ModelSelectionSettings(Section):
     candidates: list[CandidateName] = Field(
-        default_factory=lambda: [
-            "lightgbm",
-            "xgboost_default",
-            "xgboost_tuned",
-            "random_forest",
-            "ensemble",
-        ],
-        min_length=1,
+        default_factory=lambda: list(DEFAULT_CANDIDATES), min_length=1
     )
     ensemble_members: list[CandidateName] = Field(
-        default_factory=lambda: ["lightgbm", "xgboost_default", "random_forest"], min_length=2
+        default_factory=lambda: list(DEFAULT_ENSEMBLE_MEMBERS), min_length=2
     )
     optimizers: list[OptimizerName] = Field(
-        default_factory=lambda: [
-            "max_sharpe",
-            "min_volatility",
-            "hrp",
-            "inverse_vol",
-            "equal_weight",
-        ],
-        min_length=1,
+        default_factory=lambda: list(DEFAULT_OPTIMIZERS), min_length=1
     )
     selection_weights: SelectionWeights = SelectionWeights()
     thresholds: SelectionThresholds = SelectionThresholds()

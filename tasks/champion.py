@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from prefect import get_run_logger
 
-from settings import Settings
 from tasks.options import step
 from tasks.research import provenance, trainer_for
+from tasks.sections import ModelSetup
 from trading_core.data.market import MarketData
 from trading_core.features.library import feature_set, skipped
 from trading_core.home import Home
 from trading_core.io import atomic_write_text, replace_directory, to_csv
+from trading_core.ml.champion_choice import choose_model
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.model_info import ModelInfo
 from trading_core.ml.registry import load_model, read_metadata, save_model
@@ -42,26 +45,15 @@ from trading_core.selection.champion import comparison_table
 from trading_core.selection.production import CHAMPION_METADATA
 
 
-def _known_before(trained_through: str, before: date | None) -> bool:
-    """Whether labels through `trained_through` end before `before` (always, without `before`)."""
-    return before is None or pd.Timestamp(trained_through) < pd.Timestamp(before)
-
-
-def latest_candidate(home: Home, before: date | None = None) -> Path | None:
-    """The folder of the best candidate (test rank IC) of the latest training run, if any."""
-    found = []
-    for path in sorted(home.candidates.glob("*/metadata.json")):
-        meta = read_metadata(path)
-        if _known_before(meta["trained_through"], before):
-            rank_ic = meta.get("test_metrics", {}).get("rank_ic")
-            score = rank_ic if rank_ic is not None and rank_ic == rank_ic else float("-inf")
-            found.append((meta["trained_through"], score, path.parent))
-    return max(found, key=lambda item: item[:2])[2] if found else None
-
-
-def has_champion(settings: Settings) -> bool:
+def has_champion(home: Home) -> bool:
     """Whether a production model has been promoted in this home."""
-    return (Home(settings.home).production / CHAMPION_METADATA).exists()
+    return (home.production / CHAMPION_METADATA).exists()
+
+
+def candidate_records(home: Home) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """(folder, metadata) of every saved candidate, read as the choice asks for them."""
+    for path in sorted(home.candidates.glob("*/metadata.json")):
+        yield path.parent, read_metadata(path)
 
 
 @step("save-candidates")
@@ -71,12 +63,12 @@ def save_candidates(
     dataset: Dataset,
     data: MarketData,
     factors: FactorEvidence,
-    settings: Settings,
+    setup: ModelSetup,
+    home: Home,
 ) -> Path:
-    """Each candidate in its own folder under models/candidates/, the comparison table (with
-    each candidate's factor figures) and the factor tear sheet page beside it."""
-    home = Home(settings.home)
-    missing = skipped(feature_set(**settings.features.model_dump()), data)
+    """Each candidate in its own folder under `home`'s models/candidates/, the comparison table
+    (with each candidate's factor figures) and the factor tear sheet page beside it."""
+    missing = skipped(feature_set(**setup.features.model_dump()), data)
     for r in results:
         target = home.candidates / r.name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +78,7 @@ def save_candidates(
                 r.model,
                 staging,
                 {
-                    **provenance(data, dataset, settings, research.pre_test, missing),
+                    **provenance(data, dataset, setup, research.pre_test, missing),
                     "research_plan": research.describe(),
                     "params": r.params,
                     "test_metrics": r.test_metrics,
@@ -127,51 +119,41 @@ def with_factor_columns(table: pd.DataFrame, factors: FactorEvidence) -> pd.Data
 
 @step("load-champion")
 def load_champion(
-    dataset: Dataset, data: MarketData, settings: Settings, before: date | None = None
+    dataset: Dataset,
+    data: MarketData,
+    setup: ModelSetup,
+    home: Home,
+    session: date | None = None,
 ) -> tuple[Scorer, ModelInfo]:
     """The production model; else the latest candidate; else a LightGBM trained on the spot.
 
-    Every fallback is said in the report: the warnings of the returned `ModelInfo`. With `before`
-    (a replay of past sessions), a model whose training labels reach `before` or later has seen
-    the replayed period and is not used.
+    Which one, and the warning a fallback reports, is `choose_model`'s decision; this step reads
+    the records, loads or fits the model and logs the choice. With `session` (the first of a
+    replay of past sessions), a model whose training labels reach `session` or later is not used.
     """
     logger = get_run_logger()
-    home = Home(settings.home)
-    warning = (
-        "no production model yet: a LightGBM was trained on the spot for this run and not "
-        "promoted (run `alphapilot select`)"
-    )
+    champion = None
     if (home.production / CHAMPION_METADATA).exists():
-        model = load_model(home.production, CHAMPION_METADATA)
-        trained_through = model.metadata["trained_through"]
-        if _known_before(trained_through, before):
-            logger.info("scoring with champion %s trained through %s", model.name, trained_through)
-            return model, ModelInfo.from_record(model.metadata)
-        warning = (
-            f"the production model was trained through {trained_through}, after {before}: a "
-            "LightGBM was trained on the spot on the labels known by then, so the replay never "
-            "scores with a model that saw its future"
-        )
-    elif (latest := latest_candidate(home, before)) is not None:
-        model = load_model(latest)
-        note = (
-            f"no production model yet: scoring with candidate {model.name} (trained through "
-            f"{model.metadata['trained_through']}, the latest training run's best test rank IC), "
-            "not promoted (run `alphapilot select`)"
-        )
-        logger.warning(note)
-        return model, ModelInfo.from_record(model.metadata, [note])
-    logger.warning(warning)
+        champion = load_model(home.production, CHAMPION_METADATA)
+    choice = choose_model(champion.metadata if champion else None, candidate_records(home), session)
+    if choice.source == "champion":
+        assert champion is not None
+        trained_through = champion.metadata["trained_through"]
+        logger.info("scoring with champion %s trained through %s", champion.name, trained_through)
+        return champion, ModelInfo.from_record(champion.metadata)
+    logger.warning(choice.warning)
+    if choice.source == "candidate":
+        assert choice.folder is not None
+        model = load_model(choice.folder)
+        return model, ModelInfo.from_record(model.metadata, [choice.warning])
     known = fit_history(dataset.horizon, dataset.known_after - dataset.horizon)
     require_history(data.dates, known, "a model trained on the spot")
     dates = dataset.labeled_dates
-    model = fit_on(
-        trainer_for(settings), "lightgbm", dataset, dates, settings.modeling.sample_stride
-    )
-    missing = skipped(feature_set(**settings.features.model_dump()), data)
+    model = fit_on(trainer_for(setup), "lightgbm", dataset, dates, setup.modeling.sample_stride)
+    missing = skipped(feature_set(**setup.features.model_dump()), data)
     record = {
-        **provenance(data, dataset, settings, dates, missing),
+        **provenance(data, dataset, setup, dates, missing),
         "model_name": model.name,
         "features": model.features,
     }
-    return model, ModelInfo.from_record(record, [warning])
+    return model, ModelInfo.from_record(record, [choice.warning])

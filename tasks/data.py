@@ -13,7 +13,9 @@ from prefect.artifacts import create_table_artifact
 from pydantic_settings import EnvSettingsSource, YamlConfigSettingsSource
 
 from settings import Settings
+from settings.data import DataSettings
 from settings.model import DEFAULT_CONFIG
+from settings.runtime import OrchestrationSettings
 from tasks.options import cached, outside_world, step
 from trading_core.data.adjust import RawHistory
 from trading_core.data.calendar import last_closed_session, market_today
@@ -89,15 +91,14 @@ def choose_data_source(
 def fetch_key(parameters: dict) -> str:
     """A fetch is reused for the same source, its revision, start date and New York date."""
     source: DataSource = parameters["source"]
-    settings: Settings = parameters["settings"]
-    identity = digest(sorted(source.to_record().items()), settings.data.start_date)
+    identity = digest(sorted(source.to_record().items()), parameters["start_date"])
     return f"fetch-{provider_for(source).revision()}-{identity}-{market_today()}"
 
 
 @step("fetch-market-data")
-def fetch_market_data(source: DataSource, settings: Settings) -> MarketData:
-    """The validated history of a bundled, synthetic or folder source (from `data.start_date`
-    when set): the flows retry it (`tasks.options.outside_world`) and cache it
+def fetch_market_data(source: DataSource, start_date: date | None) -> MarketData:
+    """The validated history of a bundled, synthetic or folder source (from `start_date`,
+    `data.start_date`, when set): the flows retry it (`tasks.options.outside_world`) and cache it
     (`tasks.options.cached` on `fetch_key`), both from settings. Network vendors go through
     `vendor_update` instead, which retries each symbol.
     """
@@ -105,8 +106,7 @@ def fetch_market_data(source: DataSource, settings: Settings) -> MarketData:
     logger.info("fetching market data from %s", source.describe())
     data = provider_for(source).fetch()
     log_universe(data)
-    start = settings.data.start_date
-    return data if start is None else data.since(start)
+    return data if start_date is None else data.since(start_date)
 
 
 def log_universe(data: MarketData) -> None:
@@ -123,28 +123,30 @@ def log_universe(data: MarketData) -> None:
         logger.warning("universe: %s", note)
 
 
-def make_vendor(name: str, settings: Settings) -> Vendor:
+def make_vendor(name: str, data: DataSettings, home: Home) -> Vendor:
     """The configured client of vendor `name` (the key from the secret settings)."""
-    timeout = settings.data.vendor.timeout_seconds
+    timeout = data.vendor.timeout_seconds
     if name == "tiingo":
         from trading_core.data.vendors.tiingo import TiingoVendor
 
-        tiingo = settings.data.tiingo
+        tiingo = data.tiingo
         return TiingoVendor(
             api_key=tiingo.api_key, base_url=tiingo.base_url, timeout_seconds=timeout
         )
     from trading_core.data.vendors.yahoo import YahooVendor
 
-    return YahooVendor(timeout_seconds=timeout, cache_dir=Home(settings.home).cache / "yfinance")
+    return YahooVendor(timeout_seconds=timeout, cache_dir=home.cache / "yfinance")
 
 
-def vendor_provider(name: str, settings: Settings) -> VendorProvider:
+def vendor_provider(
+    name: str, data: DataSettings, orchestration: OrchestrationSettings, home: Home
+) -> VendorProvider:
     """Vendor `name` set up from `data.vendor` (what to fetch, how gently) and the retries of
     `orchestration`."""
-    v, o = settings.data.vendor, settings.orchestration
+    v, o = data.vendor, orchestration
     return VendorProvider(
         name,
-        vendor=make_vendor(name, settings),
+        vendor=make_vendor(name, data, home),
         symbols=tuple(v.symbols),
         universe=read_universe(v.universe) if v.universe is not None else None,
         sectors=read_sectors(v.sectors) if v.sectors is not None else None,
@@ -192,12 +194,15 @@ def fetch_vendor_data(
 
 
 def vendor_update(
-    provider: VendorProvider, stored: RawHistory | None, settings: Settings
+    provider: VendorProvider,
+    stored: RawHistory | None,
+    orchestration: OrchestrationSettings,
+    home: Home,
 ) -> VendorUpdate:
     """Fetch (cached for the day) what the store lacks and merge it into the stored history,
     saying which symbols the vendor revised or no longer knows."""
     end = last_closed_session()
-    fetch = cached(fetch_vendor_data, settings, vendor_fetch_key)
+    fetch = cached(fetch_vendor_data, orchestration, home, vendor_fetch_key)
     update = provider.merge(stored, fetch(provider, provider.starts(stored, end), end))
     log_universe(update.data)
     logger = get_run_logger()
@@ -222,7 +227,8 @@ def store_market_data(
     data: MarketData,
     source: DataSource,
     replace: bool,
-    settings: Settings,
+    policy: QualityPolicy,
+    home: Home,
     raw: RawHistory | None = None,
 ) -> UpdateResult:
     """Merge fetched data into the store and record its source (idempotent: unchanged data from
@@ -232,13 +238,11 @@ def store_market_data(
     Prefect table artifact, whether the data was imported or refused.
     """
     try:
-        result = MarketStore(Home(settings.home).data).update(
-            data, quality_policy(settings), source, replace, raw
-        )
+        result = MarketStore(home.data).update(data, policy, source, replace, raw)
     except QualityRefusal as refusal:
-        path = publish_quality(refusal.report, settings)
+        path = publish_quality(refusal.report, home)
         raise DataError(f"{refusal} (data-quality report: {path})") from None
-    publish_quality(result.quality, settings)
+    publish_quality(result.quality, home)
     get_run_logger().info(
         "store %s from %s: %d symbols, %s..%s, fingerprint %s, %d rows added%s",
         "replaced" if result.replaced else "updated" if result.changed else "unchanged",
@@ -253,16 +257,16 @@ def store_market_data(
     return result
 
 
-def quality_policy(settings: Settings) -> QualityPolicy:
+def quality_policy(data: DataSettings) -> QualityPolicy:
     """What an import tolerates, from `data.*`."""
-    d = settings.data
+    d = data
     return QualityPolicy(d.max_gap_sessions, d.max_stale_sessions, d.max_daily_jump)
 
 
-def publish_quality(report: QualityReport, settings: Settings) -> Path:
+def publish_quality(report: QualityReport, home: Home) -> Path:
     """Write the quality report to `<home>/data/quality.json`, log its summary and attach it as
     the `data-quality` table artifact (one row per symbol with something to say)."""
-    path = Home(settings.home).data / QUALITY_FILE
+    path = home.data / QUALITY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(report.to_dict(), indent=2))
     logger = get_run_logger()
@@ -287,8 +291,12 @@ def update_market_data(
     settings: Settings, provider: str | None = None, path: str | None = None, replace: bool = False
 ) -> UpdateResult:
     """Choose the source, refuse a change of source unless `replace` (before any fetch), fetch
-    (retried, cached) and store: the data-update step of every flow that needs it."""
-    store = MarketStore(Home(settings.home).data)
+    (retried, cached) and store: the data-update step of every flow that needs it.
+
+    It takes the whole `Settings` because the source choice reads the user's own layers (their
+    config file and environment, `configured_source`); the steps it runs receive sections."""
+    home, o, policy = Home(settings.home), settings.orchestration, quality_policy(settings.data)
+    store = MarketStore(home.data)
     recorded = store.source()
     source, origin = choose_data_source(settings, recorded, provider, path)
     logger = get_run_logger()
@@ -303,27 +311,29 @@ def update_market_data(
         logger.info("the store predates recorded sources: recording %s", source.describe())
     if source.provider in VENDORS:
         stored = None if store.source() != source else store.raw()
-        update = vendor_update(vendor_provider(source.provider, settings), stored, settings)
+        provider_of = vendor_provider(source.provider, settings.data, o, home)
+        update = vendor_update(provider_of, stored, o, home)
         start = settings.data.start_date
         data = update.data if start is None else update.data.since(start)
-        return store_market_data(data, source, replace, settings, update.raw)
-    fetch = cached(outside_world(fetch_market_data, settings), settings, fetch_key)
-    return store_market_data(fetch(source, settings), source, replace, settings)
+        return store_market_data(data, source, replace, policy, home, update.raw)
+    fetch = cached(outside_world(fetch_market_data, o), o, home, fetch_key)
+    fetched = fetch(source, settings.data.start_date)
+    return store_market_data(fetched, source, replace, policy, home)
 
 
 @step("preflight")
-def preflight(settings: Settings, run_date: date, today: date) -> Session:
-    """Is `run_date` a trading session the stored data covers?"""
-    manifest = MarketStore(Home(settings.home).data).manifest()
+def preflight(home: Home, session: date, today: date) -> Session:
+    """Is `session` a trading session the stored data covers?"""
+    manifest = MarketStore(home.data).manifest()
     return LivePortfolioManager.preflight(
-        run_date, pd.Timestamp(manifest["first_date"]), pd.Timestamp(manifest["last_date"]), today
+        session, pd.Timestamp(manifest["first_date"]), pd.Timestamp(manifest["last_date"]), today
     )
 
 
 @step("load-market-data")
-def load_market_data(settings: Settings, as_of: date | None = None) -> MarketData:
+def load_market_data(home: Home, as_of: date | None = None) -> MarketData:
     """The stored data as a person had it at the close of `as_of` (every later row removed)."""
-    data = MarketStore(Home(settings.home).data).load(as_of)
+    data = MarketStore(home.data).load(as_of)
     if as_of is not None and data.last_date.date() != as_of:
         raise DataError(f"the market data has no prices for {as_of}")
     validate_universe(data)

@@ -8,16 +8,18 @@ from datetime import date
 import pandas as pd
 from prefect import get_run_logger
 
-from settings import Settings
+from settings.portfolio import RegimeSettings
+from settings.trading import LiveSettings, OpsSettings
 from tasks.components import detector_for, policy_for, trade_generator_for, validator_for
 from tasks.options import step
+from tasks.sections import TradingRules
 from trading_core.data.market import MarketData
 from trading_core.data.universe import left_universe
 from trading_core.home import Home
 from trading_core.live.corporate_actions import check_splits, forced_exits, with_last_close
 from trading_core.live.kill_switch import KillSwitchStatus
 from trading_core.live.ledger import Ledger, RunRecord
-from trading_core.live.monitoring import OpsMonitor
+from trading_core.live.monitoring import MonitoringReport, OpsMonitor
 from trading_core.live.operations import LivePortfolioManager
 from trading_core.live.positions import Positions
 from trading_core.live.safety_checks import Check, SafetyVerdict
@@ -39,11 +41,11 @@ def score_universe(model: Scorer, dataset: Dataset, session: date) -> pd.Series:
 
 
 @step("detect-regime")
-def detect_regime(data: MarketData, settings: Settings) -> RegimeState:
+def detect_regime(data: MarketData, regime: RegimeSettings) -> RegimeState:
     """The market regime at the close of the last date, from the benchmark trend and volatility."""
-    regime = detector_for(settings).detect(data)
-    get_run_logger().info("regime %s (from %s)", regime.label, regime.source)
-    return regime
+    state = detector_for(regime).detect(data)
+    get_run_logger().info("regime %s (from %s)", state.label, state.source)
+    return state
 
 
 @step("build-portfolio")
@@ -52,17 +54,17 @@ def build_portfolio(
     data: MarketData,
     regime: RegimeState,
     positions: Positions,
-    settings: Settings,
+    rules: TradingRules,
     optimizer: str | None = None,
 ) -> PortfolioResult:
     """Capped long-only target weights for the regime's top-K names at the regime's exposure.
 
-    Built from the `positions` held, at their weights at the run date's closes, so the turnover
+    Built from the `positions` held, at their weights at the session's closes, so the turnover
     controls act as in the backtest. `optimizer` is the champion's (selected with its model);
     without one, `portfolio.optimizer`.
     """
     current = positions.weights(data.close.iloc[-1])
-    policy = policy_for(settings, data.sectors, optimizer)
+    policy = policy_for(rules, data.sectors, optimizer)
     result = policy.build(scores, data.close, regime.key, current)
     logger = get_run_logger()
     logger.info(
@@ -79,11 +81,11 @@ def build_portfolio(
     return result
 
 
-def open_ledger(settings: Settings, create: bool = True) -> Ledger:
+def open_ledger(home: Home, live: LiveSettings, create: bool = True) -> Ledger:
     """The account's ledger under `<home>/live/`; with `create`, a new home's opens all cash at the
-    initial capital (or a hand-written current_positions.csv). Opened once per run (or command)
-    and passed to the steps that need it: it holds a path, not a connection."""
-    return Ledger.at_home(Home(settings.home), settings.live.initial_capital, create=create)
+    initial capital (`live.initial_capital`, or a hand-written current_positions.csv). Opened once
+    per run (or command) and passed to the steps that need it: it holds a path, not a connection."""
+    return Ledger.at_home(home, live.initial_capital, create=create)
 
 
 @step("load-positions")
@@ -105,25 +107,25 @@ def load_positions(ledger: Ledger, session: date) -> Positions:
 
 @step("split-guard")
 def guard_splits(
-    data: MarketData, target: PortfolioResult, positions: Positions, settings: Settings
+    data: MarketData, target: PortfolioResult, positions: Positions, live: LiveSettings
 ) -> None:
-    """Refuse the run when a held or targeted close moves on the run date like an unadjusted split.
+    """Refuse the run when a held or targeted close moves on the session like an unadjusted split.
 
     Nothing has been recorded yet, so a refused run leaves the account as it was; the tolerance is
     `live.split_guard_tolerance` (0: off). No split events are stored yet: none is recorded.
     """
     held = positions.shares[positions.shares != 0].index
     targeted = target.weights[target.weights > 0].index
-    check_splits(data.close, held.union(targeted), settings.live.split_guard_tolerance)
+    check_splits(data.close, held.union(targeted), live.split_guard_tolerance)
 
 
 @step("close-delisted")
 def close_delisted(
-    data: MarketData, positions: Positions, settings: Settings
+    data: MarketData, positions: Positions, live: LiveSettings
 ) -> tuple[MarketData, dict[str, str]]:
-    """The run's data with each held name of `live.delisted_symbols` that has no close on the run
-    date priced at its last close, and the forced sales (symbol -> trade reason) of those names
-    and of the held names that left the universe (`data.universe`) by the run date.
+    """The run's data with each held name of `live.delisted_symbols` that has no close on the
+    session priced at its last close, and the forced sales (symbol -> trade reason) of those names
+    and of the held names that left the universe (`data.universe`) by the session.
 
     The one place a missing close is filled: trades, account value, safety checks, the report and
     the ledger all read the returned data. Any other held name without a close is a DataError
@@ -131,7 +133,7 @@ def close_delisted(
     universe is sold whether it still trades or not.
     """
     held = positions.shares[positions.shares != 0].index
-    listed = settings.live.delisted_symbols
+    listed = live.delisted_symbols
     logger = get_run_logger()
     last = data.close.iloc[-1]
     for symbol in held.intersection(listed):
@@ -141,12 +143,12 @@ def close_delisted(
     closes, exits = forced_exits(data.close, held, listed, left)
     for symbol, end in left.items():
         logger.warning("%s left the universe on %s: sold in full", symbol, end.date())
-    for symbol, when in closes.items():
+    for symbol, last_close in closes.items():
         logger.warning(
             "%s has no close on %s: sold at its last close of %s",
             symbol,
             data.last_date.date(),
-            when.date(),
+            last_close.date(),
         )
     if not closes:
         return data, exits
@@ -170,7 +172,7 @@ def generate_trades(
     target: PortfolioResult,
     positions: Positions,
     data: MarketData,
-    settings: Settings,
+    rules: TradingRules,
     forced_exits: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Trades from current positions to the target, sized in shares, with cost estimates.
@@ -179,7 +181,7 @@ def generate_trades(
     """
     prices = data.close.iloc[-1]
     value = positions.value(prices)
-    generator = trade_generator_for(settings)
+    generator = trade_generator_for(rules)
     trades = generator.generate_trades(
         positions.shares,
         target.weights,
@@ -211,11 +213,11 @@ def run_safety_checks(
     equity_curve: pd.Series,
     kill: KillSwitchStatus,
     session: date,
-    settings: Settings,
+    rules: TradingRules,
 ) -> SafetyVerdict:
     """Every safety rule and the kill switch; a failure blocks every trade of the run."""
     held = positions.shares[positions.shares != 0].index.tolist()
-    verdict = validator_for(settings).validate(
+    verdict = validator_for(rules).validate(
         target.weights,
         trades,
         data.close,
@@ -245,10 +247,10 @@ def since_release(ledger: Ledger, curve: pd.Series) -> pd.Series:
 
 @step("kill-switch")
 def apply_kill_switch(
-    ledger: Ledger, session: date, curve: pd.Series, settings: Settings
+    ledger: Ledger, session: date, curve: pd.Series, rules: TradingRules
 ) -> KillSwitchStatus:
     """Engage the persisted kill switch when today's reading trips it; report whether it is on."""
-    today = validator_for(settings).check_kill_switch(curve)
+    today = validator_for(rules).check_kill_switch(curve)
     if today.triggered:
         details = {"daily_return": today.daily_return, "rolling_sharpe": today.rolling_sharpe}
         ledger.engage_kill_switch(session, today.reason, {**details, "detail": today.detail})
@@ -264,16 +266,16 @@ def apply_kill_switch(
 
 
 @step("record-in-ledger")
-def record_in_ledger(ledger: Ledger, run: DailyRun, settings: Settings) -> RunRecord:
-    """Record the run (applied at once when paper trading without approval); the ledger rewrites
-    its CSV exports."""
+def record_in_ledger(ledger: Ledger, run: DailyRun, live: LiveSettings) -> RunRecord:
+    """Record the run (applied at once when paper trading without `live.require_manual_approval`);
+    the ledger rewrites its CSV exports."""
     passed = run.verdict.passed
     record = ledger.record_run(
         run.session,
         run.trades,
         run.data.close.ffill().iloc[-1],
         status="proposed" if passed else "blocked",
-        apply=passed and not settings.live.require_manual_approval,
+        apply=passed and not live.require_manual_approval,
         summary=run.summary(),
         model_id=run.model_info.name,
         data_fingerprint=run.data.fingerprint(),
@@ -289,12 +291,17 @@ def record_in_ledger(ledger: Ledger, run: DailyRun, settings: Settings) -> RunRe
 
 @step("monitor-model")
 def monitor_model(
-    model: Scorer, dataset: Dataset, trained_through: date, session: date, settings: Settings
-) -> tuple[dict, pd.Series]:
-    """Live rank IC of the published signals and of the model since its cutoff; feature coverage."""
-    ops = settings.ops
+    model: Scorer,
+    dataset: Dataset,
+    trained_through: date,
+    session: date,
+    ops: OpsSettings,
+    home: Home,
+) -> tuple[MonitoringReport, pd.Series]:
+    """Live rank IC of the published signals (`home`'s earlier days) and of the model since its
+    cutoff; feature coverage."""
     monitor = OpsMonitor(ops.ic_lookback_days, ops.ic_alert_threshold, horizon=dataset.horizon)
-    manager = LivePortfolioManager(Home(settings.home))
+    manager = LivePortfolioManager(home)
     published = manager.published_scores(session, ops.ic_lookback_days + dataset.horizon)
     dates = dataset.rows.index.get_level_values("date")
     unseen = dataset.rows[dates > pd.Timestamp(trained_through)]
@@ -309,9 +316,9 @@ def monitor_model(
     )
     get_run_logger().info(
         "live rank IC %s over %d sessions (%s); feature coverage %.0f%%",
-        "n/a" if report["live_ic"] is None else f"{report['live_ic']:.4f}",
-        report["live_ic_sessions"],
-        report["live_ic_source"] or "not enough history",
-        100 * report["feature_coverage"],
+        "n/a" if report.live_ic is None else f"{report.live_ic:.4f}",
+        report.live_ic_sessions,
+        report.live_ic_source or "not enough history",
+        100 * report.feature_coverage,
     )
     return report, ic

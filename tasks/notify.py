@@ -28,7 +28,9 @@ from prefect.runtime import flow_run as runtime_flow_run
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 
 from settings import Settings, load_settings
+from settings.runtime import NotificationSettings
 from tasks.options import outside_world
+from tasks.sections import Alerting
 from trading_core.alerts import (
     Alert,
     email_message,
@@ -43,9 +45,9 @@ from trading_core.redaction import redact
 ALERTED = "alphapilot_alerted"  # set on an exception whose event was already alerted
 
 
-def webhook_url(settings: Settings) -> str | None:
+def webhook_url(notifications: NotificationSettings) -> str | None:
     """The Slack webhook URL: from the settings, or from the Prefect Secret block they name."""
-    n = settings.notifications
+    n = notifications
     if n.slack_webhook_url is not None:
         return n.slack_webhook_url.get_secret_value() or None
     if n.slack_webhook_secret:
@@ -53,22 +55,22 @@ def webhook_url(settings: Settings) -> str | None:
     return None
 
 
-def channels(settings: Settings) -> list[str]:
+def channels(notifications: NotificationSettings) -> list[str]:
     """The configured channels: "slack" with a webhook (URL or Secret block), "email" with a host."""
-    n = settings.notifications
+    n = notifications
     found = ["slack"] if n.slack_webhook_url is not None or n.slack_webhook_secret else []
     return found + (["email"] if n.email.host else [])
 
 
 @task(name="send-notification", task_run_name="send-notification-{channel}", cache_policy=NO_CACHE)
-def send_notification(alert: Alert, settings: Settings, channel: str) -> None:
+def send_notification(alert: Alert, notifications: NotificationSettings, channel: str) -> None:
     """Deliver `alert` on `channel` (slack | email); raises NotificationError when it fails.
 
     One task run per channel, so a retry never repeats a message a working channel delivered.
     """
-    n = settings.notifications
+    n = notifications
     if channel == "slack":
-        url = webhook_url(settings)
+        url = webhook_url(n)
         if not url:
             raise ValueError("no Slack webhook URL is configured")
         post_slack(url, slack_payload(alert), n.timeout_seconds)
@@ -82,37 +84,35 @@ def send_notification(alert: Alert, settings: Settings, channel: str) -> None:
     logger().info("alert %r delivered by %s", alert.title, channel)
 
 
-def notify(alert: Alert, settings: Settings) -> bool:
+def notify(alert: Alert, alerting: Alerting) -> bool:
     """Send `alert` on every configured channel (retried); True only if every channel delivered.
 
     Never raises: a channel that still fails after its retries is logged as one warning.
     """
-    configured = channels(settings)
+    configured = channels(alerting.notifications)
     if not configured:
         logger().debug("no alert channel configured: %r not sent", alert.title)
         return False
-    send = outside_world(send_notification, settings)
+    send = outside_world(send_notification, alerting.orchestration)
     delivered = True
     for channel in configured:
         try:
-            state = send(alert, settings, channel, return_state=True)
+            state = send(alert, alerting.notifications, channel, return_state=True)
             failed = not state.is_completed()
             error = state.result(raise_on_failure=False) if failed else None
         except Exception as exc:  # the orchestration itself failed: still never fail the run
             failed, error = True, exc
         if failed:
-            reason = redact_secrets(f"{type(error).__name__}: {error}", settings)
+            reason = redact_secrets(f"{type(error).__name__}: {error}", alerting)
             logger().warning("alert %r NOT delivered by %s: %s", alert.title, channel, reason)
             delivered = False
     return delivered
 
 
-def redact_secrets(text: str, settings: Settings) -> str:
+def redact_secrets(text: str, alerting: Alerting) -> str:
     """`text` without the configured webhook URL, SMTP password or Optuna storage URL (nor their
-    parts), and without the secret parts of any URL in it."""
-    n = settings.notifications
-    configured = (n.slack_webhook_url, n.email.password, settings.modeling.tuning.storage)
-    return redact(text, [s.get_secret_value() for s in configured if s is not None])
+    parts: `alerting.secrets`), and without the secret parts of any URL in it."""
+    return redact(text, [s.get_secret_value() for s in alerting.secrets])
 
 
 def mark_alerted(error: BaseException) -> BaseException:
@@ -136,10 +136,11 @@ def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State) -> None:
         logger().info("failure already alerted by the run: no second message")
         return
     settings = settings_for(flow_run.parameters)
-    if settings is None or not channels(settings):
+    if settings is None or not channels(settings.notifications):
         return
-    error = redact_secrets(state_error(state), settings)
-    tasks = [(name, redact_secrets(message, settings)) for name, message in failed_tasks(flow_run)]
+    alerting = Alerting.of(settings)
+    error = redact_secrets(state_error(state), alerting)
+    tasks = [(name, redact_secrets(message, alerting)) for name, message in failed_tasks(flow_run)]
     alert = failure_alert(
         flow.name,
         flow_run.name,
@@ -148,7 +149,7 @@ def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State) -> None:
         tasks,
         run_link(flow_run.id),
     )
-    notify(alert, settings)
+    notify(alert, alerting)
 
 
 def settings_for(parameters: dict[str, Any]) -> Settings | None:

@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import exponential_backoff
 
-from settings import Settings
+from settings.runtime import OrchestrationSettings
 from trading_core.errors import AlphapilotError
 from trading_core.faults import crash_point
 from trading_core.home import Home
@@ -42,14 +42,14 @@ def step(name: str) -> Callable[[Callable[..., Any]], Task]:
     return decorate
 
 
-def outside_world(task: T, settings: Settings) -> T:
+def outside_world(task: T, orchestration: OrchestrationSettings) -> T:
     """`task` retried as `orchestration` says: exponential delays with jitter.
 
     Only for steps that can fail for reasons outside alphapilot (a data vendor, a webhook, an SMTP
     server); pure computation fails the same way again and is never retried, and neither is one
     of alphapilot's own refusals (bad data, bad config) raised inside such a step.
     """
-    o = settings.orchestration
+    o = orchestration
     return task.with_options(
         retries=o.retries,
         retry_delay_seconds=exponential_backoff(o.retry_delay_seconds)(o.retries)
@@ -65,14 +65,16 @@ def transient(task: Task, task_run: TaskRun, state: State) -> bool:
     return not isinstance(state.result(raise_on_failure=False), AlphapilotError)
 
 
-def cached(task: T, settings: Settings, key: Callable[[dict[str, Any]], str]) -> T:
-    """`task` cached under `<home>/cache` on `key(parameters)` plus the task's source code.
+def cached(
+    task: T, orchestration: OrchestrationSettings, home: Home, key: Callable[[dict[str, Any]], str]
+) -> T:
+    """`task` cached under `home`'s cache/ on `key(parameters)` plus the task's source code.
 
     `key` names what the result depends on (data fingerprint, as-of date, settings hash), never
     the DataFrames themselves, which Prefect hashes unreliably. Entries expire after
     `orchestration.cache_expiration_hours`; `orchestration.cache: false` turns caching off.
     """
-    o = settings.orchestration
+    o = orchestration
     if not o.cache:
         return task.with_options(cache_policy=NO_CACHE)
     policy = CacheKeyFnPolicy(cache_key_fn=lambda _context, parameters: key(parameters))
@@ -80,5 +82,5 @@ def cached(task: T, settings: Settings, key: Callable[[dict[str, Any]], str]) ->
         cache_policy=policy + TASK_SOURCE,
         cache_expiration=timedelta(hours=o.cache_expiration_hours),
         persist_result=True,
-        result_storage=Home(settings.home).cache.resolve(),
+        result_storage=home.cache.resolve(),
     )

@@ -12,7 +12,6 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 
-from settings import Settings
 from tasks.options import step
 from trading_core.home import Home
 from trading_core.live.operations import LivePortfolioManager
@@ -22,15 +21,15 @@ from trading_core.reporting.trades_table import as_recorded, trades_table
 
 
 @step("publish-daily-report")
-def publish_daily(run: DailyRun, settings: Settings) -> dict:
-    """Write the five output files of the day at once and attach its artifacts.
+def publish_daily(run: DailyRun, home: Home) -> dict:
+    """Write the five output files of the day at once under `home` and attach its artifacts.
 
     Keyed by session (`daily-YYYY-MM-DD-trades`, `-summary`, `-report`), so the Artifacts page
     lists one entry per day whose latest version is the last run of that day: the trade table as
     the report formats it, the headline figures, and a link to the day's report.html.
     """
     files = daily_outputs(run, generated_by=f"alphapilot {version('alphapilot')}")
-    manager = LivePortfolioManager(Home(settings.home))
+    manager = LivePortfolioManager(home)
     folder = manager.write_day(run.session, files)
     summary = run.summary()
     report = (folder / "report.html").resolve()

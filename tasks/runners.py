@@ -13,18 +13,18 @@ from prefect import Task
 from prefect.futures import as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from settings import Settings
+from settings.runtime import OrchestrationSettings
 from tasks.progress import ProgressTracker
 
 
-def task_runner_for(settings: Settings) -> TaskRunner:
+def task_runner_for(orchestration: OrchestrationSettings, n_jobs: int) -> TaskRunner:
     """The task runner the settings name (not started: use it as a context manager).
 
-    Threads default to cores / `modeling.n_jobs` workers, so model fits never oversubscribe the
+    Threads default to cores / `n_jobs` (`modeling.n_jobs`) workers, so model fits never oversubscribe the
     cores (two OpenMP fits on the same cores slow each other down many times over). Dask either
     joins a running scheduler (`dask.address`) or starts a local cluster of processes.
     """
-    o = settings.orchestration
+    o = orchestration
     if o.task_runner == "dask":
         from tasks.dask_runner import SharingDaskTaskRunner, local_cluster
 
@@ -39,7 +39,7 @@ def task_runner_for(settings: Settings) -> TaskRunner:
                 "dashboard_address": ":0",  # a fixed port collides with another cluster
             },
         )
-    workers = o.max_workers or max(1, (os.cpu_count() or 1) // settings.modeling.n_jobs)
+    workers = o.max_workers or max(1, (os.cpu_count() or 1) // n_jobs)
     return ThreadPoolTaskRunner(max_workers=workers)
 
 

@@ -10,20 +10,20 @@ and a link to the HTML report (`champion-selection-report`).
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from datetime import date
 from typing import Any
 
 from prefect import get_run_logger
 from prefect.artifacts import create_link_artifact, create_table_artifact
 
-from settings import Settings
+from settings.selection import ModelSelectionSettings
+from settings.trading import BacktestSettings
 from tasks.components import backtester_for, production_store
-from tasks.notify import current_run_link
 from tasks.options import step
 from tasks.research import provenance, trainer_for
-from trading_core.alerts import Alert
+from tasks.sections import ModelSetup, TradingRules
+from trading_core.backtest.engine import VectorizedBacktester
 from trading_core.backtest.walk_forward import sharpe_by_execution
-from trading_core.data.calendar import market_today
 from trading_core.data.market import MarketData
 from trading_core.data.providers import survivorship_note
 from trading_core.features.library import feature_set, skipped
@@ -34,30 +34,29 @@ from trading_core.ml.research import CandidateResult, refit
 from trading_core.reporting.factor_report import FactorEvidence, factor_evidence
 from trading_core.reporting.leaderboard import TOP, leaderboard
 from trading_core.reporting.selection_files import HTML_FILE, REPORT_FILE, selection_outputs
-from trading_core.selection.evaluate import (
-    GridEvaluation,
-    champion_reason,
-    combination,
-    evaluate_grid,
-)
+from trading_core.selection.evaluate import GridEvaluation, combination, evaluate_grid
 from trading_core.selection.grid import BacktestGrid
+from trading_core.selection.promotion import promotion_metadata
 from trading_core.selection.scoring import Thresholds, Weights
 from trading_core.turnover import DEFINITION as TURNOVER_DEFINITION
 
 
 @step("evaluate-grid")
-def evaluate(grid: BacktestGrid, settings: Settings) -> GridEvaluation:
+def evaluate(
+    grid: BacktestGrid, selection: ModelSelectionSettings, cash_rate: float
+) -> GridEvaluation:
     """Score, threshold and deflate every combination; the champion is the best one passing.
 
-    The leaderboard of the top combinations is published as a table artifact.
+    `cash_rate` is the backtests' (`backtest.cash_rate`). The leaderboard of the top
+    combinations is published as a table artifact.
     """
-    ms = settings.model_selection
+    ms = selection
     evaluation = evaluate_grid(
         grid,
         Weights.from_dict(ms.selection_weights.model_dump()),
         Thresholds.from_dict(ms.thresholds.model_dump()),
         ms.min_deflated_sharpe,
-        settings.backtest.cash_rate,
+        cash_rate,
     )
     logger = get_run_logger()
     for i, e in enumerate(evaluation.selection.ranking, 1):
@@ -105,16 +104,20 @@ def write_selection_reports(
     evaluation: GridEvaluation,
     factors: FactorEvidence,
     data: MarketData,
-    settings: Settings,
+    selection: ModelSelectionSettings,
+    backtest: BacktestSettings,
+    rules: TradingRules,
+    home: Home,
+    selected_on: date,
 ) -> str:
-    """The matrix, detailed results, regime table, figures and report in reports/model_selection/."""
-    ms = settings.model_selection
-    store = production_store(settings)
+    """The matrix, detailed results, regime table, figures and report in `home`'s
+    reports/model_selection/ of the selection made on `selected_on` (New York)."""
+    ms = selection
+    store = production_store(home)
     incumbent = None
     if store.has_champion():
         meta = store.metadata()
         incumbent = meta.get("combination") or meta.get("model_name")
-    selected_on = market_today()
     files = selection_outputs(
         grid,
         evaluation.selection,
@@ -126,11 +129,13 @@ def write_selection_reports(
         caveat=survivorship_note(data),
         min_deflated_sharpe=ms.min_deflated_sharpe,
         incumbent=incumbent,
-        execution=settings.backtest.execution,
-        sharpe_by_execution=execution_comparison(grid, evaluation, data, settings),
+        execution=backtest.execution,
+        sharpe_by_execution=execution_comparison(
+            grid, evaluation, data, backtester_for(backtest, rules)
+        ),
         factors=factors,
     )
-    folder = Home(settings.home).selection_reports
+    folder = home.selection_reports
     for name, payload in files.items():
         atomic_write_bytes(folder / name, payload)
     report = folder / REPORT_FILE
@@ -155,29 +160,16 @@ def shown_pair(grid: BacktestGrid, evaluation: GridEvaluation) -> tuple[str, str
 
 
 def execution_comparison(
-    grid: BacktestGrid, evaluation: GridEvaluation, data: MarketData, settings: Settings
+    grid: BacktestGrid,
+    evaluation: GridEvaluation,
+    data: MarketData,
+    backtester: VectorizedBacktester,
 ) -> dict[str, float]:
     """The champion's (or the top-ranked combination's) Sharpe under every fill convention."""
     shown = shown_pair(grid, evaluation)
     if shown is None:
         return {}
-    return sharpe_by_execution(grid.results[shown].weights, data, backtester_for(settings))
-
-
-def no_champion_alert(evaluation: GridEvaluation, report: str) -> Alert:
-    """Nothing passed: the current champion stays; why each of the best combinations failed,
-    with the flow run's page in the Prefect UI when there is one."""
-    lines = [
-        f"None of {evaluation.trials} combinations passed the thresholds "
-        f"(equal-weight baseline Sharpe {evaluation.baseline_sharpe:.2f}); "
-        "the current champion stays.",
-    ]
-    lines += [
-        f"- {e.name} (score {e.breakdown.total:.3f}): {'; '.join(e.failures)}"
-        for e in evaluation.selection.ranking[:5]
-    ]
-    lines.append(f"Report: {report}")
-    return Alert("Champion selection: no new champion", "warning", lines, current_run_link())
+    return sharpe_by_execution(grid.results[shown].weights, data, backtester)
 
 
 @step("promote-champion")
@@ -188,36 +180,30 @@ def promote_champion(
     evaluation: GridEvaluation,
     dataset: Dataset,
     data: MarketData,
-    settings: Settings,
+    selection: ModelSelectionSettings,
+    setup: ModelSetup,
+    home: Home,
+    selected_on: date,
 ) -> dict[str, Any]:
-    """Refit the champion on every labeled session; archive the old one and save it to production."""
-    ms = settings.model_selection
-    name = combination(winner.name, optimizer)
-    chosen = evaluation.selection.champion
-    backtest = grid.results[(winner.name, optimizer)].backtest
-    reason = champion_reason(
-        evaluation.selection, evaluation.baseline_sharpe, ms.thresholds.beat_baseline
+    """Refit the champion on every labeled session; archive the old one and save it to production.
+
+    Its record (`promotion_metadata`) says it was selected on `selected_on`."""
+    ms = selection
+    model = refit(winner, dataset, trainer_for(setup), setup.modeling.sample_stride)
+    missing = skipped(feature_set(**setup.features.model_dump()), data)
+    metadata = promotion_metadata(
+        provenance(data, dataset, setup, dataset.labeled_dates, missing),
+        winner,
+        optimizer,
+        grid,
+        evaluation,
+        ms.thresholds.model_dump(),
+        ms.selection_weights.model_dump(),
+        ms.min_deflated_sharpe,
+        selected_on,
     )
-    model = refit(winner, dataset, trainer_for(settings), settings.modeling.sample_stride)
-    missing = skipped(feature_set(**settings.features.model_dump()), data)
-    metadata = {
-        **provenance(data, dataset, settings, dataset.labeled_dates, missing),
-        "model": winner.name,
-        "optimizer": optimizer,
-        "combination": name,
-        "selected_on": f"{market_today():%Y-%m-%d}",
-        "reason": reason,
-        "weighted_score": chosen.breakdown.total,
-        "score_breakdown": chosen.breakdown.as_dict(),
-        "backtest_metrics": backtest.metrics,
-        "baseline_metrics": backtest.benchmark_metrics,
-        "thresholds": ms.thresholds.model_dump(),
-        "selection_weights": ms.selection_weights.model_dump(),
-        "min_deflated_sharpe": ms.min_deflated_sharpe,
-        "trials": evaluation.trials,
-        "deflated_sharpe": asdict(evaluation.deflated[name]),
-        "test_metrics": winner.test_metrics,
-    }
-    path = production_store(settings).promote(model, metadata)
-    get_run_logger().info("champion %s (%s) saved to %s", name, reason, path)
+    path = production_store(home).promote(model, metadata)
+    get_run_logger().info(
+        "champion %s (%s) saved to %s", metadata["combination"], metadata["reason"], path
+    )
     return {"metadata_path": str(path), **metadata}

@@ -47,13 +47,15 @@ def champion_model(data: MarketData, config: Path, home: Path):
     """A small LightGBM fitted on `data` up to a month before its end, and its champion metadata."""
     from settings import load_settings
     from tasks.research import dataset_for, provenance, trainer_for
+    from tasks.sections import ModelSetup
     from trading_core.ml.research import fit_on
 
     settings = load_settings(str(config), str(home))
     history = data.as_of(data.dates[-30])
-    dataset = dataset_for(history, settings)
-    model = fit_on(trainer_for(settings), "lightgbm", dataset, dataset.labeled_dates, 5)
-    metadata = provenance(history, dataset, settings, dataset.labeled_dates, [])
+    setup = ModelSetup.of(settings)
+    dataset = dataset_for(history, setup)
+    model = fit_on(trainer_for(setup), "lightgbm", dataset, dataset.labeled_dates, 5)
+    metadata = provenance(history, dataset, setup, dataset.labeled_dates, [])
     return model, {**metadata, "model": "lightgbm", "optimizer": "inverse_vol"}
 
 

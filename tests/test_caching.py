@@ -87,6 +87,8 @@ def test_features_are_reused_for_the_same_data_and_settings_only(folder, tmp_pat
     from settings import load_settings
     from tasks.data import load_market_data
     from tasks.research import build_features
+    from tasks.sections import ModelSetup
+    from trading_core.home import Home
 
     home = tmp_path / "home"
     run_update(folder, home)
@@ -94,7 +96,9 @@ def test_features_are_reused_for_the_same_data_and_settings_only(folder, tmp_pat
     @flow
     def features(as_of=None, **overrides):
         settings = load_settings(None, home, **overrides)
-        return build_features(load_market_data(settings, as_of), settings, 30)
+        at = Home(settings.home)
+        setup = ModelSetup.of(settings)
+        return build_features(load_market_data(at, as_of), setup, settings.orchestration, at, 30)
 
     def run(**kwargs):
         state = features(return_state=True, **kwargs)

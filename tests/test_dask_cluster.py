@@ -55,7 +55,7 @@ def fan_out_checksums(settings, log: Path, shared: bool) -> list[tuple[str, int]
     @flow(name="checksums")
     def checksums() -> list[tuple[str, int]]:
         payload = Payload(log)
-        with task_runner_for(settings) as runner:
+        with task_runner_for(settings.orchestration, settings.modeling.n_jobs) as runner:
             value = share(runner, payload) if shared else payload
             calls = [{"payload": value, "i": i} for i in range(TASKS)]
             return fan_out(runner, checksum, calls, "checksums")
@@ -112,7 +112,7 @@ def test_without_sharing_every_task_carries_its_own_copy(cluster, tmp_path):
 def test_sharing_the_same_object_twice_sends_it_once(cluster):
     settings = on_cluster(cluster.address)
     value, other = list(range(1000)), list(range(1000))
-    with task_runner_for(settings) as runner:
+    with task_runner_for(settings.orchestration, settings.modeling.n_jobs) as runner:
         first = share(runner, value)
         assert share(runner, value) is first
         assert share(runner, other).key != first.key
@@ -121,7 +121,8 @@ def test_sharing_the_same_object_twice_sends_it_once(cluster):
 
 def test_under_threads_share_passes_the_value_through():
     value = object()
-    with task_runner_for(load_settings()) as runner:
+    settings = load_settings()
+    with task_runner_for(settings.orchestration, settings.modeling.n_jobs) as runner:
         assert share(runner, value) is value
 
 
@@ -129,7 +130,7 @@ def test_a_scheduler_dropping_copies_is_named_with_the_setting_that_stops_it(tmp
     amm_on = {"DASK_DISTRIBUTED__SCHEDULER__ACTIVE_MEMORY_MANAGER__START": "True"}
     with running_dask_cluster(tmp_path, workers=1, env=amm_on) as cluster:
         settings = on_cluster(cluster.address)
-        with task_runner_for(settings) as runner:
+        with task_runner_for(settings.orchestration, settings.modeling.n_jobs) as runner:
             share(runner, "a value")
 
     [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
@@ -139,5 +140,5 @@ def test_a_scheduler_dropping_copies_is_named_with_the_setting_that_stops_it(tmp
 
 def test_the_local_cluster_keeps_the_copies_it_broadcasts():
     settings = load_settings(orchestration={"task_runner": "dask", "dask": {"n_workers": 1}})
-    with task_runner_for(settings) as runner:
+    with task_runner_for(settings.orchestration, settings.modeling.n_jobs) as runner:
         assert not runner.client.amm.running()

@@ -36,13 +36,17 @@ def grid_with(runner_name: str, home, config):
     from flows.training import train_all
     from settings import load_settings
     from tasks.runners import task_runner_for
+    from tasks.sections import TradingRules
 
     settings = load_settings(config, home, orchestration={"task_runner": runner_name})
 
     @flow(name=f"grid-{runner_name}")
     def run_grid():
-        with task_runner_for(settings) as runner:
-            return backtest_grid(train_all(settings, None, runner), settings, runner)
+        with task_runner_for(settings.orchestration, settings.modeling.n_jobs) as runner:
+            run = train_all(settings, None, runner)
+            rules = TradingRules.of(settings)
+            optimizers = settings.model_selection.optimizers
+            return backtest_grid(run, optimizers, rules, settings.backtest, runner)
 
     return run_grid()
 
@@ -55,12 +59,13 @@ def test_threads_are_the_default_and_never_oversubscribe_the_cores():
     from settings import load_settings
     from tasks.runners import task_runner_for
 
-    runner = task_runner_for(load_settings(modeling={"n_jobs": 1}))
+    default = load_settings().orchestration
+    runner = task_runner_for(default, 1)
     assert isinstance(runner, ThreadPoolTaskRunner)
     assert runner._max_workers == os.cpu_count()
-    assert task_runner_for(load_settings(modeling={"n_jobs": 64}))._max_workers == 1
+    assert task_runner_for(default, 64)._max_workers == 1
     chosen = load_settings(orchestration={"max_workers": 3})
-    assert task_runner_for(chosen)._max_workers == 3
+    assert task_runner_for(chosen.orchestration, chosen.modeling.n_jobs)._max_workers == 3
 
 
 def test_dask_runner_joins_a_scheduler_address_or_starts_a_local_cluster():
@@ -69,14 +74,15 @@ def test_dask_runner_joins_a_scheduler_address_or_starts_a_local_cluster():
     from settings import load_settings
     from tasks.runners import task_runner_for
 
-    local = task_runner_for(load_settings(orchestration={"task_runner": "dask"}))
+    local = task_runner_for(load_settings(orchestration={"task_runner": "dask"}).orchestration, 2)
     assert isinstance(local, DaskTaskRunner)
     assert local.cluster_kwargs["n_workers"] == 2
     assert local.cluster_kwargs["dashboard_address"] == ":0"
     remote = task_runner_for(
         load_settings(
             orchestration={"task_runner": "dask", "dask": {"address": "tcp://10.0.0.5:8786"}}
-        )
+        ).orchestration,
+        2,
     )
     assert remote.address == "tcp://10.0.0.5:8786"
 

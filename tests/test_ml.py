@@ -29,11 +29,9 @@ from trading_core.ml.dataset import Dataset, build_dataset
 from trading_core.ml.registry import load_model, save_model
 from trading_core.ml.registry import member_files as files_of
 from trading_core.ml.research import (
-    CandidateResult,
     ResearchPlan,
     plan_research,
     thin,
-    train_candidates,
 )
 from trading_core.ml.train import (
     BASE_CANDIDATES,
@@ -673,70 +671,6 @@ def test_thin_keeps_the_last_date_and_every_fifth_before_it(dataset, length):
     assert list(kept) == list(dates[::-1][::5][::-1])
 
 
-# ---------------------------------------------------------------------------------------------
-# the candidate loop (stub steps: this is the order of work, not the models)
-
-
-def stub_result(name: str, params=None) -> CandidateResult:
-    empty = pd.Series(dtype="float64")
-    return CandidateResult(name, None, params or {}, cv_predictions=empty, test_predictions=empty)
-
-
-@dataclass
-class Steps:
-    tuned: list
-    runs: list
-    combined: list
-
-    def tune(self, names):
-        self.tuned.extend(names)
-        return [{"best_params": {"max_depth": 3}, "trials_complete": 5} for _ in names]
-
-    def run(self, calls):
-        self.runs.extend(calls)
-        return [stub_result(name, params) for name, params in calls]
-
-    def combine(self, members):
-        self.combined.append([m.name for m in members])
-        return stub_result("ensemble")
-
-
-def test_train_candidates_tunes_only_the_tuned_candidate_and_trains_unlisted_members():
-    steps = Steps([], [], [])
-
-    results = train_candidates(
-        ["xgboost_tuned", "ensemble", "lightgbm"],
-        ENSEMBLE_MEMBERS,
-        steps.run,
-        steps.tune,
-        steps.combine,
-    )
-
-    assert steps.tuned == ["xgboost_tuned"]
-    assert steps.runs == [
-        ("xgboost_tuned", {"max_depth": 3}),
-        ("lightgbm", None),
-        ("xgboost_default", None),
-        ("random_forest", None),
-    ]
-    assert steps.combined == [ENSEMBLE_MEMBERS]
-    assert [r.name for r in results] == ["xgboost_tuned", "ensemble", "lightgbm"]
-    assert results[0].tuning == {"best_params": {"max_depth": 3}, "trials_complete": 5}
-    assert results[2].tuning is None
-
-
-def test_train_candidates_without_the_ensemble_trains_only_what_is_named():
-    steps = Steps([], [], [])
-
-    results = train_candidates(
-        ["random_forest", "lightgbm"], ENSEMBLE_MEMBERS, steps.run, steps.tune, steps.combine
-    )
-
-    assert steps.tuned == [] and steps.combined == []
-    assert steps.runs == [("random_forest", None), ("lightgbm", None)]
-    assert [r.name for r in results] == ["random_forest", "lightgbm"]
-
-
 def test_a_dataset_as_of_a_date_equals_one_built_from_the_data_cut_there():
     market = generate_synthetic_market(symbols=20, years=2, seed=3, horizon=HORIZON)
     full = build_dataset(market.data, feature_set(), HORIZON, "zscore", ("z",))
@@ -753,18 +687,23 @@ def test_a_dataset_as_of_a_date_equals_one_built_from_the_data_cut_there():
 def test_features_of_recent_sessions_built_from_their_lookback_match_a_full_build():
     from settings import load_settings
     from tasks.research import dataset_for
+    from tasks.sections import ModelSetup
 
     settings = load_settings()
     market = generate_synthetic_market(symbols=20, years=3, seed=4)
-    full = dataset_for(market.data, settings)
+    full = dataset_for(market.data, ModelSetup.of(settings))
     lookback = max(f.lookback for f in feature_set(**settings.features.model_dump()))
     keep = 40
-    recent = dataset_for(market.data.since(market.data.dates[-(keep + lookback)]), settings)
+    recent = dataset_for(
+        market.data.since(market.data.dates[-(keep + lookback)]), ModelSetup.of(settings)
+    )
 
     last = market.data.dates[-keep:]
     a, b = full.rows[full.dates.isin(last)], recent.rows[recent.dates.isin(last)]
     assert a.shape == b.shape and (a.isna() == b.isna()).all().all()
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=0, atol=1e-6)
-    short = dataset_for(market.data.since(market.data.dates[-(keep + 100)]), settings)
+    short = dataset_for(
+        market.data.since(market.data.dates[-(keep + 100)]), ModelSetup.of(settings)
+    )
     c = short.rows[short.dates.isin(last)]
     assert c.isna().sum().sum() > a.isna().sum().sum()  # the comparison can tell short history

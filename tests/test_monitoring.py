@@ -44,11 +44,11 @@ def test_track_record_ic_comes_from_the_published_signals(tmp_path, market):
     report, series = monitor.report(
         monitor.ic(published, labels), pd.Series(dtype=float), pd.DataFrame({"f": [1.0]})
     )
-    assert report["live_ic_source"] == TRACK_RECORD
+    assert report.live_ic_source == TRACK_RECORD
     # only sessions whose 5-day forward return is known by today count
-    assert report["live_ic_sessions"] == len(published_days) - (horizon - 1)
-    assert report["live_ic"] > 0.1  # the planted signal's IC (0.2 at one day) shows through
-    assert not report["ic_alert"]
+    assert report.live_ic_sessions == len(published_days) - (horizon - 1)
+    assert report.live_ic > 0.1  # the planted signal's IC (0.2 at one day) shows through
+    assert not report.ic_alert
     assert series.index.max() < today
 
 
@@ -68,18 +68,18 @@ def test_without_a_track_record_the_model_since_cutoff_is_used_and_a_bad_one_ale
     report, _ = monitor.report(
         pd.Series(dtype=float), monitor.ic(anti_signal, labels), pd.DataFrame({"f": [1.0, None]})
     )
-    assert report["live_ic_source"] == MODEL_SINCE_CUTOFF
-    assert report["live_ic"] < -0.1 and report["ic_alert"]
-    assert any("below the alert threshold" in note for note in report["notes"])
-    assert report["feature_coverage"] == 0.5
+    assert report.live_ic_source == MODEL_SINCE_CUTOFF
+    assert report.live_ic < -0.1 and report.ic_alert
+    assert any("below the alert threshold" in note for note in report.notes)
+    assert report.feature_coverage == 0.5
 
 
 def test_too_little_history_gives_no_live_ic_and_says_why():
     monitor = OpsMonitor(min_sessions=20)
     short = pd.Series([0.1] * 5, index=pd.bdate_range("2022-01-03", periods=5))
     report, series = monitor.report(short, short, pd.DataFrame({"f": [1.0]}))
-    assert report["live_ic"] is None and series.empty and not report["ic_alert"]
-    assert "needs 20 sessions" in report["notes"][0]
+    assert report.live_ic is None and series.empty and not report.ic_alert
+    assert "needs 20 sessions" in report.notes[0]
 
 
 # --- IC, top quantile, drift and regimes of accumulated signals -------------------------------
@@ -192,29 +192,29 @@ def ic_series(values: list[float]) -> pd.Series:
 def test_drift_is_flagged_when_the_rolling_ic_falls_below_the_threshold_and_says_since_when():
     series = ic_series([0.05] * 60 + [-0.05] * 15)
     drift = OpsMonitor(ic_alert_threshold=0.0, drift_window=20).detect_model_drift(series)
-    assert drift["drift"]
-    assert drift["rolling_ic"] == pytest.approx((5 * 0.05 - 15 * 0.05) / 20)
-    assert drift["days_below"] == 15
+    assert drift.drift
+    assert drift.rolling_ic == pytest.approx((5 * 0.05 - 15 * 0.05) / 20)
+    assert drift.days_below == 15
     # the 20-session mean turns negative once 11 of its days are bad: the 71st session
-    assert drift["since"] == series.index[70] and drift["drift_sessions"] == 5
+    assert drift.since == series.index[70] and drift.drift_sessions == 5
 
 
 def test_a_healthy_or_recovered_ic_series_does_not_drift():
     monitor = OpsMonitor(ic_alert_threshold=0.0)
     healthy = monitor.detect_model_drift(ic_series([0.08, -0.02] * 40))
-    assert not healthy["drift"] and healthy["since"] is None
-    assert healthy["days_below"] == 10 and healthy["rolling_ic"] == pytest.approx(0.03)
+    assert not healthy.drift and healthy.since is None
+    assert healthy.days_below == 10 and healthy.rolling_ic == pytest.approx(0.03)
     recovered = monitor.detect_model_drift(ic_series([0.05] * 20 + [-0.05] * 20 + [0.05] * 20))
-    assert not recovered["drift"] and recovered["days_below"] == 0
+    assert not recovered.drift and recovered.days_below == 0
     short = monitor.detect_model_drift(ic_series([-0.1] * 19))
-    assert not short["drift"] and np.isnan(short["rolling_ic"]) and short["days_below"] == 19
+    assert not short.drift and np.isnan(short.rolling_ic) and short.days_below == 19
 
 
 def test_drift_threshold_and_window_can_be_given_per_call():
     series = ic_series([0.05] * 30)
     drift = OpsMonitor().detect_model_drift(series, window=10, threshold=0.06)
-    assert drift["drift"] and drift["window"] == 10 and drift["days_below"] == 10
-    assert drift["since"] == series.index[9] and drift["drift_sessions"] == 21
+    assert drift.drift and drift.window == 10 and drift.days_below == 10
+    assert drift.since == series.index[9] and drift.drift_sessions == 21
 
 
 def test_regime_performance_per_regime_is_hand_checkable():
@@ -246,19 +246,21 @@ def test_report_adds_signal_ic_and_top_quantile_of_the_chosen_source_on_its_ic_d
         model_scores=scores,
         forward_returns=forward,
     )
-    assert report["live_ic_source"] == MODEL_SINCE_CUTOFF
-    assert report["signal_ic"]["n_dates"] == report["live_ic_sessions"] == 60
-    assert report["signal_ic"]["rank_ic"] > 0.1 and report["signal_ic"]["rank_ic_pvalue"] < 0.01
-    assert report["top_quantile"]["top_minus_bottom"] > 0
-    assert not report["ic_drift"] and report["drift"]["since"] is None
+    assert report.live_ic_source == MODEL_SINCE_CUTOFF
+    assert report.signal_ic["n_dates"] == report.live_ic_sessions == 60
+    assert report.signal_ic["rank_ic"] > 0.1 and report.signal_ic["rank_ic_pvalue"] < 0.01
+    assert report.top_quantile["top_minus_bottom"] > 0
+    assert not report.ic_drift and report.drift.since is None
 
 
 def test_report_without_scores_keeps_the_old_figures_and_flags_drift_in_a_note():
     falling = ic_series([0.05] * 60 + [-0.05] * 15)
     monitor = OpsMonitor(ic_lookback_days=100, ic_alert_threshold=0.0, min_sessions=20)
     report, _ = monitor.report(falling, pd.Series(dtype=float), pd.DataFrame({"f": [1.0]}))
-    assert report["live_ic_source"] == TRACK_RECORD
-    assert not report["ic_alert"]  # the 75-session mean is still positive
-    assert report["ic_drift"] and report["drift"]["since"] == f"{falling.index[70]:%Y-%m-%d}"
-    assert any("model drift" in note for note in report["notes"])
-    assert report["signal_ic"] is None and report["top_quantile"] is None
+    assert report.live_ic_source == TRACK_RECORD
+    assert not report.ic_alert  # the 75-session mean is still positive
+    assert report.ic_drift and report.drift.since == falling.index[70]
+    # monitoring_log.json records the date as YYYY-MM-DD
+    assert report.as_dict()["drift"]["since"] == f"{falling.index[70]:%Y-%m-%d}"
+    assert any("model drift" in note for note in report.notes)
+    assert report.signal_ic is None and report.top_quantile is None

@@ -390,14 +390,20 @@ def fake_run(engaged_since: date | None, passed: bool):
     )
 
 
-def test_a_day_sends_at_most_one_message_for_its_one_event():
-    from flows.daily_live import day_alert
+def alert_of(run, report: str, summary: bool, link: str | None = None) -> Alert | None:
+    """The day's alert of a (fake) run, as the daily flow asks for it."""
+    from trading_core.live.day_outcome import day_alert
 
-    engaged_today = day_alert(fake_run(date(2021, 3, 1), False), "/r.html", summary=True)
-    still_halted = day_alert(fake_run(date(2021, 2, 1), False), "/r.html", summary=True)
-    blocked = day_alert(fake_run(None, False), "/r.html", summary=True)
-    quiet = day_alert(fake_run(None, True), "/r.html", summary=False)
-    summary = day_alert(fake_run(None, True), "/r.html", summary=True)
+    figures = run.summary()
+    return day_alert(run.session, run.kill_switch, run.verdict, figures, report, summary, link)
+
+
+def test_a_day_sends_at_most_one_message_for_its_one_event():
+    engaged_today = alert_of(fake_run(date(2021, 3, 1), False), "/r.html", summary=True)
+    still_halted = alert_of(fake_run(date(2021, 2, 1), False), "/r.html", summary=True)
+    blocked = alert_of(fake_run(None, False), "/r.html", summary=True)
+    quiet = alert_of(fake_run(None, True), "/r.html", summary=False)
+    summary = alert_of(fake_run(None, True), "/r.html", summary=True)
 
     assert engaged_today.title.startswith("Kill switch engaged on 2021-03-01")
     assert "- turnover: turnover 62% above 50%" in engaged_today.lines  # one message for the day
@@ -492,17 +498,18 @@ RUN_PAGE = "http://127.0.0.1:4200/runs/flow-run/0f0f"
 
 def todays_alerts() -> list[Alert]:
     """The kill switch, safety block and summary alerts of a day, and the no-champion alert."""
-    from flows.daily_live import day_alert
-    from tasks.selection import no_champion_alert
+    from tasks.notify import current_run_link
+    from trading_core.selection.promotion import no_champion_alert
 
     nothing_passed = SimpleNamespace(
         trials=4, baseline_sharpe=0.5, selection=SimpleNamespace(ranking=[])
     )
+    link = current_run_link()  # what the flows pass: the run's page, when there is one
     return [
-        day_alert(fake_run(date(2021, 3, 1), False), "/home/r.html", summary=True),
-        day_alert(fake_run(None, False), "/home/r.html", summary=True),
-        day_alert(fake_run(None, True), "/home/r.html", summary=True),
-        no_champion_alert(nothing_passed, "/home/r.html"),
+        alert_of(fake_run(date(2021, 3, 1), False), "/home/r.html", True, link),
+        alert_of(fake_run(None, False), "/home/r.html", True, link),
+        alert_of(fake_run(None, True), "/home/r.html", True, link),
+        no_champion_alert(nothing_passed, "/home/r.html", link),
     ]
 
 
@@ -539,9 +546,10 @@ def test_without_an_api_url_or_a_run_the_alerts_carry_no_link(monkeypatch):
 
 def test_nothing_configured_sends_nothing_quietly(caplog):
     from tasks.notify import notify
+    from tasks.sections import Alerting
 
     with caplog.at_level(logging.DEBUG):
-        assert notify(alert_with("x"), load_settings()) is False
+        assert notify(alert_with("x"), Alerting.of(load_settings())) is False
 
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
@@ -554,10 +562,11 @@ def notify_in_a_flow(alert: Alert, settings) -> bool:
     from prefect import flow
 
     from tasks.notify import notify
+    from tasks.sections import Alerting
 
     @flow(name="alerting")
     def alerting() -> bool:
-        return notify(alert, settings)
+        return notify(alert, Alerting.of(settings))
 
     return alerting()
 
@@ -640,6 +649,6 @@ def test_the_webhook_url_can_come_from_a_prefect_secret_block(webhook):
         notifications={"slack_webhook_secret": "alphapilot-test-webhook"}, orchestration=NO_DELAY
     )
 
-    assert webhook_url(settings) == server.url
+    assert webhook_url(settings.notifications) == server.url
     assert notify_in_a_flow(alert_with("from a secret"), settings) is True
     assert server.texts == [slack_payload(alert_with("from a secret"))["text"]]

@@ -42,6 +42,7 @@ from hypothesis import strategies as st
 from settings.loader import load_settings
 from settings.model import Settings
 from tasks.components import policy_for, trade_generator_for, validator_for
+from tasks.sections import TradingRules
 from trading_core.costs import CostModel
 from trading_core.live.safety_checks import SafetyValidator
 from trading_core.live.trade_generator import PROPOSED, TradeGenerator, turnover
@@ -174,7 +175,7 @@ def accounts(draw, cap: float) -> Account:
 @st.composite
 def trade_cases(draw, fractional_shares: bool = False) -> tuple[TradeGenerator, Account]:
     limits = draw(limit_settings(fractional_shares))
-    return trade_generator_for(limits), draw(accounts(limits.portfolio.max_weight))
+    return trade_generator_for(TradingRules.of(limits)), draw(accounts(limits.portfolio.max_weight))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,7 +456,7 @@ def runs(draw) -> Run:
     """A run from settings: capped target weights (maybe bent), an account holding near them (or
     not), the generator's trades for it (maybe one enlarged) and closes (maybe one bad)."""
     limits = draw(limit_settings())
-    validator = validator_for(limits)
+    validator = validator_for(TradingRules.of(limits))
     symbols = SYMBOLS[: draw(st.integers(1, 30))]
     sectors = None
     if draw(st.booleans()):  # a sector map, some names without a sector
@@ -476,7 +477,9 @@ def runs(draw) -> Run:
     cash = max(value - math.fsum(shares * prices), 0.0)
     value = cash + math.fsum(shares * prices)
     assume(value > 0)
-    trades = trade_generator_for(limits).generate_trades(shares, weights, prices, value, cash)
+    trades = trade_generator_for(TradingRules.of(limits)).generate_trades(
+        shares, weights, prices, value, cash
+    )
     return Run(
         limits=limits,
         validator=validator,
@@ -633,7 +636,7 @@ def test_constructed_portfolios_keep_every_cap_and_pass_the_validator(
     limits, scored, sector_list, optimizer, regime
 ):
     sectors = None if sector_list is None else pd.Series(sector_list, SYMBOLS)
-    policy = policy_for(limits, sectors, optimizer)
+    policy = policy_for(TradingRules.of(limits), sectors, optimizer)
 
     result = policy.build(scored, CLOSE, regime)
 
@@ -649,5 +652,7 @@ def test_constructed_portfolios_keep_every_cap_and_pass_the_validator(
         weights.index, sector_of, policy.max_weight, policy.max_sector_weight
     )
     assert abs(weights.sum() - min(policy.exposure[regime], capacity)) <= TOL
-    checks = validator_for(limits).validate_portfolio(weights, result.exposure, sectors)
+    checks = validator_for(TradingRules.of(limits)).validate_portfolio(
+        weights, result.exposure, sectors
+    )
     assert all(check.passed for check in checks), [c for c in checks if not c.passed]

@@ -11,6 +11,7 @@ when missing); Playwright's own browser download is not used.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_report_html import MONITORING
 from test_selection_outputs import outputs
 
 from trading_core.backtest.engine import VectorizedBacktester
@@ -176,7 +178,7 @@ def daily_report_data() -> DailyReportData:
         weights=pd.DataFrame({"current_weight": current, "target_weight": target}, SYMBOLS),
         trades=trades,
         verdict=SafetyVerdict([Check("turnover", True, "")]),
-        monitoring={"live_ic": 0.02, "live_ic_sessions": 40},
+        monitoring=dataclasses.replace(MONITORING, live_ic=0.02),
         ic_series=pd.Series(rng.normal(0.02, 0.1, 40), index=dates[-40:]),
         warnings=[WARNING],
         benchmark=benchmark,

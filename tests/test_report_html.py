@@ -14,10 +14,12 @@ import pandas as pd
 import pytest
 
 from trading_core.live.kill_switch import KillSwitchState, KillSwitchStatus
+from trading_core.live.monitoring import DriftCheck, MonitoringReport
 from trading_core.live.safety_checks import Check, SafetyVerdict
 from trading_core.ml.model_info import ModelInfo
 from trading_core.performance.statistics import LABELS
 from trading_core.reporting import plots
+from trading_core.reporting.daily_sections import words
 from trading_core.reporting.html import DailyReportData, render_daily_report
 
 HOSTILE = "<script>alert(1)</script>"
@@ -45,6 +47,31 @@ KILL_SWITCH_HALTED = KillSwitchStatus(
     ),
     engaged_since=date(2024, 2, 21),
     engaged_reason="daily_loss",
+)
+
+
+NO_DRIFT = DriftCheck(
+    window=20,
+    threshold=0.0,
+    sessions=40,
+    rolling_ic=0.012,
+    days_below=0,
+    drift=False,
+    since=None,
+    drift_sessions=0,
+)
+MONITORING = MonitoringReport(
+    live_ic=0.021,
+    live_ic_sessions=40,
+    live_ic_source="published signals",
+    track_record_ic={"mean": 0.021, "days": 40},
+    model_ic_since_cutoff={"mean": 0.0, "days": 0},
+    ic_alert=False,
+    drift=NO_DRIFT,
+    signal_ic=None,
+    top_quantile=None,
+    feature_coverage=1.0,
+    notes=[],
 )
 
 
@@ -100,18 +127,7 @@ def report_data() -> DailyReportData:
                 Check("turnover", True, "30.0% <= 60%"),
             ]
         ),
-        monitoring={
-            "live_ic": 0.021,
-            "live_ic_sessions": 40,
-            "drift": {
-                "window": 20,
-                "threshold": 0.0,
-                "sessions": 40,
-                "rolling_ic": 0.012,
-                "drift": False,
-                "since": None,
-            },
-        },
+        monitoring=MONITORING,
         ic_series=ic_series,
         warnings=["no volume in data: liquidity checks skipped", HOSTILE],
         benchmark=benchmark,
@@ -349,7 +365,9 @@ def test_without_benchmark_the_report_says_why_there_is_no_regime_chart(report_d
 
 
 def test_without_ic_history_the_report_says_why_the_live_ic_is_unknown(report_data):
-    monitoring = {"live_ic": None, "live_ic_sessions": 0}
+    monitoring = dataclasses.replace(
+        report_data.monitoring, live_ic=None, live_ic_sessions=0, live_ic_source=None
+    )
     html = render_daily_report(
         dataclasses.replace(report_data, monitoring=monitoring, ic_series=None)
     )
@@ -527,17 +545,16 @@ def test_hostile_kill_switch_reason_and_symbol_are_escaped(report_data):
 
 
 def test_drift_shows_rolling_ic_threshold_and_since(report_data):
-    monitoring = {
-        **report_data.monitoring,
-        "drift": {
-            "window": 20,
-            "threshold": 0.01,
-            "sessions": 40,
-            "rolling_ic": -0.004,
-            "drift": True,
-            "since": "2024-02-12",
-        },
-    }
+    drift = dataclasses.replace(
+        NO_DRIFT,
+        threshold=0.01,
+        rolling_ic=-0.004,
+        days_below=11,
+        drift=True,
+        since=pd.Timestamp("2024-02-12"),
+        drift_sessions=10,
+    )
+    monitoring = dataclasses.replace(report_data.monitoring, drift=drift)
     html = render_daily_report(dataclasses.replace(report_data, monitoring=monitoring))
     drift = html[html.index('id="drift"') :]
     drift = drift[: drift.index("</dl>")]
@@ -549,10 +566,8 @@ def test_drift_shows_rolling_ic_threshold_and_since(report_data):
 
 
 def test_drift_not_judged_before_a_full_window(report_data):
-    monitoring = {
-        **report_data.monitoring,
-        "drift": {"window": 20, "threshold": 0.0, "sessions": 7, "rolling_ic": float("nan")},
-    }
+    drift = dataclasses.replace(NO_DRIFT, sessions=7, rolling_ic=float("nan"))
+    monitoring = dataclasses.replace(report_data.monitoring, drift=drift)
     html = render_daily_report(dataclasses.replace(report_data, monitoring=monitoring))
 
     assert "not judged yet: needs 20 daily ICs, has 7" in html
@@ -587,16 +602,10 @@ def listed(part: str) -> list[tuple[str, str]]:
 
 
 def test_monitoring_and_model_print_words_not_keys_or_booleans(report_data):
-    monitoring = {
-        **report_data.monitoring,
-        "live_ic_source": "published signals",
-        "ic_alert": False,
-        "ic_drift": np.bool_(True),
-        "feature_coverage": 1.0,
-        "signal_ic": None,
-        "top_quantile": {"hit_rate": 0.6},
-        "model_ic_days": 12,
-    }
+    drift = dataclasses.replace(NO_DRIFT, drift=True, since=pd.Timestamp("2024-02-12"))
+    monitoring = dataclasses.replace(
+        report_data.monitoring, drift=drift, top_quantile={"hit_rate": 0.6}
+    )
     model = dataclasses.replace(
         report_data.model_info,
         metadata={"data_source": "bundled", "seed": 42, "cv_ic": 0.03, "members": [{"a": 1}]},
@@ -613,7 +622,7 @@ def test_monitoring_and_model_print_words_not_keys_or_booleans(report_data):
     assert ("Training data from", "\u2014") in pairs  # not recorded
     assert ("Data source", "bundled") in pairs
     assert ("Random seed", "42") in pairs
-    assert ("Model IC days", "12") in pairs  # an unknown key spelled out
+    assert words("model_ic_days") == "Model IC days"  # an unknown key spelled out
     assert "CV IC" not in [term for term, _ in pairs]  # the model lists its provenance only
     for term, value in pairs:
         assert "_" not in term and not term[:1].islower(), term

@@ -20,6 +20,7 @@ import pytest
 
 from settings import Settings, load_settings
 from tasks.research import dataset_for, plan_for, trainer_for
+from tasks.sections import ModelSetup
 from trading_core.data.planted_signal import rank_ic
 from trading_core.data.synthetic import (
     SyntheticMarket,
@@ -29,6 +30,7 @@ from trading_core.data.synthetic import (
 from trading_core.errors import DataError
 from trading_core.features.guard import assert_point_in_time
 from trading_core.features.library import Feature, feature_set
+from trading_core.ml import training_plan as steps
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.optuna_search import tune
 from trading_core.ml.research import (
@@ -36,7 +38,6 @@ from trading_core.ml.research import (
     ResearchPlan,
     combine_ensemble,
     run_candidate,
-    train_candidates,
 )
 from trading_core.ml.train import ModelTrainer, TrainedModel
 from trading_core.selection.champion import comparison_table
@@ -104,7 +105,7 @@ def run_pipeline(
     names: list[str] = CANDIDATES,
 ) -> Run:
     """Tune, train and evaluate `names` as the research flow does, with a study in `storage`."""
-    trainer, tuning = trainer_for(settings), settings.modeling.tuning
+    trainer, tuning = trainer_for(ModelSetup.of(settings)), settings.modeling.tuning
     seen: list[pd.Timestamp] = []
 
     def tune_step(name: str) -> dict:
@@ -123,13 +124,16 @@ def run_pipeline(
         seen.extend(dates)
         return result.to_dict()
 
-    results = train_candidates(
-        names,
-        list(settings.model_selection.ensemble_members),
-        lambda calls: [run_candidate(n, dataset, plan, trainer, p) for n, p in calls],
-        lambda names: [tune_step(name) for name in names],
-        lambda members: combine_ensemble("ensemble", members, dataset),
-    )
+    members = list(settings.model_selection.ensemble_members)
+    base = steps.base_candidates(names, members)
+    tuned = steps.tuning_plan(base)
+    tunings = dict(zip(tuned, [tune_step(name) for name in tuned], strict=True))
+    calls = steps.training_calls(base, tunings)
+    trained = [run_candidate(n, dataset, plan, trainer, p) for n, p in calls]
+    results = steps.with_tuning(base, trained, tunings)
+    inputs = steps.ensemble_inputs(names, members, results)
+    combined = combine_ensemble("ensemble", inputs, dataset) if inputs else None
+    results = steps.named_results(names, results, combined)
     return Run({r.name: r for r in results}, pd.DatetimeIndex(seen).unique())
 
 
@@ -154,12 +158,12 @@ def market() -> SyntheticMarket:
 
 @pytest.fixture(scope="module")
 def dataset(market, settings) -> Dataset:
-    return dataset_for(market.data, settings, product_features(settings))
+    return dataset_for(market.data, ModelSetup.of(settings), product_features(settings))
 
 
 @pytest.fixture(scope="module")
 def plan(dataset, settings) -> ResearchPlan:
-    return plan_for(dataset, settings)
+    return plan_for(dataset, settings.modeling)
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +175,8 @@ def signal_run(dataset, plan, settings, tmp_path_factory) -> Run:
 def null_run(settings, tmp_path_factory) -> Run:
     """The same market with nothing planted (ic 0, no drift): there is nothing to find."""
     null = generate_synthetic_market(symbols=300, years=6, seed=7, ic=0.0, market_drift=0.0)
-    dataset = dataset_for(null.data, settings, product_features(settings))
-    plan = plan_for(dataset, settings)
+    dataset = dataset_for(null.data, ModelSetup.of(settings), product_features(settings))
+    plan = plan_for(dataset, settings.modeling)
     return run_pipeline(dataset, plan, settings, sqlite_in(tmp_path_factory.mktemp("null")))
 
 
@@ -236,9 +240,11 @@ def test_with_nothing_planted_no_candidate_finds_anything(null_run):
 
 
 def test_a_feature_that_peeks_at_the_label_gives_an_implausibly_high_ic(market, settings):
-    leaky = dataset_for(market.data, settings, [*product_features(settings), LEAK])
+    leaky = dataset_for(market.data, ModelSetup.of(settings), [*product_features(settings), LEAK])
 
-    result = run_candidate("lightgbm", leaky, plan_for(leaky, settings), trainer_for(settings))
+    result = run_candidate(
+        "lightgbm", leaky, plan_for(leaky, settings.modeling), trainer_for(ModelSetup.of(settings))
+    )
 
     assert out_of_sample_ic(result) > 0.5
 
@@ -259,12 +265,12 @@ def test_the_look_ahead_guard_names_the_peeking_feature_and_passes_the_product_f
 @pytest.fixture(scope="module")
 def small_dataset(settings) -> Dataset:
     market = generate_synthetic_market(symbols=60, years=4, seed=3, ic=0.05)
-    return dataset_for(market.data, settings, product_features(settings))
+    return dataset_for(market.data, ModelSetup.of(settings), product_features(settings))
 
 
 @pytest.fixture(scope="module")
 def small_plan(small_dataset, settings) -> ResearchPlan:
-    return plan_for(small_dataset, settings)
+    return plan_for(small_dataset, settings.modeling)
 
 
 REPEATED = ["lightgbm", "xgboost_tuned", "random_forest"]
@@ -326,7 +332,7 @@ def test_the_optuna_search_never_fits_or_scores_on_the_test_period(signal_run, p
 def test_a_persistent_study_resumes_and_only_adds_the_missing_trials(
     small_dataset, small_plan, settings, tmp_path
 ):
-    trainer, storage = trainer_for(settings), sqlite_in(tmp_path)
+    trainer, storage = trainer_for(ModelSetup.of(settings)), sqlite_in(tmp_path)
     progress: list[list[str]] = []
 
     def search(trials: int):

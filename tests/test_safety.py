@@ -557,11 +557,13 @@ def with_setting(dotted: str, value) -> dict:
 def test_each_configured_limit_is_in_force_not_the_validators_default(setting, close):
     from settings.loader import load_settings
     from tasks.components import validator_for
+    from tasks.sections import TradingRules
 
     stricter, passes = PROBES[setting]
-    configured = validator_for(load_settings(**with_setting(setting, stricter)))
+    configured = validator_for(TradingRules.of(load_settings(**with_setting(setting, stricter))))
+    shipped = validator_for(TradingRules.of(load_settings()))
 
-    assert passes(validator_for(load_settings()), close)  # the shipped limit lets it through
+    assert passes(shipped, close)  # the shipped limit lets it through
     assert passes(SafetyValidator(max_weight=CAP), close)  # and so does the class default
     assert not passes(configured, close), f"{setting}={stricter} is not in force"
 
@@ -569,10 +571,12 @@ def test_each_configured_limit_is_in_force_not_the_validators_default(setting, c
 def test_the_shipped_sharpe_threshold_not_the_class_default_judges_the_kill_switch():
     from settings.loader import load_settings
     from tasks.components import validator_for
+    from tasks.sections import TradingRules
 
     shipped = load_settings().ops.kill_switch.min_live_sharpe_threshold  # -3.0
     curve = curve_with_sharpe(-1.0)
+    validator = validator_for(TradingRules.of(load_settings()))
 
-    assert not validator_for(load_settings()).check_kill_switch(curve).triggered
-    assert f"Sharpe {shipped:g}" in validator_for(load_settings()).check_kill_switch(curve).detail
+    assert not validator.check_kill_switch(curve).triggered
+    assert f"Sharpe {shipped:g}" in validator.check_kill_switch(curve).detail
     assert SafetyValidator(max_weight=CAP).check_kill_switch(curve).triggered  # 0.5 would halt

@@ -14,6 +14,7 @@ import pytest
 
 from settings import load_settings
 from tasks.components import policy_for
+from tasks.sections import TradingRules
 from trading_core.backtest.engine import VectorizedBacktester
 from trading_core.backtest.walk_forward import target_weights
 from trading_core.costs import CostModel
@@ -299,7 +300,7 @@ def test_settings_wire_the_controls_into_the_policy_and_refuse_negatives():
     settings = load_settings(
         portfolio={"rank_buffer": 7, "turnover_penalty": 0.03}, risk={"rebalance_threshold": 0.01}
     )
-    policy = policy_for(settings)
+    policy = policy_for(TradingRules.of(settings))
 
     assert (policy.rank_buffer, policy.turnover_penalty, policy.rebalance_threshold) == (
         7,

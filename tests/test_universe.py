@@ -373,7 +373,7 @@ def test_a_held_name_that_left_is_sold_in_full_with_the_reason(pit, monkeypatch,
     data = replace(data, universe=spans)
     monkeypatch.setattr(tasks.live, "get_run_logger", lambda: logging.getLogger("daily"))
     with caplog.at_level(logging.WARNING, logger="daily"):
-        priced, exits = tasks.live.close_delisted.fn(data, positions, load_settings())
+        priced, exits = tasks.live.close_delisted.fn(data, positions, load_settings().live)
     left, stopped = f"{pit.dates[300]:%Y-%m-%d}", f"{pit.dates[320]:%Y-%m-%d}"
     assert exits == {
         LEAVES: f"left the universe on {left}",

@@ -18,6 +18,7 @@ from settings import Settings, load_settings
 from tasks.backtest import candidate_scores, segments_for
 from tasks.components import backtester_for, detector_for, policy_for
 from tasks.research import dataset_for, plan_for, trainer_for
+from tasks.sections import ModelSetup, TradingRules
 from trading_core.backtest.walk_forward import (
     plan_segments,
     rebalance_from,
@@ -50,7 +51,7 @@ def market():
 
 @pytest.fixture(scope="module")
 def dataset(market, settings) -> Dataset:
-    return dataset_for(market.data, settings)
+    return dataset_for(market.data, ModelSetup.of(settings))
 
 
 @dataclass
@@ -63,7 +64,7 @@ class RecordingFit:
 
     def __call__(self, dates: pd.DatetimeIndex):
         self.seen.append(dates)
-        trainer = trainer_for(self.settings)
+        trainer = trainer_for(ModelSetup.of(self.settings))
         return fit_on(
             trainer, "lightgbm", self.dataset, dates, self.settings.modeling.sample_stride
         )
@@ -79,14 +80,16 @@ class RandomModel:
 
 def starts(dataset: Dataset, settings: Settings) -> list[pd.Timestamp]:
     """The first scored date of each model on the product's schedule."""
-    return [segment.dates[0] for segment in segments_for(dataset, settings)]
+    return [
+        segment.dates[0] for segment in segments_for(dataset, settings.modeling, settings.backtest)
+    ]
 
 
 def walk_forward(data, dataset, settings, fit, optimizer="inverse_vol", first_dates=None):
     dates = pd.DatetimeIndex(data.close.index)
     first_dates = first_dates or starts(dataset, settings)
     segments = plan_segments(dates, dataset.labeled_dates, first_dates, dataset.horizon)
-    detector = detector_for(settings)
+    detector = detector_for(settings.regime)
     regimes = detector.history(data.benchmark)
     return run_walk_forward(
         dataset,
@@ -94,8 +97,8 @@ def walk_forward(data, dataset, settings, fit, optimizer="inverse_vol", first_da
         regimes,
         segments,
         fit,
-        policy_for(settings, data.sectors, optimizer),
-        backtester_for(settings),
+        policy_for(TradingRules.of(settings), data.sectors, optimizer),
+        backtester_for(settings.backtest, TradingRules.of(settings)),
         settings.backtest.rebalance_sessions,
     )
 
@@ -103,7 +106,9 @@ def walk_forward(data, dataset, settings, fit, optimizer="inverse_vol", first_da
 @pytest.mark.parametrize("schedule", ["folds", "months"])
 def test_every_model_stops_learning_a_purge_gap_before_its_first_scored_date(dataset, schedule):
     dates = pd.DatetimeIndex(dataset.dates.unique())
-    segments = segments_for(dataset, make_settings(schedule))
+    segments = segments_for(
+        dataset, make_settings(schedule).modeling, make_settings(schedule).backtest
+    )
 
     assert len(segments) >= 3
     for segment in segments:
@@ -137,7 +142,7 @@ def test_removing_later_data_changes_no_earlier_portfolio(market, dataset, setti
 
     cut = full.weights.index[len(full.weights) // 2]
     data = market.data.as_of(cut)
-    truncated_dataset = dataset_for(data, settings)
+    truncated_dataset = dataset_for(data, ModelSetup.of(settings))
     kept = [s for s in first_dates if s <= cut]
     fit = RecordingFit(truncated_dataset, settings, [])
     truncated = walk_forward(data, truncated_dataset, settings, fit, "max_sharpe", kept)
@@ -182,7 +187,7 @@ def test_the_regime_on_each_rebalance_sets_the_exposure_and_the_number_of_names(
 
 def test_rebalances_start_at_the_first_scored_session(dataset, settings, market):
     dates = pd.DatetimeIndex(market.data.close.index)
-    segments = segments_for(dataset, settings)
+    segments = segments_for(dataset, settings.modeling, settings.backtest)
 
     rebalances = rebalance_from(segments, market.data.close, 5)
 
@@ -205,11 +210,11 @@ def test_segments_on_research_windows_reuse_the_research_fits_and_score_the_same
         },
         backtest={"retrain": "folds"},
     )
-    plan = plan_for(dataset, settings)
-    trainer = trainer_for(settings)
+    plan = plan_for(dataset, settings.modeling)
+    trainer = trainer_for(ModelSetup.of(settings))
     results = [run_candidate(n, dataset, plan, trainer) for n in ("lightgbm", "xgboost_default")]
     results.append(combine_ensemble("ensemble", results, dataset))
-    segments = len(segments_for(dataset, settings))
+    segments = len(segments_for(dataset, settings.modeling, settings.backtest))
     assert segments == len(plan.folds) + 1
 
     fits = []
@@ -220,12 +225,19 @@ def test_segments_on_research_windows_reuse_the_research_fits_and_score_the_same
     for result in results:
         fits.clear()
         reused = candidate_scores(
-            result.model, dataset, close, settings, reuse=research_fits(result.model, results)
+            result.model,
+            dataset,
+            close,
+            ModelSetup.of(settings),
+            settings.backtest,
+            reuse=research_fits(result.model, results),
         )
         refits[result.name] = sorted(fits)
         if result.name != "ensemble":  # its members' scores are compared one by one
             fits.clear()
-            fresh = candidate_scores(result.model, dataset, close, settings)
+            fresh = candidate_scores(
+                result.model, dataset, close, ModelSetup.of(settings), settings.backtest
+            )
             assert len(fits) == segments  # without reuse every segment is fitted
             pd.testing.assert_series_equal(reused[0], fresh[0])
             pd.testing.assert_frame_equal(reused[1], fresh[1])

@@ -44,7 +44,7 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
 def redact_url(url: str) -> str:
     """`url` without userinfo, query values, a Slack-style path or token-like path segments."""
     scheme, _, rest = url.partition("://")
-    authority = re.match(r"[^/?#]*", rest).group()
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     tail = rest[len(authority) :]
     if "@" in authority:
         authority = f"{REDACTED}@{authority.rpartition('@')[2]}"

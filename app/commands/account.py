@@ -88,5 +88,6 @@ def account_new_cmd(
 def _existing_ledger(settings: Settings) -> Ledger:
     """The home's ledger, opened by the flows' function; LedgerMissing rather than a new one."""
     from tasks.live import open_ledger
+    from trading_core.home import Home
 
-    return run(lambda: open_ledger(settings, create=False))
+    return run(lambda: open_ledger(Home(settings.home), settings.live, create=False))

@@ -79,9 +79,10 @@ def _research(
 def rollback_cmd(home: HomeOption = None, config: ConfigOption = None) -> None:
     """Restore the previous champion (model and optimizer) from production/history/."""
     from tasks.components import production_store
+    from trading_core.home import Home
 
     with locked(config, home, "rollback") as settings:
-        store = production_store(settings)
+        store = production_store(Home(settings.home))
         restored = run(store.rollback)
     typer.echo(
         f"champion restored: {restored.get('combination') or restored['model_name']} "

@@ -65,7 +65,7 @@ def send_email(
     """Send `message` over SMTP: `security` is starttls, ssl (implicit TLS) or none."""
     try:
         if security == "ssl":
-            server = smtplib.SMTP_SSL(
+            server: smtplib.SMTP = smtplib.SMTP_SSL(
                 host, port, timeout=timeout, context=ssl.create_default_context()
             )
         else:

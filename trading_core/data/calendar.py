@@ -67,14 +67,16 @@ def last_closed_session(now: datetime | None = None, settle_minutes: int = 30) -
     the last one a vendor's daily bar is final for. `now` defaults to the current time."""
     import pandas_market_calendars as mcal
 
-    now = pd.Timestamp(now or datetime.now(MARKET_TZ))
-    now = now.tz_localize(MARKET_TZ) if now.tzinfo is None else now.tz_convert(MARKET_TZ)
-    today = _stamp(now.tz_localize(None))
+    moment = pd.Timestamp(now or datetime.now(MARKET_TZ))
+    moment = (
+        moment.tz_localize(MARKET_TZ) if moment.tzinfo is None else moment.tz_convert(MARKET_TZ)
+    )
+    today = _stamp(moment.tz_localize(None))
     if not is_trading_day(today):
         return previous_session(today)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         schedule = mcal.get_calendar("NYSE").schedule(today, today)
     close = schedule["market_close"].iloc[0].tz_convert(MARKET_TZ)
-    settled = now >= close + pd.Timedelta(minutes=settle_minutes)
+    settled = moment >= close + pd.Timedelta(minutes=settle_minutes)
     return today if settled else previous_session(today)

@@ -50,7 +50,10 @@ def survivorship_note(data: MarketData) -> str | None:
 class DataProvider(Protocol):
     """Anything that can return market data; `name` appears in the store manifest and reports."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The provider's name (bundled, synthetic, folder, or the vendor's)."""
+        ...
 
     def fetch(self) -> MarketData:
         """Return the provider's full validated history."""

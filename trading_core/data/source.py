@@ -37,7 +37,7 @@ class DataSource:
     @classmethod
     def of(cls, provider: DataProvider) -> DataSource:
         """The source a provider reads: its name and its identifying dataclass fields."""
-        params = {}
+        params: dict[str, Any] = {}
         if dataclasses.is_dataclass(provider):
             params = {
                 f.name: _plain(getattr(provider, f.name))

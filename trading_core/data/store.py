@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -239,7 +240,8 @@ class MarketStore:
         fingerprint = merged.fingerprint()
         recorded = manifest.get(SOURCE_RECORD) if manifest is not None else None
         record = source.to_record() if source is not None else recorded
-        summary = dict(
+        result = partial(
+            UpdateResult,
             fingerprint=fingerprint,
             first_date=f"{merged.first_date:%Y-%m-%d}",
             last_date=f"{merged.last_date:%Y-%m-%d}",
@@ -257,11 +259,12 @@ class MarketStore:
                 and stored_raw.actions.equals(raw.actions)
             )
         if unchanged:
-            if record != recorded:  # the same data, newly recorded (or from the new source)
+            # the same data, newly recorded (or from the new source); unchanged data has a manifest
+            if record != recorded and manifest is not None:
                 self._write_manifest(merged, fingerprint, manifest["files"], record)
-            return UpdateResult(changed=False, rows_added=0, history_revised=False, **summary)
+            return result(changed=False, rows_added=0, history_revised=False)
         self._write(merged, fingerprint, record, raw)
-        return UpdateResult(changed=True, rows_added=added, history_revised=revised, **summary)
+        return result(changed=True, rows_added=added, history_revised=revised)
 
     @staticmethod
     def _merge(current: MarketData | None, incoming: MarketData) -> tuple[MarketData, bool, int]:

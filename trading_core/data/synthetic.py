@@ -289,7 +289,8 @@ def generate_synthetic_market(
     stocks, shocks, bars = streams
     betas = stocks.uniform(*BETA_RANGE, symbols)
     idio_vol = stocks.uniform(*IDIO_VOL_RANGE, symbols)
-    first_close = np.exp(stocks.uniform(*np.log(PRICE_RANGE), symbols))
+    low, high = np.log(PRICE_RANGE)
+    first_close = np.exp(stocks.uniform(low, high, symbols))
     base_volume = np.clip(np.exp(stocks.normal(np.log(1e6), 1.0, symbols)), *VOLUME_RANGE)
 
     total = WARMUP + n_days

@@ -49,7 +49,7 @@ def execution_prices(
 ) -> pd.DataFrame:
     """The price a fill gets on each session: the open for next_open (a session without a
     positive open fills at its close), else the close."""
-    if effective_execution(execution, open_) != "next_open":
+    if effective_execution(execution, open_) != "next_open" or open_ is None:
         return close
     opens = open_.reindex(index=close.index, columns=close.columns)
     return opens.where(opens > 0).fillna(close)

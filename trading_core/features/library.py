@@ -90,7 +90,8 @@ class Feature:
 
     name: str
     lookback: int
-    compute: Callable[[Inputs], pd.DataFrame]
+    # called with the Inputs alone; `...` as the lambdas bind their window as a default argument
+    compute: Callable[..., pd.DataFrame]
     needs: tuple[str, ...] = ()
 
     @property

@@ -91,7 +91,8 @@ def rolling_pair_moments(
         mean /= window
         means.append(mean)
     _blank_gaps(means, missing, window)
-    return tuple(means)
+    mean_x, mean_y, mean_xx, mean_yy, mean_xy = means
+    return mean_x, mean_y, mean_xx, mean_yy, mean_xy
 
 
 def rolling_sum(values: np.ndarray, window: int) -> np.ndarray:

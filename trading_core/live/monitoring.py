@@ -18,9 +18,13 @@ Signals are Series indexed by (date, symbol); forward returns are the raw return
   universe mean and the bottom quantile, per date and on average (`ml.metrics.quintile_returns`).
 - `detect_model_drift`: rolling mean of a daily IC series against a threshold, and since when.
 - `check_regime_performance`: per regime, the figures of `backtest.metrics.regime_performance`.
+- `report`: the run's `MonitoringReport` (live IC and its source, drift as a `DriftCheck`, pooled
+  IC, top quantile, feature coverage, notes); `as_dict` is its record in monitoring_log.json.
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,6 +50,79 @@ REGIME_CODES = {
     **{name: code for code, name in LABELS.items()},
     **{key: code for code, key in KEYS.items()},
 }
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """Has the rolling mean of a daily IC series fallen below the threshold, and since when?
+
+    `rolling_ic` is the mean of the last `window` daily ICs (NaN with fewer than `window`);
+    `days_below` how many of the last `window` daily ICs are below `threshold`; `drift` True when
+    `rolling_ic` is below it; `since` the first date of the current unbroken stretch of dates on
+    which the rolling mean was below (None without drift) and `drift_sessions` its length;
+    `sessions` the daily ICs available.
+    """
+
+    window: int
+    threshold: float
+    sessions: int
+    rolling_ic: float
+    days_below: int
+    drift: bool
+    since: pd.Timestamp | None
+    drift_sessions: int
+
+    def as_dict(self) -> dict[str, object]:
+        """The check as monitoring_log.json records it: `since` as YYYY-MM-DD."""
+        return {**asdict(self), "since": _iso(self.since)}
+
+
+@dataclass(frozen=True)
+class MonitoringReport:
+    """The run's health figures (`OpsMonitor.report`).
+
+    `live_ic` is the mean daily rank IC of the chosen source (`live_ic_source`: published signals
+    or the current model since its cutoff; None with neither having enough sessions) over
+    `live_ic_sessions` sessions; `track_record_ic` and `model_ic_since_cutoff` are both sources'
+    `ml.metrics.ic_summary`. `ic_alert`: the live IC is below the alert threshold. `signal_ic`
+    (`calculate_information_coefficient`) and `top_quantile` (the summary of
+    `calculate_top_quantile_performance`) are the chosen source's pooled figures, None without
+    its scores. `feature_coverage` is the share of today's symbols with every feature.
+    """
+
+    live_ic: float | None
+    live_ic_sessions: int
+    live_ic_source: str | None
+    track_record_ic: dict[str, float]
+    model_ic_since_cutoff: dict[str, float]
+    ic_alert: bool
+    drift: DriftCheck
+    signal_ic: dict[str, float] | None
+    top_quantile: dict[str, float] | None
+    feature_coverage: float
+    notes: list[str]
+
+    @property
+    def ic_drift(self) -> bool:
+        """The rolling IC is below the drift threshold."""
+        return self.drift.drift
+
+    def as_dict(self) -> dict[str, object]:
+        """The figures as monitoring_log.json records them, in this order."""
+        return {
+            "live_ic": self.live_ic,
+            "live_ic_sessions": self.live_ic_sessions,
+            "live_ic_source": self.live_ic_source,
+            "track_record_ic": self.track_record_ic,
+            "model_ic_since_cutoff": self.model_ic_since_cutoff,
+            "ic_alert": self.ic_alert,
+            "ic_drift": self.ic_drift,
+            "drift": self.drift.as_dict(),
+            "signal_ic": self.signal_ic,
+            "top_quantile": self.top_quantile,
+            "feature_coverage": self.feature_coverage,
+            "notes": self.notes,
+        }
 
 
 class OpsMonitor:
@@ -161,17 +238,10 @@ class OpsMonitor:
 
     def detect_model_drift(
         self, ic_series: pd.Series, window: int | None = None, threshold: float | None = None
-    ) -> dict[str, object]:
+    ) -> DriftCheck:
         """Has the rolling mean of a daily IC series fallen below the threshold, and since when?
 
-        `window` defaults to `drift_window`, `threshold` to `ic_alert_threshold`. Keys:
-        - `rolling_ic`: mean of the last `window` daily ICs (NaN with fewer than `window`);
-        - `days_below`: how many of the last `window` daily ICs are below the threshold;
-        - `drift`: True when `rolling_ic` is below the threshold;
-        - `since`: the first date of the current unbroken stretch of dates on which the rolling
-          mean was below the threshold (a pd.Timestamp, None without drift), and `drift_sessions`
-          the length of that stretch;
-        - `window`, `threshold`, `sessions` (daily ICs available).
+        `window` defaults to `drift_window`, `threshold` to `ic_alert_threshold` (`DriftCheck`).
         """
         window = self.drift_window if window is None else window
         threshold = self.ic_alert_threshold if threshold is None else threshold
@@ -183,16 +253,16 @@ class OpsMonitor:
         drift = bool(len(below) and below.iloc[-1])
         # length of the trailing run of True values in `below`
         stretch = int(below[::-1].cumprod().sum()) if drift else 0
-        return {
-            "window": window,
-            "threshold": float(threshold),
-            "sessions": len(values),
-            "rolling_ic": float(rolling.iloc[-1]) if len(rolling) else NAN,
-            "days_below": int((values.iloc[-window:] < threshold).sum()),
-            "drift": drift,
-            "since": rolling.index[-stretch] if drift else None,
-            "drift_sessions": stretch,
-        }
+        return DriftCheck(
+            window=window,
+            threshold=float(threshold),
+            sessions=len(values),
+            rolling_ic=float(rolling.iloc[-1]) if len(rolling) else NAN,
+            days_below=int((values.iloc[-window:] < threshold).sum()),
+            drift=drift,
+            since=rolling.index[-stretch] if drift else None,
+            drift_sessions=stretch,
+        )
 
     def check_regime_performance(
         self,
@@ -222,7 +292,7 @@ class OpsMonitor:
         published: pd.Series | None = None,
         model_scores: pd.Series | None = None,
         forward_returns: pd.Series | None = None,
-    ) -> tuple[dict, pd.Series]:
+    ) -> tuple[MonitoringReport, pd.Series]:
         """Monitoring figures and the daily IC series they were computed from.
 
         `track_record` and `model_ic` are daily rank IC series (from `ic`). With the scores
@@ -244,19 +314,19 @@ class OpsMonitor:
                 f"live IC needs {self.min_sessions} sessions with realized returns: the published "
                 f"signals have {track['days']}, the current model since its cutoff {model['days']}"
             )
-        alert = bool(summary and summary["mean"] < self.ic_alert_threshold)
-        if alert:
+        alert = summary is not None and summary["mean"] < self.ic_alert_threshold
+        if summary is not None and alert:
             notes.append(
                 f"live rank IC {summary['mean']:.4f} ({source}) is below the alert threshold "
                 f"{self.ic_alert_threshold:.4f}"
             )
         drift = self.detect_model_drift(series)
-        if drift["drift"]:
+        if drift.drift:
             notes.append(
-                f"model drift: the {drift['window']}-session rank IC {drift['rolling_ic']:.4f} "
-                f"({source}) has been below {drift['threshold']:.4f} since "
-                f"{drift['since']:%Y-%m-%d}; {drift['days_below']} of the last "
-                f"{drift['window']} sessions were below"
+                f"model drift: the {drift.window}-session rank IC {drift.rolling_ic:.4f} "
+                f"({source}) has been below {drift.threshold:.4f} since "
+                f"{drift.since:%Y-%m-%d}; {drift.days_below} of the last "
+                f"{drift.window} sessions were below"
             )
         signal_ic, top_quantile = None, None
         if scores is not None and forward_returns is not None:
@@ -264,20 +334,19 @@ class OpsMonitor:
             signal_ic = self.calculate_information_coefficient(dated, forward_returns)
             top_quantile, _ = self.calculate_top_quantile_performance(dated, forward_returns)
         coverage = float(rows_today.notna().all(axis=1).mean()) if len(rows_today) else 0.0
-        report = {
-            "live_ic": summary["mean"] if summary else None,
-            "live_ic_sessions": summary["days"] if summary else 0,
-            "live_ic_source": source,
-            "track_record_ic": track,
-            "model_ic_since_cutoff": model,
-            "ic_alert": alert,
-            "ic_drift": drift["drift"],
-            "drift": {**drift, "since": _iso(drift["since"])},
-            "signal_ic": signal_ic,
-            "top_quantile": top_quantile,
-            "feature_coverage": coverage,
-            "notes": notes,
-        }
+        report = MonitoringReport(
+            live_ic=summary["mean"] if summary else None,
+            live_ic_sessions=int(summary["days"]) if summary else 0,
+            live_ic_source=source,
+            track_record_ic=track,
+            model_ic_since_cutoff=model,
+            ic_alert=alert,
+            drift=drift,
+            signal_ic=signal_ic,
+            top_quantile=top_quantile,
+            feature_coverage=coverage,
+            notes=notes,
+        )
         return report, series
 
 

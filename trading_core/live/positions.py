@@ -60,10 +60,10 @@ def load_positions(path: Path, initial_capital: float) -> Positions:
         if problem:
             raise DataError(f"positions file {path} row {pos + 2}: {problem}")
     quantity = pd.to_numeric(table["quantity"], errors="coerce")
-    for pos in np.flatnonzero(quantity.isna() | ~np.isfinite(quantity) | (quantity < 0)):
+    for bad in np.flatnonzero(quantity.isna() | ~np.isfinite(quantity) | (quantity < 0)):
         raise DataError(
-            f"positions file {path} row {pos + 2}: quantity {table['quantity'].iloc[pos]!r} for "
-            f"{table['symbol'].iloc[pos]} must be a non-negative number"
+            f"positions file {path} row {bad + 2}: quantity {table['quantity'].iloc[bad]!r} for "
+            f"{table['symbol'].iloc[bad]} must be a non-negative number"
         )
     if table["symbol"].duplicated().any():
         raise DataError(

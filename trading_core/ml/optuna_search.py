@@ -136,7 +136,8 @@ def tune(
 
     def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         done = len(study.get_trials(deepcopy=False))
-        values = [t.value for t in study.get_trials(deepcopy=False, states=(COMPLETE,))]
+        complete = study.get_trials(deepcopy=False, states=(COMPLETE,))
+        values = [t.value for t in complete if t.value is not None]  # one objective: all valued
         best = max(values) if values else float("nan")
         progress(f"{name}: trial {done}/{trials} {trial.state.name.lower()}, best {best:+.4f}")
 

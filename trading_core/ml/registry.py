@@ -27,7 +27,7 @@ import pandas as pd
 from trading_core.errors import ModelError
 from trading_core.io import atomic_write_bytes, to_json
 from trading_core.ml import tree_scorer
-from trading_core.ml.train import EnsembleModel, TrainedModel, as_matrix, rank_by_date
+from trading_core.ml.train import EnsembleModel, TrainedModel, as_matrix, mean_rank
 
 EXTENSIONS = {"lightgbm": "txt", "xgboost": "ubj", "sklearn": "skops"}
 SCORER_EXTENSION = "tl"
@@ -142,8 +142,7 @@ class RegisteredModel:
             )
         if len(self.members) == 1:
             return self.members[0].predict(rows)
-        ranks = [rank_by_date(member.predict(rows)) for member in self.members]
-        return (sum(ranks) / len(ranks)).rename("score")
+        return mean_rank([member.predict(rows) for member in self.members])
 
 
 def _members(model: TrainedModel | EnsembleModel) -> list[TrainedModel]:
@@ -164,7 +163,7 @@ def save_model(
         digest = _sha256(payload)
         path = folder / f"{prefix}{member.name}-{digest[:8]}.{EXTENSIONS[member.kind]}"
         atomic_write_bytes(path, payload)
-        record = {
+        record: dict[str, Any] = {
             "name": member.name,
             "kind": member.kind,
             "file": path.name,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from trading_core.errors import DataError, ModelError
 from trading_core.ml.cv import Split, holdout_split, walk_forward_splits
 from trading_core.ml.dataset import Dataset
 from trading_core.ml.metrics import MIN_NAMES, daily_ic, evaluate_predictions
-from trading_core.ml.train import EnsembleModel, ModelTrainer, TrainedModel, rank_by_date
+from trading_core.ml.train import EnsembleModel, ModelTrainer, TrainedModel, mean_rank
 
 Progress = Callable[[str], None]
 MIN_TRAIN_SESSIONS = 20  # labeled sessions the first walk-forward fold trains on, at least
@@ -253,7 +253,7 @@ def final_fits(folds: list[ResearchFit], final_params: dict[str, Any]) -> list[R
         if model.best_iteration is None:
             if model.params == final_params:
                 kept.append(fold)
-        elif trees <= model.best_iteration:
+        elif trees is not None and trees <= model.best_iteration:
             kept.append(ResearchFit(fold.train, model.first_trees(trees, final_params)))
     return kept
 
@@ -300,13 +300,13 @@ def combine_ensemble(
     name: str, members: list[CandidateResult], dataset: Dataset
 ) -> CandidateResult:
     """The ensemble of already-trained members: mean of their per-date score ranks."""
-
-    def average(parts: list[pd.Series]) -> pd.Series:
-        return (sum(rank_by_date(p) for p in parts) / len(parts)).rename("score")
-
-    cv = average([m.cv_predictions for m in members])
-    test = average([m.test_predictions for m in members])
-    model = EnsembleModel(name=name, members=[m.model for m in members])
+    fitted = [m.model for m in members]
+    single = [m for m in fitted if isinstance(m, TrainedModel)]
+    if len(single) < len(fitted):  # the settings refuse it first; a guard for direct callers
+        raise ModelError(f"ensemble {name}: a member is itself an ensemble")
+    cv = mean_rank([m.cv_predictions for m in members])
+    test = mean_rank([m.test_predictions for m in members])
+    model = EnsembleModel(name=name, members=single)
     return CandidateResult(
         name=name,
         model=model,
@@ -316,6 +316,28 @@ def combine_ensemble(
         cv_metrics=_metrics(dataset, cv),
         test_metrics=_metrics(dataset, test),
     )
+
+
+@overload
+def fit_like(
+    template: TrainedModel,
+    dataset: Dataset,
+    trainer: ModelTrainer,
+    dates: pd.DatetimeIndex,
+    stride: int,
+    reuse: Sequence[ResearchFit] = (),
+) -> TrainedModel: ...
+
+
+@overload
+def fit_like(
+    template: EnsembleModel,
+    dataset: Dataset,
+    trainer: ModelTrainer,
+    dates: pd.DatetimeIndex,
+    stride: int,
+    reuse: Sequence[ResearchFit] = (),
+) -> EnsembleModel: ...
 
 
 def fit_like(
@@ -357,36 +379,3 @@ def refit(
 ) -> TrainedModel | EnsembleModel:
     """The candidate refitted on every labeled session with its final parameters (for production)."""
     return fit_like(result.model, dataset, trainer, dataset.labeled_dates, stride)
-
-
-def base_candidates(names: list[str], ensemble_members: list[str]) -> list[str]:
-    """The single models to train: those named, plus the ensemble's members when it is named."""
-    needed = [n for n in names if n != "ensemble"]
-    if "ensemble" in names:
-        needed += [m for m in ensemble_members if m not in needed]
-    return needed
-
-
-def train_candidates(
-    names: list[str],
-    ensemble_members: list[str],
-    run: Callable[[list[tuple[str, dict[str, Any] | None]]], list[CandidateResult]],
-    tune: Callable[[list[str]], list[dict[str, Any]]],
-    combine: Callable[[list[CandidateResult]], CandidateResult],
-) -> list[CandidateResult]:
-    """Train every named candidate; the batch step functions may fan out as orchestrator tasks.
-
-    `tune(names)` returns each tuned candidate's record (with `best_params`), `run([(name,
-    params), ...])` trains and evaluates each candidate, `combine(members)` makes the ensemble.
-    """
-    base = base_candidates(names, ensemble_members)
-    tuned = [name for name in base if name.endswith("_tuned")]
-    tunings = dict(zip(tuned, tune(tuned) if tuned else [], strict=True))
-    trained = run([(n, tunings[n]["best_params"] if n in tunings else None) for n in base])
-    results: dict[str, CandidateResult] = {}
-    for name, result in zip(base, trained, strict=True):
-        result.tuning = tunings.get(name)
-        results[name] = result
-    if "ensemble" in names:
-        results["ensemble"] = combine([results[m] for m in ensemble_members])
-    return [results[n] for n in names]

@@ -12,6 +12,7 @@ All are seeded and single-process deterministic: the same rows give the same mod
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -52,6 +53,12 @@ def rank_by_date(scores: pd.Series) -> pd.Series:
     return scores.groupby(level="date").rank(pct=True)
 
 
+def mean_rank(scores: Sequence[pd.Series]) -> pd.Series:
+    """The mean of the scores' per-date percentile ranks, named `score`: an ensemble's score."""
+    ranks = [rank_by_date(s) for s in scores]
+    return (sum(ranks[1:], ranks[0]) / len(ranks)).rename("score")
+
+
 @dataclass(frozen=True)
 class TrainedModel:
     """A fitted estimator: its candidate name, library kind, feature columns and parameters."""
@@ -88,15 +95,14 @@ class EnsembleModel:
     """The mean of the members' per-date percentile ranks: scale-free, so no member dominates."""
 
     name: str
-    members: list[Any]
+    members: list[TrainedModel]
 
     @property
     def features(self) -> list[str]:
         return list(dict.fromkeys(f for member in self.members for f in member.features))
 
     def predict(self, rows: pd.DataFrame) -> pd.Series:
-        ranks = [rank_by_date(member.predict(rows)) for member in self.members]
-        return (sum(ranks) / len(ranks)).rename("score")
+        return mean_rank([member.predict(rows) for member in self.members])
 
 
 class ModelTrainer:

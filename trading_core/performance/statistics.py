@@ -100,9 +100,9 @@ def headline_table(
     market = None if benchmark is None else benchmark.reindex(strategy.index)
     rows = []
     for window, months in WINDOWS.items():
-        part = strategy if months is None else trailing(strategy, months)
-        shown = part is not None
-        part = part if shown else strategy.iloc[:0]
+        window_part = strategy if months is None else trailing(strategy, months)
+        shown = window_part is not None
+        part = window_part if window_part is not None else strategy.iloc[:0]
         sides = {"strategy": _figures(part, cash_rate, periods_per_year)}
         if market is not None:
             sides["strategy"]["beta"] = metrics.beta(part, market)

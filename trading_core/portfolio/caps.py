@@ -89,10 +89,13 @@ class Caps:
 
     def _check_sectors(self, values: np.ndarray, symbols: pd.Index, tolerance: float) -> None:
         """Raise ValueError naming a sector whose weights add up to more than the sector cap."""
+        cap = self.max_sector_weight
+        if cap is None:  # no sector cap: sector_codes gives no labels to check
+            return
         codes, labels = self.sector_codes(symbols.tolist())
         totals = _sector_sums(values, codes, len(labels))
         for label, held in zip(labels, totals, strict=True):
-            if held > self.max_sector_weight + tolerance:
+            if held > cap + tolerance:
                 raise ValueError(
                     f"sector {label} holds {held:.6f}, above its cap {self.max_sector_weight:g}"
                 )

@@ -124,12 +124,13 @@ def construct_portfolio(
     symbols = pd.Index(chosen, dtype=object)
     caps = Caps(max_weight, sectors, max_sector_weight)
     inputs = cache(lambda: estimate(close, scores, symbols, covariance_window, score_ic))
-    mean_variance = {"current": current, "turnover_penalty": turnover_penalty}
     builders: dict[str, Callable[[], pd.Series]] = {
         "max_sharpe": lambda: max_sharpe(
-            inputs(), exposure, caps, risk_free_rate, solver, **mean_variance
+            inputs(), exposure, caps, risk_free_rate, solver, current, turnover_penalty
         ),
-        "min_volatility": lambda: min_volatility(inputs(), exposure, caps, solver, **mean_variance),
+        "min_volatility": lambda: min_volatility(
+            inputs(), exposure, caps, solver, current, turnover_penalty
+        ),
         "hrp": lambda: hrp(inputs(), exposure, caps),
         "inverse_vol": lambda: inverse_vol(close, symbols, exposure, caps, volatility_window),
         "equal_weight": lambda: equal_weight(symbols, exposure, caps),

@@ -103,8 +103,11 @@ def max_sharpe_weights(
     weights are the ones it gave, not merely as good).
     """
     n, net = len(excess), penalty > 0
+    if net and start is None:
+        raise ValueError("a turnover penalty needs the weights held (start)")
+    held = np.zeros(n) if start is None else start  # read only with a penalty
     rate = penalty / 2 if net else 0.0
-    free = rate * abs(1 - start.sum()) if net else 0.0
+    free = rate * abs(1 - held.sum()) if net else 0.0
     eye = np.eye(n)
     # rows: sum(y) = kappa; the return at least scale (its t: below); y >= 0; y <= name x kappa;
     # groups y <= limits x kappa; kappa >= 0
@@ -117,10 +120,10 @@ def max_sharpe_weights(
     b[1] = -np.abs(excess).max()
     program = QuadraticProgram(_padded(2 * covariance, n + 1), np.zeros(n + 1), A, b, 1)
     if net:
-        program = program.with_turnover(rate * np.hstack([eye, -start[:, None]]), np.zeros(n))
+        program = program.with_turnover(rate * np.hstack([eye, -held[:, None]]), np.zeros(n))
         program.A[1, n + 1 :] = 1.0  # the return pays sum(t)
     solved, status, x = _solve(program, solver)
-    if not solved or not x[n] > 0:
+    if not solved or x is None or not x[n] > 0:
         raise ValueError(
             f"no portfolio earns above the risk-free rate"
             f"{' net of the turnover penalty' if net else ''} ({status})"
@@ -151,10 +154,12 @@ def min_volatility_weights(
         equalities=1,
     )
     if cost > 0:
+        if start is None:
+            raise ValueError("a turnover cost needs the weights held (start)")
         program = program.with_turnover(cost * eye, cost * start)
         program.q[n:] = 1.0  # the objective pays sum(t)
     solved, status, x = _solve(program, solver)
-    if not solved:
+    if not solved or x is None:
         raise ValueError(f"no least-variance portfolio ({status})")
     return x[:n]
 

@@ -228,15 +228,16 @@ def _bounds(estimates: Estimates, budget: float, caps: Caps) -> mean_variance.Bo
     cannot pass its cap needs no constraint)."""
     codes, labels = caps.sector_codes(estimates.symbols)  # no labels without a sector cap
     counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+    cap = caps.max_sector_weight
     binding = [
         code
         for code, count in enumerate(counts)
-        if count * caps.max_weight > caps.max_sector_weight
+        if cap is not None and count * caps.max_weight > cap
     ]
     return mean_variance.Bounds(
         name=min(1.0, caps.max_weight / budget),
         groups=(codes == np.array(binding, dtype=np.intp)[:, None]).astype("float64"),
-        limits=np.array([caps.max_sector_weight / budget for _ in binding]),
+        limits=np.array([] if cap is None else [cap / budget for _ in binding]),
     )
 
 

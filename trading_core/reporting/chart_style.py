@@ -49,8 +49,8 @@ def figure(size: tuple[float, float]) -> Figure:
     return Figure(figsize=size, dpi=DPI)
 
 
-def date_numbers(dates: pd.DatetimeIndex | pd.Timestamp) -> np.ndarray | float:
-    """Dates (or one date) as matplotlib date numbers, the x values of every dated chart."""
+def date_numbers(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Dates as matplotlib date numbers, the x values of every dated chart."""
     import matplotlib.dates as mdates
 
     return mdates.date2num(dates.to_pydatetime())

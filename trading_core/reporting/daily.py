@@ -14,6 +14,7 @@ import pandas as pd
 from trading_core.data.market import MarketData
 from trading_core.io import to_csv, to_json
 from trading_core.live.kill_switch import KillSwitchStatus
+from trading_core.live.monitoring import MonitoringReport
 from trading_core.live.positions import Positions
 from trading_core.live.safety_checks import SafetyVerdict
 from trading_core.live.trade_generator import PROPOSED, turnover
@@ -42,7 +43,7 @@ class DailyRun:
     trades: pd.DataFrame
     verdict: SafetyVerdict
     model_info: ModelInfo
-    monitoring: dict  # the figures of `OpsMonitor.report`
+    monitoring: MonitoringReport
     ic_series: pd.Series
     warnings: list[str]
     notes: list[str]
@@ -115,9 +116,9 @@ def paper_account_outcome(status: str | None, session: str, trades: int) -> str:
 def rounded(frame: pd.DataFrame) -> pd.DataFrame:
     """Money to the cent and weights to 1e-8 for the files people read (computation keeps full precision)."""
     out = frame.copy()
-    for column in out.columns.intersection(MONEY_COLUMNS):
+    for column in out.columns.intersection(list(MONEY_COLUMNS)):
         out[column] = out[column].round(2)
-    for column in out.columns.intersection(WEIGHT_COLUMNS):
+    for column in out.columns.intersection(list(WEIGHT_COLUMNS)):
         out[column] = out[column].round(8)
     return out
 
@@ -140,7 +141,7 @@ def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
         "summary": run.summary(),
         "safety": run.verdict.to_dict(),
         "kill_switch": run.kill_switch.to_dict() if run.kill_switch else None,
-        "monitoring": run.monitoring,
+        "monitoring": run.monitoring.as_dict(),
         "model": {
             k: v for k, v in run.model_info.to_dict().items() if k not in ("features", "candidates")
         },

@@ -1,7 +1,7 @@
 """The daily report's monitoring and model sections as view models, in words a reader says.
 
 - `monitoring_view`: the live IC (or why it is not known yet), the monitor's other figures and
-  notes, and the drift check (`drift_view`), from the figures of `OpsMonitor.report`.
+  notes, and the drift check (`drift_view`), from the `MonitoringReport` of `OpsMonitor.report`.
 - `model_view`: the model's name, training cutoff, feature count and provenance (`ModelInfo`).
 - `words`, `worded`, `in_words`: a recorded key as a phrase ("cv_ic" -> "CV IC") and its value in
   words (Yes/No, ISO dates, shares as percentages), never a raw key, boolean or `nan`.
@@ -16,11 +16,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from trading_core.live.monitoring import DriftCheck, MonitoringReport
 from trading_core.ml.model_info import ModelInfo
 from trading_core.reporting.daily_tables import Item, sign_css
 from trading_core.reporting.formatting import DASH, finite_number, percent, plain_text
 
-MONITOR_HEADLINE = ("live_ic", "live_ic_sessions", "notes", "drift")  # shown in their own places
 MODEL_PROVENANCE = ("train_start", "data_source", "seed")  # the record's keys the page lists
 # Words for the monitoring and model keys a run records; other keys are spelled out by `words`.
 KEY_WORDS = {
@@ -60,7 +60,7 @@ class MonitoringView:
     reason: str
     notes: list[str]
     extra: list[Item]
-    drift: DriftView | None
+    drift: DriftView
 
 
 @dataclass(frozen=True)
@@ -73,52 +73,47 @@ class ModelView:
     metadata: list[Item] = field(default_factory=list)
 
 
-def monitoring_view(monitoring: dict[str, object]) -> MonitoringView:
+def monitoring_view(monitoring: MonitoringReport) -> MonitoringView:
     """The live IC (or why it is unknown), other scalar figures in words, notes and drift."""
-    ic = finite_number(monitoring.get("live_ic"))
-    sessions = finite_number(monitoring.get("live_ic_sessions"))
-    sessions_text = f"{int(sessions):,}" if sessions is not None else "0"
+    ic = finite_number(monitoring.live_ic)
+    sessions_text = f"{monitoring.live_ic_sessions:,}"
     if ic is not None:
         headline = f"{ic:+.3f}"
         sub = f"rank IC of the live model over {sessions_text} sessions"
     else:
         headline = "not known yet"
         sub = f"{sessions_text} live sessions with realised returns"
+    figures = {  # the scalar figures not shown in their own places, by their recorded keys
+        "live_ic_source": monitoring.live_ic_source,
+        "ic_alert": monitoring.ic_alert,
+        "ic_drift": monitoring.ic_drift,
+        "feature_coverage": monitoring.feature_coverage,
+    }
     extra = [
-        Item(words(key), worded(key, value))
-        for key, value in monitoring.items()
-        if key not in MONITOR_HEADLINE
-        and value is not None
-        and not isinstance(value, (pd.Series, pd.DataFrame, dict, list))
+        Item(words(key), worded(key, value)) for key, value in figures.items() if value is not None
     ]
     return MonitoringView(
         ic=headline,
         ic_css="" if ic is None else sign_css(ic),
         sub=sub,
         reason="" if ic is not None else NO_LIVE_IC,
-        notes=[str(n) for n in monitoring.get("notes") or []],
+        notes=list(monitoring.notes),
         extra=extra,
-        drift=drift_view(monitoring.get("drift")),
+        drift=drift_view(monitoring.drift),
     )
 
 
-def drift_view(drift: object) -> DriftView | None:
+def drift_view(drift: DriftCheck) -> DriftView:
     """The rolling IC the drift check read, its threshold and since when it has been below."""
-    if not isinstance(drift, dict):
-        return None
-    window = finite_number(drift.get("window"))
-    window_text = f"{int(window):,}-session" if window is not None else "rolling"
-    needed = f"{int(window):,}" if window is not None else "enough"
-    threshold = finite_number(drift.get("threshold"))
-    rolling = finite_number(drift.get("rolling_ic"))
-    sessions = finite_number(drift.get("sessions"))
+    window_text = f"{drift.window:,}-session"
+    threshold = finite_number(drift.threshold)
+    rolling = finite_number(drift.rolling_ic)
     if rolling is None:
-        have = f"{int(sessions):,}" if sessions is not None else "too few"
-        state = f"not judged yet: needs {needed} daily ICs, has {have}"
+        state = f"not judged yet: needs {drift.window:,} daily ICs, has {drift.sessions:,}"
         css = ""
-    elif drifted(drift):
-        since = drift.get("since")
-        state = "DRIFT: below the threshold" + (f" since {in_words(since)}" if since else "")
+    elif drift.drift:
+        since = f" since {drift.since:%Y-%m-%d}" if drift.since is not None else ""
+        state = "DRIFT: below the threshold" + since
         css = "neg"
     else:
         state = "at or above the threshold"
@@ -130,12 +125,6 @@ def drift_view(drift: object) -> DriftView | None:
         state=state,
         css=css,
     )
-
-
-def drifted(drift: dict[str, object]) -> bool:
-    """Whether the drift check found drift: only a real boolean True counts."""
-    flag = drift.get("drift")
-    return isinstance(flag, (bool, np.bool_)) and bool(flag)
 
 
 def model_view(info: ModelInfo) -> ModelView:

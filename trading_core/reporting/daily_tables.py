@@ -117,14 +117,16 @@ def portfolio_view(weights: pd.DataFrame | None) -> PortfolioView:
     )
     rows = [
         {
-            "symbol": row.symbol,
-            "current": percent(row.current_weight, 2),
-            "target": percent(row.target_weight, 2),
-            "change": percent(row.target_weight - row.current_weight, 2, signed=True),
-            "change_css": sign_css(row.target_weight - row.current_weight),
-            "bar": f"{min(100.0, abs(row.target_weight) * 100):.1f}",
+            "symbol": symbol,
+            "current": percent(current, 2),
+            "target": percent(target, 2),
+            "change": percent(target - current, 2, signed=True),
+            "change_css": sign_css(target - current),
+            "bar": f"{min(100.0, abs(target) * 100):.1f}",
         }
-        for row in held.itertuples(index=False)
+        for symbol, current, target in zip(
+            held["symbol"], held["current_weight"], held["target_weight"], strict=True
+        )
     ]
     current_cash = 1.0 - float(frame["current_weight"].sum())
     target_cash = 1.0 - float(frame["target_weight"].sum())
@@ -159,11 +161,11 @@ def scores_view(scores: pd.Series | None, weights: pd.DataFrame | None) -> Score
         return [
             {
                 "rank": f"{rank + 1:,}",
-                "symbol": row.symbol,
-                "score": f"{row.score:.4f}",
-                "target": percent(target.get(row.symbol, 0.0), 2) if target else DASH,
+                "symbol": symbol,
+                "score": f"{score:.4f}",
+                "target": percent(target.get(symbol, 0.0), 2) if target else DASH,
             }
-            for rank, row in zip(part.index, part.itertuples(index=False), strict=False)
+            for rank, symbol, score in zip(part.index, part["symbol"], part["score"], strict=True)
         ]
 
     top = frame.iloc[:n]

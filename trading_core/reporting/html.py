@@ -27,11 +27,12 @@ from datetime import date
 import pandas as pd
 
 from trading_core.live.kill_switch import KillSwitchStatus
+from trading_core.live.monitoring import MonitoringReport
 from trading_core.live.safety_checks import SafetyVerdict
 from trading_core.ml.model_info import ModelInfo
 from trading_core.reporting import plots
 from trading_core.reporting.daily_safety import check_rows, kill_switch_view, verdict_banner
-from trading_core.reporting.daily_sections import drifted, model_view, monitoring_view
+from trading_core.reporting.daily_sections import model_view, monitoring_view
 from trading_core.reporting.daily_tables import (
     AccountHistory,
     PortfolioView,
@@ -56,10 +57,9 @@ class DailyReportData:
     """Everything the daily report shows for one session; weights and changes are fractions.
 
     `verdict`, `kill_switch` and `model_info` are the run's own objects (`kill_switch` None when
-    it was not read). `monitoring` holds the figures of `OpsMonitor.report` (`live_ic`,
-    `live_ic_sessions`, `notes`, `drift`: {window, threshold, rolling_ic, sessions, drift, since};
-    its other scalar figures are listed in words) and `ic_series` the daily rank IC they were
-    computed from. `equity_curve` is the account value per run date, this session's last (one
+    it was not read). `monitoring` is the `MonitoringReport` of `OpsMonitor.report` (the live
+    IC, notes and drift check have their own places; its other scalar figures are listed in
+    words) and `ic_series` the daily rank IC it was computed from. `equity_curve` is the account value per run date, this session's last (one
     point on the first run); `benchmark_history` the benchmark's closes over the account's life,
     for the tear sheet (None: `benchmark` is used). `ledger_status` is what the paper account
     recorded for the run: `applied`, `proposed` (awaiting approval) or `blocked`; None when the
@@ -78,7 +78,7 @@ class DailyReportData:
     weights: pd.DataFrame
     trades: pd.DataFrame
     verdict: SafetyVerdict
-    monitoring: dict[str, object]
+    monitoring: MonitoringReport
     warnings: list[str]
     benchmark: pd.Series | None
     regime_history: pd.Series | None
@@ -185,9 +185,7 @@ def _key_figures(
 
 def _charts(data: DailyReportData) -> dict[str, dict[str, str | None]]:
     """Each chart as a data URI, or the reason there is none."""
-    drift = data.monitoring.get("drift")
-    drift = drift if isinstance(drift, dict) else {}
-    window = finite_number(drift.get("window"))
+    drift = data.monitoring.drift
     kill = data.kill_switch  # halted since `engaged_since`, None when not halted
     regime_reason = "No chart: no benchmark closes were supplied."
     if data.regime_source:
@@ -204,9 +202,9 @@ def _charts(data: DailyReportData) -> dict[str, dict[str, str | None]]:
         "ic": (
             plots.ic_chart(
                 data.ic_series,
-                window=int(window) if window and window >= 1 else plots.IC_ROLLING_WINDOW,
-                threshold=finite_number(drift.get("threshold")),
-                below_since=drift.get("since") if drifted(drift) else None,
+                window=drift.window if drift.window >= 1 else plots.IC_ROLLING_WINDOW,
+                threshold=finite_number(drift.threshold),
+                below_since=drift.since if drift.drift else None,
             ),
             "No chart: there is no daily IC history yet.",
         ),

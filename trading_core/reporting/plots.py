@@ -269,7 +269,7 @@ def _date_number(value: object) -> float | None:
         return None
     if pd.isna(stamp):
         return None
-    return float(date_numbers(stamp))
+    return float(date_numbers(pd.DatetimeIndex([stamp]))[0])
 
 
 def clean_weights(weights: pd.DataFrame) -> pd.DataFrame:

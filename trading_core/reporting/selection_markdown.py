@@ -167,7 +167,9 @@ def _failures_section(outcome: SelectionOutcome) -> list[str]:
     items = [
         f"- {markdown_text(e.name)}: "
         + markdown_text(
-            scored_lower(champion.name) if e.passed else "failed: " + "; ".join(e.failures)
+            scored_lower(champion.name)
+            if e.passed and champion is not None  # one passed: there is a champion
+            else "failed: " + "; ".join(e.failures)
         )
         for e in others
     ]

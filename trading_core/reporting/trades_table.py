@@ -12,7 +12,7 @@ column shows as a dash.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 
 import pandas as pd
 
@@ -45,7 +45,7 @@ def as_recorded(trades: pd.DataFrame | None, ledger_status: str | None) -> pd.Da
     return trades.assign(status=trades["status"].replace("proposed", "applied"))
 
 
-def trade_row(record: Mapping[str, object]) -> dict[str, str]:
+def trade_row(record: Mapping[Hashable, object]) -> dict[str, str]:
     """One trade's cells; the estimated cost is commission plus slippage."""
     parts = [finite_number(record.get(name)) for name in ("commission_est", "slippage_est")]
     cost = None if all(p is None for p in parts) else sum(p or 0.0 for p in parts)

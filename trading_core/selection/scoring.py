@@ -24,9 +24,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 from trading_core.errors import ConfigError
 
@@ -40,7 +44,10 @@ RANGES = {  # criterion: (metric key, value scoring 0, value scoring 1)
 MIN_REGIME_DAYS = 20
 
 
-def _from_mapping(cls: type, values: Mapping[str, float]) -> object:
+Figures = TypeVar("Figures", bound="DataclassInstance")  # Weights or Thresholds
+
+
+def _from_mapping(cls: type[Figures], values: Mapping[str, float]) -> Figures:
     known = {f.name for f in fields(cls)}
     unknown = set(values) - known
     if unknown:

@@ -54,7 +54,7 @@ def engage(
             "VALUES ('engaged', ?, ?, 'alphapilot', ?, ?)",
             (stamp, run_date.isoformat(), reason.strip(), details_json),
         )
-    return engaged(db)
+    return _recorded(db)
 
 
 def resume(db: sqlite3.Connection, reason: str, by: str, stamp: str) -> KillSwitchEvent:
@@ -76,7 +76,15 @@ def resume(db: sqlite3.Connection, reason: str, by: str, stamp: str) -> KillSwit
         "VALUES ('resumed', ?, ?, ?, ?, ?)",
         (stamp, last, by.strip(), reason.strip(), "{}"),
     )
-    return _latest(db)
+    return _recorded(db)
+
+
+def _recorded(db: sqlite3.Connection) -> KillSwitchEvent:
+    """The latest event, which the caller has just recorded (or found in force)."""
+    latest = _latest(db)
+    if latest is None:
+        raise LedgerError("no kill switch event is recorded")
+    return latest
 
 
 def _latest(db: sqlite3.Connection) -> KillSwitchEvent | None:

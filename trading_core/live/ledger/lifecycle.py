@@ -68,6 +68,14 @@ class RunRecord:
     note: str = ""
 
 
+def recorded_run(db: sqlite3.Connection, run_date: date) -> RunRecord:
+    """The latest run for `run_date`, which the caller has just recorded or applied."""
+    run = latest_run(db, run_date)
+    if run is None:
+        raise LedgerError(f"no run is recorded for {run_date}")
+    return run
+
+
 def latest_run(db: sqlite3.Connection, run_date: date) -> RunRecord | None:
     """The latest run recorded for `run_date` (the current one unless all were superseded)."""
     row = db.execute(
@@ -124,16 +132,15 @@ def record(
     run_id = insert_run(db, run_date, valued, rows, marks, stamp)
     if apply:
         apply_run(db, run_id, stamp)
-    return latest_run(db, run_date)
+    return recorded_run(db, run_date)
 
 
 def approve(db: sqlite3.Connection, run_date: date, stamp: str) -> RunRecord:
     """Apply D's proposal; ApprovalRefused unless it is one that may be applied now."""
-    run = latest_run(db, run_date)
-    refuse_approval(db, run, run_date)
+    run = refuse_approval(db, latest_run(db, run_date), run_date)
     refuse_if_killed(db, run_date)
     apply_run(db, run.run_id, stamp)
-    return latest_run(db, run_date)
+    return recorded_run(db, run_date)
 
 
 def insert_run(
@@ -262,8 +269,8 @@ def refuse_if_killed(db: sqlite3.Connection, run_date: date) -> None:
         )
 
 
-def refuse_approval(db: sqlite3.Connection, run: RunRecord | None, run_date: date) -> None:
-    """Raise ApprovalRefused unless `run` is a proposal that may be applied now."""
+def refuse_approval(db: sqlite3.Connection, run: RunRecord | None, run_date: date) -> RunRecord:
+    """`run`, a proposal that may be applied now; ApprovalRefused for any other."""
     if run is None:
         raise ApprovalRefused(f"no run is recorded for {run_date}: run the daily flow for it first")
     if run.status == APPLIED:
@@ -284,3 +291,4 @@ def refuse_approval(db: sqlite3.Connection, run: RunRecord | None, run_date: dat
             f"the proposal for {run_date} was superseded when the run for {by} was applied; "
             "it can no longer be approved"
         )
+    return run
