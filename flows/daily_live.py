@@ -39,6 +39,7 @@ from trading_core.ml.dataset import Dataset
 from trading_core.ml.model_info import ModelInfo
 from trading_core.ml.scorer import Scorer
 from trading_core.reporting.daily import DailyRun
+from trading_core.reporting.painter import Painter, here, painter
 
 MONITOR_MARGIN = 10  # sessions of feature rows kept beyond the monitoring window
 
@@ -73,13 +74,18 @@ def daily_live(
                 "market_closed": True,
                 "reason": session.reason,
             }
-        data = load_market_data(settings, session.date)
-        # scoring and monitoring need only recent rows; a model trained on the spot needs them all
-        recent = settings.ops.ic_lookback_days + settings.modeling.label_horizon + MONITOR_MARGIN
-        dataset = build_features(data, settings, recent if has_champion(settings) else None)
-        model, model_info = load_champion(dataset, data, settings)
-        ledger = open_ledger(settings)
-        return run_session(session.date, data, dataset, model, model_info, ledger, settings)
+        with painter() as paint:  # a chart process warms up while the session's steps run
+            data = load_market_data(settings, session.date)
+            # scoring and monitoring need only recent rows; a model trained on the spot, them all
+            recent = (
+                settings.ops.ic_lookback_days + settings.modeling.label_horizon + MONITOR_MARGIN
+            )
+            dataset = build_features(data, settings, recent if has_champion(settings) else None)
+            model, model_info = load_champion(dataset, data, settings)
+            ledger = open_ledger(settings)
+            return run_session(
+                session.date, data, dataset, model, model_info, ledger, settings, paint=paint
+            )
 
 
 def run_session(
@@ -91,13 +97,15 @@ def run_session(
     ledger: Ledger,
     settings: Settings,
     alerts: bool = True,
+    paint: Painter = here,
 ) -> dict:
     """One session's steps on data known by its close; raises SafetyViolation when blocked.
 
     Shared by the daily run and the replay, so a replayed day is exactly a daily run. `ledger` is
     the account's, opened once by the flow (`open_ledger`) and passed to each step using it. With
     `alerts`, the day's event (kill switch engaged, trades blocked) or summary is sent; the replay
-    turns them off and reports its blocked days once at the end.
+    turns them off and reports its blocked days once at the end. The report's charts are asked
+    of `paint` (`trading_core.reporting.painter`).
     """
     scores = score_universe(model, dataset, session)
     regime = detect_regime(data, settings)
@@ -147,7 +155,7 @@ def run_session(
     )
     record = record_in_ledger(ledger, run, settings)  # the ledger first: files are derived from it
     run = replace(run, ledger_status=record.status)  # the report says what the account did
-    published = {**publish_daily(run, settings), "ledger_status": record.status}
+    published = {**publish_daily(run, settings, paint), "ledger_status": record.status}
     report = published["files"]["report.html"]
     alert = day_alert(run, report, settings.notifications.daily_summary) if alerts else None
     delivered = notify(alert, settings) if alert else False

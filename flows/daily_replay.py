@@ -26,6 +26,7 @@ from trading_core.data.calendar import sessions_between
 from trading_core.data.store import MarketStore
 from trading_core.errors import ConfigError, DataError, SafetyViolation
 from trading_core.home import Home
+from trading_core.reporting.painter import painter
 
 
 @flow(name="daily-replay", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
@@ -75,7 +76,7 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
     ledger = open_ledger(settings)
     blocked = []
     described = f"daily replay {days[0]:%Y-%m-%d}..{days[-1]:%Y-%m-%d}"
-    with ProgressTracker(described, len(days), unit="sessions") as progress:
+    with ProgressTracker(described, len(days), unit="sessions") as progress, painter() as paint:
         for day in days:
             try:
                 run_session(
@@ -87,6 +88,7 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
                     ledger,
                     settings,
                     alerts=False,  # one failure alert at the end names the blocked days
+                    paint=paint,
                 )
             except SafetyViolation as exc:
                 blocked.append({"date": f"{day:%Y-%m-%d}", "reason": str(exc)})
