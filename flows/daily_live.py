@@ -40,7 +40,6 @@ from trading_core.ml.dataset import Dataset
 from trading_core.ml.model_info import ModelInfo
 from trading_core.ml.scorer import Scorer
 from trading_core.reporting.daily import DailyRun
-from trading_core.reporting.painter import Painter, here, painter
 
 MONITOR_MARGIN = 10  # sessions of feature rows kept beyond the monitoring window
 
@@ -77,19 +76,14 @@ def daily_live(
                 "market_closed": True,
                 "reason": checked.reason,
             }
-        with painter() as paint:  # a chart process warms up while the session's steps run
-            data = load_market_data(folder, checked.date)
-            # scoring and monitoring need only recent rows; a model trained on the spot, them all
-            recent = (
-                settings.ops.ic_lookback_days + settings.modeling.label_horizon + MONITOR_MARGIN
-            )
-            span = recent if has_champion(folder) else None
-            dataset = build_features(data, setup, settings.orchestration, folder, span)
-            model, model_info = load_champion(dataset, data, setup, folder)
-            ledger = open_ledger(folder, settings.live)
-            return run_session(
-                checked.date, data, dataset, model, model_info, ledger, settings, paint=paint
-            )
+        data = load_market_data(folder, checked.date)
+        # scoring and monitoring need only recent rows; a model trained on the spot needs them all
+        recent = settings.ops.ic_lookback_days + settings.modeling.label_horizon + MONITOR_MARGIN
+        span = recent if has_champion(folder) else None
+        dataset = build_features(data, setup, settings.orchestration, folder, span)
+        model, model_info = load_champion(dataset, data, setup, folder)
+        ledger = open_ledger(folder, settings.live)
+        return run_session(checked.date, data, dataset, model, model_info, ledger, settings)
 
 
 def run_session(
@@ -101,15 +95,13 @@ def run_session(
     ledger: Ledger,
     settings: Settings,
     alerts: bool = True,
-    paint: Painter = here,
 ) -> dict:
     """One session's steps on data known by its close; raises SafetyViolation when blocked.
 
     Shared by the daily run and the replay, so a replayed day is exactly a daily run. `ledger` is
     the account's, opened once by the flow (`open_ledger`) and passed to each step using it. With
     `alerts`, the day's event (kill switch engaged, trades blocked) or summary is sent; the replay
-    turns them off and reports its blocked days once at the end. The report's charts are asked
-    of `paint` (`trading_core.reporting.painter`).
+    turns them off and reports its blocked days once at the end.
     """
     home, rules = Home(settings.home), TradingRules.of(settings)
     scores = score_universe(model, dataset, session)
@@ -149,7 +141,7 @@ def run_session(
     )
     record = record_in_ledger(ledger, run, settings.live)  # the ledger first: files derive from it
     run = replace(run, ledger_status=record.status)  # the report says what the account did
-    published = {**publish_daily(run, home, paint), "ledger_status": record.status}
+    published = {**publish_daily(run, home), "ledger_status": record.status}
     report = published["files"]["report.html"]
     alert = (
         day_alert(

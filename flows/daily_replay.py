@@ -27,7 +27,6 @@ from trading_core.data.calendar import sessions_between
 from trading_core.data.store import MarketStore
 from trading_core.errors import ConfigError, DataError, SafetyViolation
 from trading_core.home import Home
-from trading_core.reporting.painter import painter
 
 
 @flow(name="daily-replay", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
@@ -79,7 +78,7 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
     ledger = open_ledger(home, settings.live)
     blocked = []
     described = f"daily replay {sessions[0]:%Y-%m-%d}..{sessions[-1]:%Y-%m-%d}"
-    with ProgressTracker(described, len(sessions), unit="sessions") as progress, painter() as paint:
+    with ProgressTracker(described, len(sessions), unit="sessions") as progress:
         for session in sessions:
             try:
                 run_session(
@@ -91,7 +90,6 @@ def replay(start: date, end: date | None, settings: Settings) -> dict:
                     ledger,
                     settings,
                     alerts=False,  # one failure alert at the end names the blocked days
-                    paint=paint,
                 )
             except SafetyViolation as exc:
                 blocked.append({"date": f"{session:%Y-%m-%d}", "reason": str(exc)})

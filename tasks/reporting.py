@@ -17,19 +17,18 @@ from trading_core.home import Home
 from trading_core.live.operations import LivePortfolioManager
 from trading_core.reporting.daily import DailyRun, daily_outputs, paper_account_outcome
 from trading_core.reporting.markdown import markdown_text
-from trading_core.reporting.painter import Painter, here
 from trading_core.reporting.trades_table import as_recorded, trades_table
 
 
 @step("publish-daily-report")
-def publish_daily(run: DailyRun, home: Home, paint: Painter = here) -> dict:
+def publish_daily(run: DailyRun, home: Home) -> dict:
     """Write the five output files of the day at once under `home` and attach its artifacts.
 
     Keyed by session (`daily-YYYY-MM-DD-trades`, `-summary`, `-report`), so the Artifacts page
     lists one entry per day whose latest version is the last run of that day: the trade table as
     the report formats it, the headline figures, and a link to the day's report.html.
     """
-    files = daily_outputs(run, f"alphapilot {version('alphapilot')}", paint)
+    files = daily_outputs(run, generated_by=f"alphapilot {version('alphapilot')}")
     manager = LivePortfolioManager(home)
     folder = manager.write_day(run.session, files)
     summary = run.summary()

@@ -19,8 +19,6 @@ for name in [n for n in os.environ if n.startswith("ALPHAPILOT")]:
 # OpenMP fit beside a busy process crawls (a test that took 80 s this way takes 8 s with one).
 os.environ["ALPHAPILOT__MODELING__N_JOBS"] = "1"
 
-# matplotlib loaded: reports are drawn in this process, not in a chart process per daily run
-import matplotlib  # noqa: E402, F401
 import prefect.main  # noqa: E402, F401  (configure Prefect's logging on the real stdout, once)
 import pytest  # noqa: E402
 

@@ -93,7 +93,7 @@ def test_headline_figures_are_those_of_the_performance_statistics(two_years, she
 def test_every_label_is_words_not_a_key(sheet):
     texts = [row["label"] for row in sheet["headline"]["rows"]]
     texts += [w["label"] for w in sheet["headline"]["windows"]] + sheet["headline"]["sides"]
-    texts += [sheet["intro"]] + [sheet[name].alt for name in CHARTS]
+    texts += [sheet["intro"]] + [sheet[name]["alt"] for name in CHARTS]
 
     assert not [text for text in texts if SNAKE_CASE.search(text)]
     assert not [text for text in texts if re.search(r"\b(True|False|nan|None)\b", text)]
@@ -114,8 +114,8 @@ def test_worst_drawdowns_are_listed_as_the_performance_module_finds_them(two_yea
 
 def test_two_years_of_history_draw_every_figure(sheet):
     for name in CHARTS:
-        assert sheet[name].note == ""
-        assert sheet[name].uri.startswith("data:image/png;base64,iVBORw0KGgo")
+        assert sheet[name]["needs"] == ""
+        assert sheet[name]["uri"].startswith("data:image/png;base64,iVBORw0KGgo")
 
 
 def test_one_account_value_shows_no_figure_and_says_what_each_part_still_needs():
@@ -127,12 +127,12 @@ def test_one_account_value_shows_no_figure_and_says_what_each_part_still_needs()
     assert sheet["headline"] == {"needs": "Headline statistics: needs 2 more sessions"}
     assert sheet["drawdowns"] is None
     for name, part in CHART_PARTS.items():
-        assert sheet[name].uri is None
-        assert sheet[name].note == needs_line(sheet[name].alt, needs[part])
-    assert sheet["rolling"].note == (
+        assert sheet[name]["uri"] is None
+        assert sheet[name]["needs"] == needs_line(sheet[name]["alt"], needs[part])
+    assert sheet["rolling"]["needs"] == (
         "Rolling 6-month Sharpe ratio, volatility and beta: needs 147 more sessions"
     )
-    assert sheet["calendar"].note.endswith(": needs 1 more session")
+    assert sheet["calendar"]["needs"].endswith(": needs 1 more session")
     assert sheet["intro"].startswith("The account has no daily return yet")
 
 
@@ -149,10 +149,10 @@ def test_a_young_account_shows_what_it_can_and_counts_down_the_rest():
     assert sheet["headline"]["pending"] == [
         f"Last 12 months columns: needs {needs['12m']} more sessions"
     ]
-    assert sheet["rolling"].note == (
+    assert sheet["rolling"]["needs"] == (
         "Rolling 6-month Sharpe ratio, volatility and beta: needs 47 more sessions"
     )
-    assert sheet["growth"].uri and sheet["calendar"].uri
+    assert sheet["growth"]["uri"] and sheet["calendar"]["uri"]
 
 
 def test_a_first_weeks_account_shows_no_annualized_figure_and_says_when_it_will():
@@ -179,12 +179,12 @@ def test_without_a_benchmark_there_are_no_benchmark_columns_beta_or_alpha(two_ye
 
     assert set(sheet["headline"]["sides"]) == {"Account"}
     assert "Beta" not in labels and "Alpha (annualized)" not in labels
-    assert sheet["rolling"].alt == "Rolling 6-month Sharpe ratio and volatility"
+    assert sheet["rolling"]["alt"] == "Rolling 6-month Sharpe ratio and volatility"
     young = tear_sheet(two_years[0].iloc[:100], None, "benchmark")
-    assert young["rolling"].note == (
+    assert young["rolling"]["needs"] == (
         "Rolling 6-month Sharpe ratio and volatility: needs 48 more sessions"
     )
-    assert all(sheet[name].uri for name in CHARTS)
+    assert all(sheet[name]["uri"] for name in CHARTS)
     assert "No benchmark closes were supplied" in sheet["intro"]
 
 
@@ -196,7 +196,7 @@ def test_a_flat_all_cash_account_has_no_drawdown_and_still_draws():
     assert sheet["drawdowns"] == []
     rows = {row["label"]: row["values"] for row in sheet["headline"]["rows"]}
     assert set(rows["Sharpe ratio"]) == {"\u2014"}  # undefined without variation: a dash, not nan
-    assert all(sheet[name].uri for name in CHARTS)
+    assert all(sheet[name]["uri"] for name in CHARTS)
 
 
 def test_same_history_gives_the_same_figures_byte_for_byte(two_years, sheet):

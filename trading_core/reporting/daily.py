@@ -22,7 +22,6 @@ from trading_core.ml.model_info import ModelInfo
 from trading_core.portfolio.construct import PortfolioResult
 from trading_core.regime import RegimeState
 from trading_core.reporting.html import DailyReportData, render_daily_report
-from trading_core.reporting.painter import Painter, here
 
 BLOCKED = "BLOCKED"
 MONEY_COLUMNS = ("notional", "commission_est", "slippage_est")
@@ -124,8 +123,8 @@ def rounded(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def daily_outputs(run: DailyRun, generated_by: str, paint: Painter = here) -> dict[str, bytes]:
-    """The five output files of `run`, by file name; the report's charts asked of `paint`."""
+def daily_outputs(run: DailyRun, generated_by: str) -> dict[str, bytes]:
+    """The five output files of `run`, by file name."""
     weights = run.weights_table()
     signals = {
         "date": f"{run.session:%Y-%m-%d}",
@@ -187,6 +186,6 @@ def daily_outputs(run: DailyRun, generated_by: str, paint: Painter = here) -> di
         "trades.csv": to_csv(rounded(run.final_trades)).encode(),
         "portfolio_weights.csv": to_csv(rounded(weights), index=True).encode(),
         "signals.json": to_json(signals).encode(),
-        "report.html": render_daily_report(report, paint).encode(),
+        "report.html": render_daily_report(report).encode(),
         "monitoring_log.json": to_json(monitoring_log).encode(),
     }

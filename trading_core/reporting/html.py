@@ -43,7 +43,6 @@ from trading_core.reporting.daily_tables import (
     trades_view,
 )
 from trading_core.reporting.formatting import finite_number, money, percent
-from trading_core.reporting.painter import Painter, Picture, here
 from trading_core.reporting.tear_sheet import tear_sheet
 from trading_core.reporting.templating import environment as _environment
 from trading_core.reporting.trades_table import as_recorded
@@ -92,13 +91,8 @@ class DailyReportData:
     benchmark_history: pd.Series | None = None
 
 
-def render_daily_report(data: DailyReportData, paint: Painter = here) -> str:
-    """Self-contained HTML (no external assets, no JavaScript, plots inline as base64 PNG).
-
-    The charts are asked of `paint` first and read last, so a chart process draws them while the
-    tables are built.
-    """
-    charts = _charts(data, paint)  # asked first, read as the template lays them out
+def render_daily_report(data: DailyReportData) -> str:
+    """Self-contained HTML (no external assets, no JavaScript, plots inline as base64 PNG)."""
     trades = trades_view(as_recorded(data.trades, data.ledger_status))
     portfolio = portfolio_view(data.weights)
     equity = account_history(data.equity_curve)
@@ -128,12 +122,11 @@ def render_daily_report(data: DailyReportData, paint: Painter = here) -> str:
         "checks": check_rows(data.verdict),
         "monitoring": monitoring_view(data.monitoring),
         "model": model_view(data.model_info),
-        "charts": charts,
+        "charts": _charts(data),
         "tear": tear_sheet(
             data.equity_curve,
             data.benchmark if data.benchmark_history is None else data.benchmark_history,
             data.regime_source,
-            paint,
         ),
     }
     return _environment().get_template(TEMPLATE_NAME).render(context)
@@ -190,24 +183,24 @@ def _key_figures(
     ]
 
 
-def _charts(data: DailyReportData, paint: Painter) -> dict[str, Picture]:
-    """Each chart, asked of `paint`, with the reason there is none when it draws nothing."""
+def _charts(data: DailyReportData) -> dict[str, dict[str, str | None]]:
+    """Each chart as a data URI, or the reason there is none."""
     drift = data.monitoring.drift
     kill = data.kill_switch  # halted since `engaged_since`, None when not halted
     regime_reason = "No chart: no benchmark closes were supplied."
     if data.regime_source:
         regime_reason += f" The regime was measured on: {data.regime_source}."
-    return {
-        "regime": Picture(
-            paint(plots.regime_chart, data.benchmark, data.regime_history), regime_reason
+    charts = {
+        "regime": (
+            plots.regime_chart(data.benchmark, data.regime_history),
+            regime_reason,
         ),
-        "weights": Picture(
-            paint(plots.weights_chart, data.weights),
+        "weights": (
+            plots.weights_chart(data.weights),
             "No chart: no symbol is held now or in the target portfolio.",
         ),
-        "ic": Picture(
-            paint(
-                plots.ic_chart,
+        "ic": (
+            plots.ic_chart(
                 data.ic_series,
                 window=drift.window if drift.window >= 1 else plots.IC_ROLLING_WINDOW,
                 threshold=finite_number(drift.threshold),
@@ -215,7 +208,12 @@ def _charts(data: DailyReportData, paint: Painter) -> dict[str, Picture]:
             ),
             "No chart: there is no daily IC history yet.",
         ),
-        "equity": Picture(
-            paint(plots.equity_chart, data.equity_curve, kill.engaged_since if kill else None)
+        "equity": (
+            plots.equity_chart(data.equity_curve, kill.engaged_since if kill else None),
+            "",
         ),
+    }
+    return {
+        name: {"uri": plots.png_data_uri(png), "reason": None if png else reason}
+        for name, (png, reason) in charts.items()
     }

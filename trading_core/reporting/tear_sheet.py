@@ -7,8 +7,7 @@ the account value per run date and the benchmark's closes:
   in words and one column per window and side (account, benchmark); a trailing window appears
   once the account is old enough to fill it;
 - `drawdowns`: the five worst drawdown periods (`performance.drawdowns.worst_drawdowns`);
-- `growth`, `rolling`, `calendar`: the figures of `tear_sheet_plots` as `Picture`s, asked of a
-  `Painter`;
+- `growth`, `rolling`, `calendar`: the figures of `tear_sheet_plots` as data URIs;
 - for each part not shown yet, in its place, one line naming it and saying how many more
   sessions it needs (`performance.statistics.enough_history`, `needs_line`).
 
@@ -35,7 +34,6 @@ from trading_core.performance.statistics import (
 )
 from trading_core.reporting import plots, tear_sheet_plots
 from trading_core.reporting.formatting import DASH, finite_number, fixed, percent
-from trading_core.reporting.painter import Chart, Painter, Picture, here
 
 SIDES = {"strategy": "Account", "benchmark": "Benchmark"}
 WORST = 5  # drawdown periods listed and numbered on the underwater curve
@@ -63,15 +61,11 @@ def daily_returns(
 
 
 def tear_sheet(
-    equity: pd.Series | None,
-    closes: pd.Series | None,
-    benchmark_name: str,
-    paint: Painter = here,
+    equity: pd.Series | None, closes: pd.Series | None, benchmark_name: str
 ) -> dict[str, object]:
     """The section's content: intro, headline table, worst drawdowns, figures, pending parts.
 
-    `benchmark_name` says what the benchmark is (the regime's source), for the intro. The figures
-    are asked of `paint`.
+    `benchmark_name` says what the benchmark is (the regime's source), for the intro.
     """
     account, market = daily_returns(equity, closes)
     needs = enough_history(account)
@@ -85,17 +79,17 @@ def tear_sheet(
         "growth": _chart(
             "Cumulative return and drawdowns",
             needs["drawdowns"],
-            lambda: paint(tear_sheet_plots.growth_chart, account, market, worst),
+            lambda: tear_sheet_plots.growth_chart(account, market, worst),
         ),
         "rolling": _chart(
             f"{_ROLLING}, volatility and beta" if beta else f"{_ROLLING} and volatility",
             needs["rolling"],
-            lambda: paint(tear_sheet_plots.rolling_chart, account, market),
+            lambda: tear_sheet_plots.rolling_chart(account, market),
         ),
         "calendar": _chart(
             "Monthly returns, yearly returns and daily-return histogram",
             needs["periods"],
-            lambda: paint(tear_sheet_plots.calendar_chart, account, market),
+            lambda: tear_sheet_plots.calendar_chart(account, market),
         ),
     }
 
@@ -189,8 +183,8 @@ def _drawdown_rows(worst: pd.DataFrame) -> list[dict[str, str]]:
     ]
 
 
-def _chart(name: str, needs: int, ask: Callable[[], Chart]) -> Picture:
-    """A figure named `name`, asked for now, or the line saying it `needs` more sessions."""
+def _chart(name: str, needs: int, draw: Callable[[], bytes]) -> dict[str, str | None]:
+    """A figure named `name` as a data URI, or the line saying it `needs` more sessions."""
     if needs:
-        return Picture(None, needs_line(name, needs), name)
-    return Picture(ask(), "", name)
+        return {"uri": None, "alt": name, "needs": needs_line(name, needs)}
+    return {"uri": plots.png_data_uri(draw()), "alt": name, "needs": ""}
