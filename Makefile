@@ -30,18 +30,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## set up, then run the whole job on the bundled S&P 500 data
 	$(BIN)/alphapilot demo --home $(DEMO_HOME)
 
-# tests/test_report_browser.py opens the reports in Debian's Chromium, installed when missing
-# (CI runs as root on a clean Debian machine; Playwright's own browser download is not used).
+# tests/cross_cutting/test_report_browser.py opens the reports in Debian's Chromium, installed
+# when missing (CI runs as root on a clean Debian machine; Playwright's own browser download is
+# not used).
 test: $(STAMP)  ## set up, then run the test suite
 	command -v chromium >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	$(BIN)/python -m pytest $(TEST_ARGS)
 
-# mypy reads its settings from pyproject.toml ([tool.mypy]); tasks/ and flows/ are to join
+# mypy reads its settings from pyproject.toml ([tool.mypy])
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy trading_core settings
+	$(BIN)/mypy trading_core settings tasks flows
 
 format: $(STAMP)
 	$(BIN)/ruff format .

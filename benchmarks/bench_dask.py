@@ -2,8 +2,8 @@
 
 Run: `.venv/bin/python benchmarks/bench_dask.py [--symbols 500] [--years 10] [--trials 30]
 [--config extra.yaml] [--unshared]`. Starts `dask scheduler` and two `dask worker --nthreads 1`
-processes on loopback (tests/dask_cluster.py: the scheduler without its Active Memory Manager,
-as docs/guide/orchestration.md says), then runs the champion-selection flow on a synthetic market,
+processes on loopback (tests/support/dask_cluster.py: the scheduler without its Active Memory
+Manager, as docs/guide/orchestration.md says), then runs the champion-selection flow on a synthetic market,
 each run in a fresh home: with `orchestration.task_runner: dask` and `orchestration.dask.address`
 set to that scheduler, and with the threads runner. Every run fits with one thread
 (`modeling.n_jobs: 1`): two single-threaded workers, or two threads of one process, use the 2
@@ -35,7 +35,7 @@ from pathlib import Path
 from unittest import mock
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))  # tests/dask_cluster.py starts the cluster
+sys.path.insert(0, str(HERE.parent / "tests" / "support"))  # dask_cluster.py starts the cluster
 
 from bench_selection import (  # noqa: E402  (importing it also sets up Prefect offline)
     read_task_runs,

@@ -1,8 +1,8 @@
 """When each flow runs, in one place: `alphapilot serve` uses these, and prefect.yaml must match.
 
-Cron strings are read in New York time. tests/test_deployments.py checks that prefect.yaml (which
-cannot import Python) declares exactly these schedules, parameters and work pool. Nothing here
-imports Prefect, so reading the table is free.
+Cron strings are read in New York time. tests/flows/test_deployments.py checks that prefect.yaml
+(which cannot import Python) declares exactly these schedules, parameters and work pool. Nothing
+here imports Prefect, so reading the table is free.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The flow modules do not use `from __future__ import annotations`: `alphapilot serve` cloudpickles
 each flow into a fresh process, where a type named only in a string annotation is unknown and the
-run fails validating its parameters (tests/test_flow_pickling.py).
+run fails validating its parameters (tests/flows/test_flow_pickling.py).
 """
 
 import tasks  # noqa: F401  (sets Prefect's offline, no-telemetry Prefect environment before Prefect loads)

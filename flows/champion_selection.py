@@ -1,5 +1,6 @@
 """Flow: train the candidates, backtest every model x optimizer, select, promote to production."""
 
+from collections.abc import Sequence
 from datetime import date
 
 from prefect import flow, get_run_logger
@@ -100,7 +101,7 @@ def select_champion(settings: Settings, as_of: date | None) -> dict:
 
 def backtest_grid(
     run: TrainingRun,
-    optimizers: list[str],
+    optimizers: Sequence[str],
     rules: TradingRules,
     backtest: BacktestSettings,
     runner: TaskRunner,

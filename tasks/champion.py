@@ -141,6 +141,7 @@ def load_champion(
         trained_through = champion.metadata["trained_through"]
         logger.info("scoring with champion %s trained through %s", champion.name, trained_through)
         return champion, ModelInfo.from_record(champion.metadata)
+    assert choice.warning is not None  # every fallback says why (ModelChoice)
     logger.warning(choice.warning)
     if choice.source == "candidate":
         assert choice.folder is not None
@@ -149,11 +150,11 @@ def load_champion(
     known = fit_history(dataset.horizon, dataset.known_after - dataset.horizon)
     require_history(data.dates, known, "a model trained on the spot")
     dates = dataset.labeled_dates
-    model = fit_on(trainer_for(setup), "lightgbm", dataset, dates, setup.modeling.sample_stride)
+    fitted = fit_on(trainer_for(setup), "lightgbm", dataset, dates, setup.modeling.sample_stride)
     missing = skipped(feature_set(**setup.features.model_dump()), data)
     record = {
         **provenance(data, dataset, setup, dates, missing),
-        "model_name": model.name,
-        "features": model.features,
+        "model_name": fitted.name,
+        "features": fitted.features,
     }
-    return model, ModelInfo.from_record(record, [choice.warning])
+    return fitted, ModelInfo.from_record(record, [choice.warning])

@@ -45,6 +45,17 @@ def provider_for(source: DataSource) -> DataProvider:
     return make_provider(source.provider, **source.params)
 
 
+def config_files(settings_cls: type[Settings]) -> list[Path]:
+    """The YAML files `settings_cls` reads, which settings.loader names as a list of paths
+    (pydantic-settings would also take one path, or a packaged resource)."""
+    named = settings_cls.model_config.get("yaml_file") or []
+    if isinstance(named, list):
+        paths = [Path(f) for f in named if isinstance(f, str | Path)]
+        if len(paths) == len(named):
+            return paths
+    raise ConfigError(f"the settings' yaml_file is not a list of paths: {named!r}")
+
+
 def configured_source(settings: Settings) -> dict[str, Any]:
     """The source fields (provider, path, synthetic.*) the user's config file or environment set.
 
@@ -53,7 +64,7 @@ def configured_source(settings: Settings) -> dict[str, Any]:
     themselves, and takes the values from the validated settings.
     """
     cls = type(settings)
-    files = [f for f in cls.model_config.get("yaml_file") or [] if Path(f) != DEFAULT_CONFIG]
+    files = [f for f in config_files(cls) if f != DEFAULT_CONFIG]
     configured: dict[str, Any] = {}
     for layer in (YamlConfigSettingsSource(cls, yaml_file=files)(), EnvSettingsSource(cls)()):
         data = layer.get("data") or {}
@@ -242,7 +253,8 @@ def store_market_data(
     except QualityRefusal as refusal:
         path = publish_quality(refusal.report, home)
         raise DataError(f"{refusal} (data-quality report: {path})") from None
-    publish_quality(result.quality, home)
+    if result.quality is not None:  # always: MarketStore.update assesses what it stores
+        publish_quality(result.quality, home)
     get_run_logger().info(
         "store %s from %s: %d symbols, %s..%s, fingerprint %s, %d rows added%s",
         "replaced" if result.replaced else "updated" if result.changed else "unchanged",
@@ -301,7 +313,7 @@ def update_market_data(
     source, origin = choose_data_source(settings, recorded, provider, path)
     logger = get_run_logger()
     logger.info("data source: %s, from %s", source.describe(), origin)
-    if store.check_source(source, replace, asked_by=origin):
+    if recorded is not None and store.check_source(source, replace, asked_by=origin):
         logger.warning(
             "replacing the store's data from %s with %s (replace requested)",
             recorded.describe(),

@@ -19,7 +19,8 @@ from trading_core.home import Home
 from trading_core.live.corporate_actions import check_splits, forced_exits, with_last_close
 from trading_core.live.kill_switch import KillSwitchStatus
 from trading_core.live.ledger import Ledger, RunRecord
-from trading_core.live.monitoring import MonitoringReport, OpsMonitor
+from trading_core.live.monitoring import OpsMonitor
+from trading_core.live.monitoring_report import MonitoringReport
 from trading_core.live.operations import LivePortfolioManager
 from trading_core.live.positions import Positions
 from trading_core.live.safety_checks import Check, SafetyVerdict
@@ -251,7 +252,7 @@ def apply_kill_switch(
 ) -> KillSwitchStatus:
     """Engage the persisted kill switch when today's reading trips it; report whether it is on."""
     today = validator_for(rules).check_kill_switch(curve)
-    if today.triggered:
+    if today.reason is not None:  # tripped, on this rule
         details = {"daily_return": today.daily_return, "rolling_sharpe": today.rolling_sharpe}
         ledger.engage_kill_switch(session, today.reason, {**details, "detail": today.detail})
     engaged = ledger.kill_switch()

@@ -51,7 +51,8 @@ def webhook_url(notifications: NotificationSettings) -> str | None:
     if n.slack_webhook_url is not None:
         return n.slack_webhook_url.get_secret_value() or None
     if n.slack_webhook_secret:
-        return str(Secret.load(n.slack_webhook_secret).get())
+        # Prefect's async_dispatch types `load` as `Secret | Coroutine`: from sync code, a Secret
+        return str(Secret.load(n.slack_webhook_secret).get())  # type: ignore[union-attr]
     return None
 
 
@@ -76,6 +77,8 @@ def send_notification(alert: Alert, notifications: NotificationSettings, channel
         post_slack(url, slack_payload(alert), n.timeout_seconds)
     elif channel == "email":
         e = n.email
+        if not e.host:
+            raise ValueError("no SMTP host is configured")
         password = e.password.get_secret_value() if e.password else None
         message = email_message(alert, e.sender, e.recipients)
         send_email(message, e.host, e.port, e.security, e.username, password, n.timeout_seconds)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from prefect import Task, task
 from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
@@ -18,10 +18,11 @@ from trading_core.errors import AlphapilotError
 from trading_core.faults import crash_point
 from trading_core.home import Home
 
-T = TypeVar("T", bound=Task)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def step(name: str) -> Callable[[Callable[..., Any]], Task]:
+def step(name: str) -> Callable[[Callable[P, R]], Task[P, R]]:
     """A workflow step: a Prefect task named `name`, cached only where `cached` says, with a
     crash point (`task:<name>`) as it starts for the recovery tests (trading_core.faults).
 
@@ -31,9 +32,9 @@ def step(name: str) -> Callable[[Callable[..., Any]], Task]:
     the flows can still be told where to die).
     """
 
-    def decorate(fn: Callable[..., Any]) -> Task:
+    def decorate(fn: Callable[P, R]) -> Task[P, R]:
         @functools.wraps(fn)  # Prefect reads the parameters and source of `fn` through this
-        def run(*args: Any, **kwargs: Any) -> Any:
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
             crash_point(f"task:{name}")
             return fn(*args, **kwargs)
 
@@ -42,7 +43,7 @@ def step(name: str) -> Callable[[Callable[..., Any]], Task]:
     return decorate
 
 
-def outside_world(task: T, orchestration: OrchestrationSettings) -> T:
+def outside_world(task: Task[P, R], orchestration: OrchestrationSettings) -> Task[P, R]:
     """`task` retried as `orchestration` says: exponential delays with jitter.
 
     Only for steps that can fail for reasons outside alphapilot (a data vendor, a webhook, an SMTP
@@ -55,19 +56,23 @@ def outside_world(task: T, orchestration: OrchestrationSettings) -> T:
         retry_delay_seconds=exponential_backoff(o.retry_delay_seconds)(o.retries)
         if o.retries
         else 0,
-        retry_jitter_factor=o.retry_jitter_factor if o.retry_delay_seconds else None,
+        # None (no jitter) is a value Task takes and with_options passes on; its annotation omits it
+        retry_jitter_factor=o.retry_jitter_factor if o.retry_delay_seconds else None,  # type: ignore[arg-type]
         retry_condition_fn=transient,
     )
 
 
-def transient(task: Task, task_run: TaskRun, state: State) -> bool:
+def transient(task: Task[..., Any], task_run: TaskRun, state: State) -> bool:
     """Whether a failure may pass on retry: anything but alphapilot's own refusals."""
     return not isinstance(state.result(raise_on_failure=False), AlphapilotError)
 
 
 def cached(
-    task: T, orchestration: OrchestrationSettings, home: Home, key: Callable[[dict[str, Any]], str]
-) -> T:
+    task: Task[P, R],
+    orchestration: OrchestrationSettings,
+    home: Home,
+    key: Callable[[dict[str, Any]], str],
+) -> Task[P, R]:
     """`task` cached under `home`'s cache/ on `key(parameters)` plus the task's source code.
 
     `key` names what the result depends on (data fingerprint, as-of date, settings hash), never

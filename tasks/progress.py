@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from types import TracebackType
+from uuid import UUID
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import FlowRunContext
@@ -93,11 +94,11 @@ class ProgressTracker:
         self.total = total
         self.done = 0
         self.console = console if console is not None else prefect_console()
-        self.artifact = (
-            create_progress_artifact(0.0, description=f"{description}: {total} {unit}")
-            if FlowRunContext.get()
-            else None
-        )
+        self.artifact: UUID | None = None
+        if FlowRunContext.get():
+            about = f"{description}: {total} {unit}"
+            # Prefect's async_dispatch types the call `UUID | Coroutine`: from sync code, a UUID
+            self.artifact = create_progress_artifact(0.0, description=about)  # type: ignore[assignment]
         self.bar: Progress | None = None
 
     def __enter__(self) -> ProgressTracker:

@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from prefect import Task
-from prefect.futures import as_completed
+from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from settings.runtime import OrchestrationSettings
@@ -69,7 +69,7 @@ def fan_out(
     if not calls:
         return []
     with ProgressTracker(description, len(calls), unit="runs") as progress:
-        futures = [runner.submit(task, parameters=call) for call in calls]
+        futures: list[PrefectFuture[Any]] = [runner.submit(task, parameters=call) for call in calls]
         for _ in as_completed(futures):
             progress.advance()
     return [future.result(raise_on_failure=raise_on_failure) for future in futures]

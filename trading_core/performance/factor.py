@@ -14,7 +14,7 @@ The numbers of alphalens' factor tear sheet, for scores indexed by (date, symbol
 - `factor_tear_sheet` builds all of them (`FactorTearSheet`); `factor_summary_row` is the compact
   row a candidate gets in the selection report. `LABELS` names every key and series for reports.
 
-Conventions against alphalens-reloaded (tests/test_factor_stats.py pins each one):
+Conventions against alphalens-reloaded (tests/core/performance/test_factor_stats.py pins each one):
 - alphalens' forward returns run close to close from the factor date, our same_close. next_open
   is alphalens fed the opens of the session after each factor date as its prices; next_close, the
   next session's closes. A missing entry price gives no return here, where alphalens forward-fills.

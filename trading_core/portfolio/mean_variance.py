@@ -176,7 +176,8 @@ def _solve(program: QuadraticProgram, solver: str) -> tuple[bool, str, np.ndarra
 
 def _clarabel(program: QuadraticProgram) -> tuple[bool, str, np.ndarray]:
     """Clarabel on the program as it is: equalities as its zero cone, the rest nonnegative."""
-    import scipy.sparse as sp  # scipy waits for the first solve (tests/test_daily_imports.py)
+    # scipy waits for the first solve (tests/cross_cutting/test_daily_imports.py)
+    import scipy.sparse as sp
 
     settings = clarabel.DefaultSettings()
     settings.verbose = False

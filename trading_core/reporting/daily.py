@@ -14,7 +14,7 @@ import pandas as pd
 from trading_core.data.market import MarketData
 from trading_core.io import to_csv, to_json
 from trading_core.live.kill_switch import KillSwitchStatus
-from trading_core.live.monitoring import MonitoringReport
+from trading_core.live.monitoring_report import MonitoringReport
 from trading_core.live.positions import Positions
 from trading_core.live.safety_checks import SafetyVerdict
 from trading_core.live.trade_generator import PROPOSED, turnover

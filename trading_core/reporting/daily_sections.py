@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from trading_core.live.monitoring import DriftCheck, MonitoringReport
+from trading_core.live.monitoring_report import DriftCheck, MonitoringReport
 from trading_core.ml.model_info import ModelInfo
 from trading_core.reporting.daily_tables import Item, sign_css
 from trading_core.reporting.formatting import DASH, finite_number, percent, plain_text

@@ -27,7 +27,7 @@ from datetime import date
 import pandas as pd
 
 from trading_core.live.kill_switch import KillSwitchStatus
-from trading_core.live.monitoring import MonitoringReport
+from trading_core.live.monitoring_report import MonitoringReport
 from trading_core.live.safety_checks import SafetyVerdict
 from trading_core.ml.model_info import ModelInfo
 from trading_core.reporting import plots

@@ -68,7 +68,10 @@ class SymbolHistory:
 class Vendor(Protocol):
     """A market-data vendor: `history` for one symbol, raising the errors above."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The vendor's key in `data.provider` ("tiingo", "yahoo")."""
+        ...
 
     def history(self, symbol: str, start: date, end: date) -> SymbolHistory:
         """Sessions of `symbol` from `start` to `end` inclusive (empty bars when none traded)."""
