@@ -304,9 +304,8 @@ def monitor_model(
     monitor = OpsMonitor(ops.ic_lookback_days, ops.ic_alert_threshold, horizon=dataset.horizon)
     manager = LivePortfolioManager(home)
     published = manager.published_scores(session, ops.ic_lookback_days + dataset.horizon)
-    dates = dataset.rows.index.get_level_values("date")
-    unseen = dataset.rows[dates > pd.Timestamp(trained_through)]
-    model_scores = model.predict(unseen) if len(unseen) else pd.Series(dtype="float64")
+    matured = dataset.rows[dataset.matured_after(trained_through)]
+    model_scores = model.predict(matured) if len(matured) else pd.Series(dtype="float64")
     report, ic = monitor.report(
         monitor.ic(published, dataset.labels),
         monitor.ic(model_scores, dataset.labels),

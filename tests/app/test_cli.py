@@ -158,3 +158,26 @@ print(probe(), os.environ["PREFECT_API_URL"], "prefect.server.api.server" in sys
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["http://127.0.0.1:9/api"]
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_command_runs_its_flows_without_heartbeats_unless_the_user_set_them():
+    """Prefect's heartbeat thread sleeps in 1 s steps and each flow run's end waits for its next
+    step (0-1 s on every command); a user's own frequency is kept."""
+    from prefect import flow
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
+
+    from app.steps import run_flow
+
+    @flow
+    def probe() -> int | None:
+        return get_current_settings().flows.heartbeat_frequency  # what the flow engine reads
+
+    assert probe() is not None  # Prefect's default: heartbeats on
+    assert run_flow(probe) is None
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}):
+        assert run_flow(probe) == 60

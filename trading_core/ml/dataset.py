@@ -7,6 +7,7 @@ so every split is a boolean mask over one table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,13 @@ class Dataset:
             horizon=self.horizon,
             execution=self.execution,
         )
+
+    def matured_after(self, cutoff: pd.Timestamp | date) -> np.ndarray:
+        """Boolean mask of the rows dated after `cutoff` whose outcome is already realized (a label
+        or a forward return): the only rows an out-of-sample IC of a model fit through `cutoff`
+        can use, so the only ones worth scoring for it."""
+        realized = self.labels.notna().to_numpy() | self.forward_returns.notna().to_numpy()
+        return np.asarray(self.dates > pd.Timestamp(cutoff)) & realized
 
     def on(self, dates: pd.DatetimeIndex, labeled: bool = False) -> np.ndarray:
         """Boolean mask of the rows on `dates` (and with a label when `labeled`)."""

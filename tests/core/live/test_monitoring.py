@@ -74,6 +74,38 @@ def test_without_a_track_record_the_model_since_cutoff_is_used_and_a_bad_one_ale
     assert report.feature_coverage == 0.5
 
 
+def test_scoring_only_the_rows_whose_outcome_is_known_gives_the_same_report(market):
+    """The daily run scores the model on the rows since its cutoff whose label or forward return
+    is realized (`Dataset.matured_after`): the rows an IC can use, not the last sessions'."""
+    from trading_core.features.library import feature_set
+    from trading_core.ml.dataset import build_dataset
+
+    dates = market.data.dates
+    known = build_dataset(market.data, feature_set(), 5, "zscore", ("z",)).as_of(dates[-1])
+    cutoff = dates[-70]
+    model = -market.signal.stack().rename_axis(["date", "symbol"])  # a model's scores, any rows
+
+    def report(rows: np.ndarray) -> str:
+        scores = model.reindex(known.rows.index[rows])
+        monitor = OpsMonitor(ic_lookback_days=60, min_sessions=20, horizon=known.horizon)
+        found, series = monitor.report(
+            pd.Series(dtype=float),
+            monitor.ic(scores, known.labels),
+            known.rows.xs(dates[-1], level="date"),
+            model_scores=scores,
+            forward_returns=known.forward_returns,
+        )
+        # as JSON text, where NaN equals NaN
+        return json.dumps([found.as_dict(), series.to_json(date_format="iso")], default=str)
+
+    matured = known.matured_after(cutoff)
+    since = np.asarray(known.dates > cutoff)
+    assert matured.sum() < since.sum()  # the last sessions, not yet realized, are left out
+    assert known.dates[matured].max() < known.dates[since].max()
+    assert MODEL_SINCE_CUTOFF in report(matured)
+    assert report(matured) == report(since)
+
+
 def test_too_little_history_gives_no_live_ic_and_says_why():
     monitor = OpsMonitor(min_sessions=20)
     short = pd.Series([0.1] * 5, index=pd.bdate_range("2022-01-03", periods=5))
