@@ -59,17 +59,27 @@ def library_versions() -> dict[str, str]:
 
 
 def dataset_for(
-    data: MarketData, setup: ModelSetup, features: list[Feature] | None = None
+    data: MarketData,
+    setup: ModelSetup,
+    features: list[Feature] | None = None,
+    last: int | None = None,
 ) -> Dataset:
     """The dataset the feature and modeling settings describe (no look-ahead check: see below).
 
-    `features` replaces the configured feature set (a test adds a leaking one).
+    `features` replaces the configured feature set (a test adds a leaking one); `last` keeps the
+    rows of the last that many sessions only.
     """
     m = setup.modeling
     if features is None:
         features = feature_set(**setup.features.model_dump())
     return build_dataset(
-        data, features, m.label_horizon, m.label_transform, tuple(m.inputs), setup.execution
+        data,
+        features,
+        m.label_horizon,
+        m.label_transform,
+        tuple(m.inputs),
+        setup.execution,
+        last=last,
     )
 
 
@@ -129,7 +139,7 @@ def compute_features(
     else:
         lookback = max(f.lookback for f in features)
         data = data.since(data.dates[max(0, len(data.dates) - sessions - lookback)])
-    dataset = dataset_for(data, setup)
+    dataset = dataset_for(data, setup, last=sessions)
     missing = skipped(features, data)
     logger = get_run_logger()
     logger.info(

@@ -281,14 +281,18 @@ def column_names(features: list[Feature], transforms: Sequence[str] = TRANSFORMS
     return [f"{f.name}{suffix}" for f in features for suffix in TRANSFORMS if suffix in transforms]
 
 
-def _wide_values(feature: Feature, inputs: Inputs, close: pd.DataFrame) -> np.ndarray:
-    """The feature as a writable C-ordered float64 (dates x symbols) array aligned with the closes."""
+def _wide_values(
+    feature: Feature, inputs: Inputs, close: pd.DataFrame, dates: int | None = None
+) -> np.ndarray:
+    """The feature as a writable C-ordered float64 (dates x symbols) array aligned with the
+    closes: on their last `dates` dates when given, computed from all of them."""
     wide = feature.compute(inputs)
     if not isinstance(wide, pd.DataFrame):
         raise TypeError(f"feature {feature.name} returned {type(wide).__name__}, not a DataFrame")
     if not (wide.index.equals(close.index) and wide.columns.equals(close.columns)):
         wide = wide.reindex(index=close.index, columns=close.columns)
-    return np.array(wide.to_numpy(dtype="float64"), order="C")
+    values = wide.to_numpy(dtype="float64")
+    return np.array(values if dates is None else values[len(values) - dates :], order="C")
 
 
 def _transformed(values: np.ndarray, suffix: str, out: np.ndarray | None = None) -> np.ndarray:
@@ -311,8 +315,9 @@ def _fill_columns(
     transforms: list[str],
     out: list[np.ndarray],
 ) -> None:
-    """Write the feature's `transforms` (raw, ranks, z-scores) on the listed rows into `out`."""
-    values = _wide_values(feature, inputs, inputs.close)
+    """Write the feature's `transforms` (raw, ranks, z-scores) on the listed rows into `out`
+    (`listed`: the last dates of the closes, or all of them)."""
+    values = _wide_values(feature, inputs, inputs.close, dates=len(listed))
     values[~(listed & np.isfinite(values))] = np.nan
     for suffix, column in zip(transforms, out, strict=True):
         if len(rows) == values.size:  # every (date, symbol) listed: the column is the wide array
@@ -330,6 +335,7 @@ def compute_features(
     dtype: str = FEATURE_DTYPE,
     members: pd.DataFrame | None = None,
     transforms: Sequence[str] = TRANSFORMS,
+    last: int | None = None,
 ) -> pd.DataFrame:
     """Long frame indexed by (date, symbol): each raw feature, its `_rank` and its `_z`.
 
@@ -343,6 +349,8 @@ def compute_features(
     Features the data cannot support (see `skipped`) are left out. Columns are `dtype`: float32 by default (ample for features, half the memory).
     `transforms` (suffixes of `TRANSFORMS`) keeps only those columns of each feature, and only
     they are computed: a model that reads z-scores alone needs a third of the memory.
+    With `last`, only the rows of the last that many dates: the earlier ones only feed the
+    features' windows (a daily run scores one date and monitors a few weeks).
 
     Features are computed `n_jobs` at a time on threads (numpy releases the GIL; default: up to
     2, the CPUs available); the result does not depend on it.
@@ -360,9 +368,10 @@ def compute_features(
         raise ValueError(f"compute_features: duplicate feature names {', '.join(duplicated)}")
     close = data.close
     n_symbols = close.shape[1]
-    listed = close.notna()
+    dates = close.index if last is None else close.index[max(0, len(close.index) - last) :]
+    listed = close.loc[dates].notna()
     if members is not None:
-        listed &= members.reindex(index=close.index, columns=close.columns, fill_value=False)
+        listed &= members.reindex(index=dates, columns=close.columns, fill_value=False)
     listed = np.ascontiguousarray(listed.to_numpy())
     rows = np.flatnonzero(listed.ravel())
     width = len(suffixes)
@@ -383,7 +392,7 @@ def compute_features(
         for j in range(len(chosen)):
             fill(j)
     index = pd.MultiIndex(
-        levels=[pd.DatetimeIndex(close.index), close.columns],
+        levels=[pd.DatetimeIndex(dates), close.columns],
         codes=[rows // n_symbols, rows % n_symbols],
         names=["date", "symbol"],
     )

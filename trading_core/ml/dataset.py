@@ -104,6 +104,7 @@ def build_dataset(
     label_transform: str = "zscore",
     inputs: tuple[str, ...] = ("raw", "rank", "z"),
     execution: str = "same_close",
+    last: int | None = None,
 ) -> Dataset:
     """Features for every priced (date, symbol); labels where the horizon has passed, else NaN.
 
@@ -111,14 +112,15 @@ def build_dataset(
     train nor are evaluated on a name outside its membership, and it gets no score there; labels
     are transformed across the members of each date. `inputs` chooses which columns of each
     feature the models see (raw, rank, z); labels start at the `execution` fill (next_open falls
-    back to next_close when the data has no opens).
+    back to next_close when the data has no opens). With `last`, the rows of the last that many
+    dates only (`compute_features`).
     """
     members = None
     if data.universe is not None:
         members = membership(data.universe, data.dates, data.symbols)
     # only the chosen kinds are computed: no full-width frame to select from
     rows = compute_features(
-        data, features, members=members, transforms=[SUFFIXES[k] for k in inputs]
+        data, features, members=members, transforms=[SUFFIXES[k] for k in inputs], last=last
     )
     execution = effective_execution(execution, data.open)
     forward = forward_returns(data.close, horizon, open_=data.open, execution=execution)

@@ -237,6 +237,22 @@ def test_chosen_transforms_are_those_columns_of_the_full_build(synthetic, late_l
         compute_features(data, FEATURES[:2], transforms=["_zscore"])
 
 
+@pytest.mark.parametrize("last", [1, 25, LISTING_DELAY + 5, 10_000])
+def test_the_rows_of_the_last_dates_are_those_of_the_full_build(synthetic, last):
+    """A daily run keeps the rows of its last sessions only: computed from the whole history,
+    equal bit for bit to the full build's (a late listing included), also with a universe."""
+    members = synthetic.close.notna() & (synthetic.close.index >= synthetic.dates[50])[:, None]
+    for universe in (None, members):
+        full = compute_features(synthetic, FEATURES, members=universe)
+        rows = compute_features(synthetic, FEATURES, members=universe, last=last)
+
+        kept = synthetic.dates[-last:]
+        dates = rows.index.get_level_values("date").unique()
+        assert dates.equals(kept) if universe is None else dates.isin(kept).all()
+        expected = full[full.index.get_level_values("date").isin(kept)]
+        pd.testing.assert_frame_equal(rows, expected, check_exact=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # values against direct computations on small hand-made frames
 
