@@ -115,9 +115,7 @@ def run_session(
     judged = since_release(ledger, curve)
     kill = apply_kill_switch(ledger, session, judged, rules)
     verdict = run_safety_checks(target, trades, data, positions, judged, kill, session, rules)
-    monitoring, ic_series = monitor_model(
-        model, dataset, model_info.trained_through, session, settings.ops, home
-    )
+    monitoring, ic_series = monitor_model(model, model_info, dataset, session, settings.ops, home)
     warnings = day_warnings(model_info.warnings, kill, data, target, positions, delisted)
     caveat = survivorship_note(data)
     run = DailyRun(

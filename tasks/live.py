@@ -26,6 +26,8 @@ from trading_core.live.positions import Positions
 from trading_core.live.safety_checks import Check, SafetyVerdict
 from trading_core.live.trade_generator import turnover
 from trading_core.ml.dataset import Dataset
+from trading_core.ml.model_info import ModelInfo
+from trading_core.ml.score_memo import SUFFIX, model_id, remembered_scores
 from trading_core.ml.scorer import Scorer
 from trading_core.portfolio.construct import PortfolioResult
 from trading_core.regime import RegimeState
@@ -293,19 +295,25 @@ def record_in_ledger(ledger: Ledger, run: DailyRun, live: LiveSettings) -> RunRe
 @step("monitor-model")
 def monitor_model(
     model: Scorer,
+    model_info: ModelInfo,
     dataset: Dataset,
-    trained_through: date,
     session: date,
     ops: OpsSettings,
     home: Home,
 ) -> tuple[MonitoringReport, pd.Series]:
     """Live rank IC of the published signals (`home`'s earlier days) and of the model since its
-    cutoff; feature coverage."""
+    cutoff; feature coverage.
+
+    The model scores only the rows since its cutoff whose outcome is known, and a saved model
+    only those it did not score on an earlier day (`score_memo`, under `home`'s cache).
+    """
     monitor = OpsMonitor(ops.ic_lookback_days, ops.ic_alert_threshold, horizon=dataset.horizon)
     manager = LivePortfolioManager(home)
     published = manager.published_scores(session, ops.ic_lookback_days + dataset.horizon)
-    matured = dataset.rows[dataset.matured_after(trained_through)]
-    model_scores = model.predict(matured) if len(matured) else pd.Series(dtype="float64")
+    matured = dataset.rows[dataset.matured_after(model_info.trained_through)]
+    saved = model_id(model_info.to_dict())
+    memo = home.cache / "scores" / f"{saved}{SUFFIX}" if saved else None
+    model_scores = remembered_scores(model, matured, memo)
     report, ic = monitor.report(
         monitor.ic(published, dataset.labels),
         monitor.ic(model_scores, dataset.labels),
