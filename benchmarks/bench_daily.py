@@ -9,7 +9,10 @@ wall time and peak RSS (a child process, as a user runs it) in both ways Prefect
 - ad hoc with no server configured, when Prefect starts a temporary server for the one command;
 and the split between Prefect and start-up (the same command on a market-closed day: imports,
 server, one flow run, pre-flight) and the daily work, with the command's imports alone and the
-slowest task runs of the daily run (read back from the server).
+slowest task runs of the daily run (read back from the server). Each figure is the median of
+`ROUNDS` runs on fresh copies of the home. A second home shows the steady state of a real
+deployment: a champion trained `STEADY_SESSIONS` sessions before the session, whose monitoring
+scores weeks of sessions since its cutoff, with the previous session run the day before.
 
 The commands run as on a user's machine, where Python keeps the bytecode of every module it has
 imported once: here in a temporary cache (PYTHONPYCACHEPREFIX) filled by one untimed daily run,
@@ -24,6 +27,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,10 +39,13 @@ from pathlib import Path
 
 GOAL_SECONDS = 10.0  # the command against a running server
 GOAL_WORK_SECONDS = 2.0  # the daily work: the command minus a market-closed day's
+ROUNDS = 3  # timed pairs (market-closed day, session), each on a fresh copy of the home: medians
+STEADY_SESSIONS = 40  # the second home's champion is this many sessions older than the session
 
 
-def prepare(home: Path, symbols: int, years: float) -> str:
-    """A home with a synthetic store and a LightGBM champion; returns the last session."""
+def prepare(home: Path, symbols: int, years: float, trained_ago: int = 0) -> str:
+    """A home with a synthetic store and a LightGBM champion trained on the data known
+    `trained_ago` sessions before the last; returns the last session."""
     from settings import load_settings
     from tasks.research import dataset_for, provenance, trainer_for
     from tasks.sections import ModelSetup
@@ -53,13 +60,14 @@ def prepare(home: Path, symbols: int, years: float) -> str:
     data = generate_synthetic_market(symbols=symbols, years=years, seed=7).data
     MarketStore(Home(home).data).update(data)
     m = settings.modeling
-    dataset = dataset_for(data, ModelSetup.of(settings))
+    known = data.as_of(data.dates[-1 - trained_ago]) if trained_ago else data
+    dataset = dataset_for(known, ModelSetup.of(settings))
     dates = dataset.labeled_dates
     model = fit_on(
         trainer_for(ModelSetup.of(settings)), "lightgbm", dataset, dates, m.sample_stride
     )
     metadata = {
-        **provenance(data, dataset, ModelSetup.of(settings), dates, []),
+        **provenance(known, dataset, ModelSetup.of(settings), dates, []),
         "model_name": "lightgbm",
     }
     save_model(
@@ -143,7 +151,9 @@ def main() -> None:
         home = Path(tmp) / "home"
         t = time.perf_counter()
         session = prepare(home, args.symbols, args.years)
-        print(f"set-up (store + champion, not timed): {time.perf_counter() - t:.0f} s")
+        steady = Path(tmp) / "steady"
+        prepare(steady, args.symbols, args.years, trained_ago=STEADY_SESSIONS)
+        print(f"set-up (stores + champions, not timed): {time.perf_counter() - t:.0f} s")
         empty = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(Path(tmp) / "none")}
         compiled = import_seconds(empty)
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # every child keeps its bytecode
@@ -157,17 +167,39 @@ def main() -> None:
             )
             report(home, session, "against a running Prefect server", url)
             print(f"  slowest tasks: {slowest_tasks(url)}")
+            run_cli(steady, previous_session(steady, session), url)  # the day before, untimed
+            report(
+                steady,
+                session,
+                f"against a running Prefect server, {STEADY_SESSIONS} sessions after training "
+                "(the previous session run the day before)",
+                url,
+            )
+            print(f"  slowest tasks: {slowest_tasks(url)}")
         first, _ = run_cli(home, closed_day(session))  # creates Prefect's database once
         print(f"first temporary server in a new PREFECT_HOME (database set-up): {first:.1f} s")
         report(home, session, "ad hoc, Prefect's temporary server", None)
 
 
 def report(home: Path, session: str, how: str, api_url: str | None) -> None:
-    """Time the market-closed baseline, then the daily run; print the figures and the split."""
-    overhead, base = run_cli(home, closed_day(session), api_url)
-    wall, rss = run_cli(home, session, api_url)
-    work = wall - overhead
-    print(f"{how}: alphapilot daily --date {session}: {wall:.1f} s wall, peak {rss:,.0f} MiB")
+    """Time the market-closed baseline, then the daily run, `ROUNDS` times on fresh copies of
+    `home`; print the medians and the split."""
+    closed, opened = [], []
+    for round_ in range(ROUNDS):
+        copy = home.with_name(f"{home.name}-round{round_}")
+        for day, times in ((closed_day(session), closed), (session, opened)):
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(home, copy)
+            times.append(run_cli(copy, day, api_url))
+        shutil.rmtree(copy)
+    overhead, base = median(closed)
+    wall, rss = median(opened)
+    works = sorted(o[0] - c[0] for o, c in zip(opened, closed, strict=True))
+    work = statistics.median(works)
+    print(
+        f"{how}: alphapilot daily --date {session}: {wall:.1f} s wall, peak {rss:,.0f} MiB "
+        f"(medians of {ROUNDS})"
+    )
     met = wall < GOAL_SECONDS and work < GOAL_WORK_SECONDS and rss < 1024
     print(
         f"  goal < {GOAL_SECONDS:.0f} s, work < {GOAL_WORK_SECONDS:.0f} s, < 1,024 MiB: "
@@ -175,8 +207,23 @@ def report(home: Path, session: str, how: str, api_url: str | None) -> None:
     )
     print(
         f"  Prefect + start-up (the same command on a market-closed day): {overhead:.1f} s, "
-        f"{base:,.0f} MiB; the daily work itself: {work:.1f} s"
+        f"{base:,.0f} MiB; the daily work itself: {work:.2f} s "
+        f"({', '.join(f'{w:.2f}' for w in works)})"
     )
+
+
+def median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """The median wall seconds and peak MiB of `runs`, each taken apart."""
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def previous_session(home: Path, session: str) -> str:
+    """The stored session before `session`."""
+    from trading_core.data.store import MarketStore
+    from trading_core.home import Home
+
+    dates = MarketStore(Home(home).data).load().dates
+    return f"{dates[dates.get_loc(session) - 1]:%Y-%m-%d}"
 
 
 def import_seconds(env: dict[str, str] | None = None) -> float:
